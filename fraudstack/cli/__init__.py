@@ -1,0 +1,1 @@
+"""The ``fraudstack`` command line: one small module per command group."""

@@ -1,0 +1,177 @@
+"""The one typed settings object every fraudstack component reads.
+
+Why one object: the same code runs on three targets (embedded, compose, aws) and must
+never know which. Everything that differs between them is a setting here, read from the
+environment first (then an optional ``.env`` file), with safe local defaults. No other
+module reads environment variables; components receive a ``Settings`` instance (or call
+:func:`load_settings`).
+
+The standard variables ``KAFKA_BOOTSTRAP_SERVERS``, ``AWS_ENDPOINT_URL`` and ``AWS_REGION``
+are honoured under their usual names; everything else is ``FRAUDSTACK_<FIELD>``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fraudstack.errors import ConfigError
+
+Target = Literal["embedded", "compose", "aws"]
+KafkaStorage = Literal["memory", "s3"]
+
+#: Credentials for the local emulator only. moto accepts any key; these are not secrets and
+#: are never used when ``target == "aws"`` (there boto3's own credential chain applies).
+EMULATOR_ACCESS_KEY_ID = "fraudstack-local"
+EMULATOR_SECRET_ACCESS_KEY = "fraudstack-local"  # noqa: S105 - emulator placeholder, not a credential
+
+
+def _env(name: str) -> AliasChoices:
+    """Accept ``FRAUDSTACK_NAME`` and, for contract variables, the bare standard name."""
+    return AliasChoices(name, f"FRAUDSTACK_{name}")
+
+
+class Settings(BaseSettings):
+    """Configuration for every fraudstack component (environment first, then ``.env``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FRAUDSTACK_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- where we run -------------------------------------------------------------------
+    target: Target = "embedded"
+    state_dir: Path = Field(default=Path(".fraudstack"), description="pid files, logs, data dirs")
+
+    # --- Kafka --------------------------------------------------------------------------
+    kafka_bootstrap_servers: str = Field(
+        default="", validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS")
+    )
+    kafka_port: int = Field(default=19092, ge=1, le=65535)
+    kafka_storage: KafkaStorage = "memory"
+    kafka_storage_bucket: str = "fraudstack-kafka"
+    kafka_partitions: int = Field(default=4, ge=1)
+    topic_transactions: str = "transactions"
+    topic_dead_letter: str = "transactions-dlq"
+    topic_decisions: str = "decisions"
+
+    # --- AWS / emulator ---------------------------------------------------------------------
+    aws_endpoint_url: str | None = Field(default=None, validation_alias=_env("AWS_ENDPOINT_URL"))
+    aws_region: str = Field(
+        default="us-east-1",
+        validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION", "FRAUDSTACK_AWS_REGION"),
+    )
+    moto_port: int = Field(default=5055, ge=1, le=65535)
+
+    # --- resource names (one declaration in fraudstack.resources uses these) ---------------
+    bucket: str = "fraudstack-lake"
+    artifacts_bucket: str = "fraudstack-artifacts"
+    kinesis_stream: str = "fraudstack-transactions"
+    kinesis_shards: int = Field(default=2, ge=1)
+    firehose_stream: str = "fraudstack-raw-delivery"
+    firehose_buffer_mb: int = Field(default=5, ge=1, le=128)
+    firehose_buffer_seconds: int = Field(default=60, ge=0, le=900)
+    raw_prefix: str = "raw/"
+    sns_topic: str = "fraudstack-alerts"
+    ops_topic: str = "fraudstack-ops"
+    alert_sender: str = "alerts@fraudstack.example.com"
+    alert_recipients: list[str] = Field(default_factory=lambda: ["fraud-team@fraudstack.example.com"])
+    warehouse_secret_name: str = "fraudstack/warehouse"
+
+    # --- warehouse (PostgreSQL locally, Redshift on AWS) ------------------------------------
+    warehouse_dsn: SecretStr | None = Field(default=None, description="full DSN; overrides the parts")
+    postgres_port: int = Field(default=55432, ge=1, le=65535)
+    warehouse_database: str = "fraudstack"
+    warehouse_user: str = "fraudstack"
+    warehouse_password: SecretStr | None = Field(
+        default=None, description="generated into the state dir on first `stack up` when unset"
+    )
+
+    @model_validator(mode="after")
+    def _local_defaults(self) -> Settings:
+        """Fill endpoints that depend on other settings; on AWS there is no endpoint override."""
+        if not self.kafka_bootstrap_servers:
+            self.kafka_bootstrap_servers = f"127.0.0.1:{self.kafka_port}"
+        if self.target == "aws":
+            self.aws_endpoint_url = None
+        elif not self.aws_endpoint_url:
+            self.aws_endpoint_url = f"http://127.0.0.1:{self.moto_port}"
+        return self
+
+    # --- derived values -----------------------------------------------------------------------
+    @property
+    def is_local(self) -> bool:
+        return self.target != "aws"
+
+    @property
+    def state_path(self) -> Path:
+        return self.state_dir.expanduser().resolve()
+
+    @property
+    def warehouse_password_file(self) -> Path:
+        return self.state_path / "secrets" / "warehouse-password"
+
+    def resolved_warehouse_password(self) -> str | None:
+        """The warehouse password from the environment, else the one `stack up` generated."""
+        if self.warehouse_password is not None:
+            return self.warehouse_password.get_secret_value()
+        if self.warehouse_password_file.exists():
+            return self.warehouse_password_file.read_text().strip()
+        return None
+
+    def warehouse_url(self) -> str:
+        """The DSN (``postgresql://...``) of the local warehouse; on AWS use Secrets Manager."""
+        if self.warehouse_dsn is not None:
+            return self.warehouse_dsn.get_secret_value()
+        password = self.resolved_warehouse_password() or ""
+        return (
+            f"postgresql://{quote(self.warehouse_user)}:{quote(password, safe='')}"
+            f"@127.0.0.1:{self.postgres_port}/{quote(self.warehouse_database)}"
+        )
+
+    def subprocess_env(self) -> dict[str, str]:
+        """Environment variables that hand these settings to a child process unchanged."""
+        env = {
+            "FRAUDSTACK_TARGET": self.target,
+            "FRAUDSTACK_STATE_DIR": str(self.state_path),
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
+            "AWS_REGION": self.aws_region,
+            "AWS_DEFAULT_REGION": self.aws_region,
+        }
+        if self.aws_endpoint_url:
+            env["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
+        for name, field in type(self).model_fields.items():
+            if name in {"target", "state_dir", "kafka_bootstrap_servers", "aws_endpoint_url", "aws_region"}:
+                continue
+            value = getattr(self, name)
+            if value is None or value == field.default:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"FRAUDSTACK_{name.upper()}"] = json.dumps(value) if isinstance(value, list) else str(value)
+        return env
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build :class:`Settings`, turning validation errors into one readable line.
+
+    Raises :class:`ConfigError` naming the variable to fix, so the CLI can print one
+    line and exit non-zero instead of a pydantic traceback.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "settings"
+        raise ConfigError(
+            f"invalid setting FRAUDSTACK_{field.upper()}: {first['msg']} "
+            f"(got {first.get('input')!r}); fix the environment variable or .env file"
+        ) from None
