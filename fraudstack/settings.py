@@ -30,6 +30,9 @@ KafkaStorage = Literal["memory", "s3"]
 EMULATOR_ACCESS_KEY_ID = "fraudstack-local"
 EMULATOR_SECRET_ACCESS_KEY = "fraudstack-local"  # noqa: S105 - emulator placeholder, not a credential
 
+#: The s3a jars (hadoop-aws, AWS SDK bundle) that tools/install-system-deps.sh places in the repo.
+_VENDOR_JARS = Path(__file__).resolve().parents[1] / "vendor" / "jars"
+
 
 def _env(name: str) -> AliasChoices:
     """Accept ``FRAUDSTACK_NAME`` and, for contract variables, the bare standard name."""
@@ -52,9 +55,7 @@ class Settings(BaseSettings):
     state_dir: Path = Field(default=Path(".fraudstack"), description="pid files, logs, data dirs")
 
     # --- Kafka --------------------------------------------------------------------------
-    kafka_bootstrap_servers: str = Field(
-        default="", validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS")
-    )
+    kafka_bootstrap_servers: str = Field(default="", validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS"))
     kafka_port: int = Field(default=19092, ge=1, le=65535)
     kafka_storage: KafkaStorage = "memory"
     kafka_storage_bucket: str = "fraudstack-kafka"
@@ -71,6 +72,9 @@ class Settings(BaseSettings):
     )
     moto_port: int = Field(default=5055, ge=1, le=65535)
 
+    # --- Spark (local Glue runs) --------------------------------------------------------------
+    spark_jars_dir: Path = Field(default=_VENDOR_JARS, description="hadoop-aws + AWS SDK bundle jars")
+
     # --- resource names (one declaration in fraudstack.resources uses these) ---------------
     bucket: str = "fraudstack-lake"
     artifacts_bucket: str = "fraudstack-artifacts"
@@ -80,11 +84,19 @@ class Settings(BaseSettings):
     firehose_buffer_mb: int = Field(default=5, ge=1, le=128)
     firehose_buffer_seconds: int = Field(default=60, ge=0, le=900)
     raw_prefix: str = "raw/"
+    raw_error_prefix: str = "errors/"
     sns_topic: str = "fraudstack-alerts"
     ops_topic: str = "fraudstack-ops"
     alert_sender: str = "alerts@fraudstack.example.com"
     alert_recipients: list[str] = Field(default_factory=lambda: ["fraud-team@fraudstack.example.com"])
-    warehouse_secret_name: str = "fraudstack/warehouse"
+    ops_recipients: list[str] = Field(default_factory=list, description="e-mails for pipeline failures")
+    # Local targets only: SQS queues subscribed to the topics so tests can read what was published.
+    alerts_tap_queue: str = "fraudstack-alerts-tap"
+    ops_tap_queue: str = "fraudstack-ops-tap"
+    warehouse_secret_name: str = "fraudstack/warehouse"  # noqa: S105 - a name, not a secret
+
+    # --- dashboard --------------------------------------------------------------------------
+    dashboard_port: int = Field(default=8501, ge=1, le=65535)
 
     # --- warehouse (PostgreSQL locally, Redshift on AWS) ------------------------------------
     warehouse_dsn: SecretStr | None = Field(default=None, description="full DSN; overrides the parts")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-import click
 import typer
+from typer._click import exceptions as click_errors
 
 from fraudstack.errors import FraudstackError
 
@@ -26,6 +26,7 @@ app = typer.Typer(
 
 #: (module under fraudstack.cli, attribute) of every command group or single command.
 COMMAND_GROUPS: list[str] = [
+    "stack",
 ]
 
 
@@ -41,19 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="fraudstack", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as exc:
+    except click_errors.NoArgsIsHelpError as exc:
         # click shows the help text for a bare group; that is wanted, not an error.
-        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         return 0
-    except click.UsageError as exc:
+    except click_errors.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx else "fraudstack"
-        click.echo(f"error: {exc.format_message()} (see '{where} --help')", err=True)
+        typer.echo(f"error: {exc.format_message()} (see '{where} --help')", err=True)
         return 2
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
         return 130
     except FraudstackError as exc:
-        click.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
     return result if isinstance(result, int) else 0
 
