@@ -26,6 +26,7 @@ app = typer.Typer(
 
 #: (module under fraudstack.cli, attribute) of every command group or single command.
 COMMAND_GROUPS: list[str] = [
+    "deploy",
     "stack",
 ]
 

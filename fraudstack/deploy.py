@@ -1,0 +1,80 @@
+"""Deploy the resource declaration to a target through the AWS API.
+
+Why separate from :mod:`fraudstack.resources`: the declaration says *what* exists; this
+module says *how a deploy runs* — connect once, ensure each resource in declaration order,
+report each outcome as it happens, and turn API failures into one actionable line.
+The AWS target (CloudFormation change sets) will sit beside :func:`deploy`, rendering the
+same declaration with :func:`fraudstack.resources.render_template`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+from fraudstack.aws import client
+from fraudstack.errors import FraudstackError, StackError
+from fraudstack.resources import Change, DeployTarget, Outcome, Resource, declare
+from fraudstack.settings import Settings
+
+#: One quick attempt: an unreachable emulator should fail in seconds, not after retries.
+_PROBE = Config(retries={"max_attempts": 1}, connect_timeout=3, read_timeout=15)
+
+
+def connect(settings: Settings) -> DeployTarget:
+    """Reach the target once and learn its account; fail with one line if it is not there."""
+    try:
+        identity = client("sts", settings, config=_PROBE).get_caller_identity()
+    except (EndpointConnectionError, ClientError, BotoCoreError) as exc:
+        where = settings.aws_endpoint_url or f"AWS ({settings.aws_region})"
+        hint = (
+            "start it with `fraudstack stack up` or set AWS_ENDPOINT_URL"
+            if settings.is_local
+            else "check your AWS credentials"
+        )
+        raise StackError(f"cannot reach {where}: {exc}; {hint}") from None
+    partition = boto3.session.Session().get_partition_for_region(settings.aws_region)
+    return DeployTarget(settings=settings, account_id=identity["Account"], partition=partition)
+
+
+def deploy(
+    settings: Settings,
+    resources: Iterable[Resource] | None = None,
+    on_change: Callable[[Change], None] | None = None,
+) -> list[Change]:
+    """Ensure every resource (default: ``declare(settings)``) on the target, in order.
+
+    ``on_change`` is called after each resource so a caller can report progress live.
+    """
+    target = connect(settings)
+    changes = []
+    for resource in declare(settings) if resources is None else resources:
+        try:
+            change = resource.ensure(target)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            what = f"{resource.kind} {resource.name}"
+            raise FraudstackError(
+                f"deploying {what} failed: {error.get('Code')}: {error.get('Message')}"
+            ) from exc
+        changes.append(change)
+        if on_change is not None:
+            on_change(change)
+    return changes
+
+
+def format_change(change: Change) -> str:
+    """One aligned line per resource: outcome, kind, name and what changed."""
+    line = f"{change.outcome.value:<9}  {change.resource.kind:<15}  {change.resource.name}"
+    return f"{line}  ({change.detail})" if change.detail else line
+
+
+def summarize(changes: list[Change], where: str) -> str:
+    """The closing line of a deploy, e.g. ``11 resources on URL: 0 created, 0 updated, 11 unchanged``."""
+    counts = Counter(change.outcome for change in changes)
+    parts = ", ".join(f"{counts[outcome]} {outcome.value}" for outcome in Outcome)
+    return f"{len(changes)} resources on {where}: {parts}"

@@ -1,0 +1,714 @@
+"""The one declaration of every AWS resource the pipeline needs.
+
+Why one declaration: ``fraudstack deploy`` provisions the emulator from it and the AWS
+template is rendered from it, so the local stack and real AWS cannot drift apart. Each
+resource type knows how to
+
+* **ensure** itself on a target through the AWS API, idempotently, reporting whether it
+  was ``created``, ``updated`` or left ``unchanged`` (so a second deploy says so), and
+* **render** itself as CloudFormation resources (:meth:`Resource.to_cfn`).
+
+Resources refer to each other through :class:`Arn` values, which resolve to a literal ARN
+when deploying through the API and to ``Ref``/``Fn::GetAtt`` in a template (giving
+CloudFormation its dependency order for free).
+
+Adding a resource type (a Lambda function, a Glue job, a state machine, a log group):
+subclass :class:`Resource`, set ``kind`` and ``cfn_type``, implement :meth:`Resource.ensure`
+and :meth:`Resource.cfn_properties` (override :meth:`Resource.to_cfn` when one declared
+resource needs several template resources), expose an ``arn`` property if others refer
+to it, and add an instance to :func:`declare` after the resources it depends on.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+from urllib.parse import unquote, urlsplit
+
+from botocore.exceptions import ClientError
+from pydantic import SecretStr
+
+from fraudstack.aws import client
+from fraudstack.errors import ConfigError, FraudstackError
+from fraudstack.settings import Settings
+
+_POLICY_VERSION = "2012-10-17"
+
+
+class Outcome(StrEnum):
+    """What ensuring a resource did."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class Change:
+    """The outcome of ensuring one resource, with what changed when it was updated."""
+
+    resource: Resource
+    outcome: Outcome
+    detail: str = ""
+
+
+@dataclass
+class DeployTarget:
+    """Where resources are ensured: an account and region reached with :func:`fraudstack.aws.client`."""
+
+    settings: Settings
+    account_id: str
+    partition: str = "aws"
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def client(self, service: str) -> Any:
+        """One cached boto3 client per service for the whole deploy."""
+        if service not in self._clients:
+            self._clients[service] = client(service, self.settings)
+        return self._clients[service]
+
+    def resolve(self, arn: Arn) -> str:
+        """The literal ARN on this target."""
+        return arn.pattern.format(
+            partition=self.partition, region=self.settings.aws_region, account=self.account_id
+        )
+
+
+@dataclass(frozen=True)
+class Arn:
+    """An ARN as the API needs it (a pattern) and as a template writes it (an intrinsic)."""
+
+    pattern: str  # placeholders: {partition}, {region}, {account}
+    cfn: Any
+
+    def join(self, suffix: str) -> Arn:
+        """A child ARN, such as the objects under a bucket prefix."""
+        return Arn(self.pattern + suffix, {"Fn::Join": ["", [self.cfn, suffix]]})
+
+
+def _regional_arn(service: str, resource: str, cfn: Any) -> Arn:
+    return Arn(f"arn:{{partition}}:{service}:{{region}}:{{account}}:{resource}", cfn)
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resource(ABC):
+    """One declared resource: its template logical id and its physical name."""
+
+    logical_id: str
+    name: str
+
+    kind: ClassVar[str]
+    cfn_type: ClassVar[str]
+
+    @abstractmethod
+    def ensure(self, target: DeployTarget) -> Change:
+        """Make the resource exist on ``target`` exactly as declared; report what that took."""
+
+    @abstractmethod
+    def cfn_properties(self) -> dict[str, Any]:
+        """The ``Properties`` of this resource in a CloudFormation template."""
+
+    def to_cfn(self) -> dict[str, Any]:
+        """Template resources (logical id -> definition) for this declared resource."""
+        return {self.logical_id: {"Type": self.cfn_type, "Properties": self.cfn_properties()}}
+
+    def _change(self, created: bool, updates: Iterable[str] = ()) -> Change:
+        done = list(updates)
+        if created:
+            return Change(self, Outcome.CREATED)
+        return Change(self, Outcome.UPDATED, ", ".join(done)) if done else Change(self, Outcome.UNCHANGED)
+
+
+# --- S3 -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bucket(Resource):
+    """An S3 bucket, encrypted at rest and closed to the public."""
+
+    kind = "s3-bucket"
+    cfn_type = "AWS::S3::Bucket"
+
+    _ENCRYPTION: ClassVar[dict[str, Any]] = {
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+    }
+    _PUBLIC_ACCESS_BLOCK: ClassVar[dict[str, bool]] = {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
+
+    @property
+    def arn(self) -> Arn:
+        return Arn(f"arn:{{partition}}:s3:::{self.name}", {"Fn::GetAtt": [self.logical_id, "Arn"]})
+
+    def ensure(self, target: DeployTarget) -> Change:
+        s3 = target.client("s3")
+        created = False
+        try:
+            s3.head_bucket(Bucket=self.name)
+        except ClientError as exc:
+            if _error_code(exc) not in {"404", "NoSuchBucket", "NotFound"}:
+                raise
+            region = target.settings.aws_region
+            location = (
+                {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            )
+            s3.create_bucket(Bucket=self.name, **location)
+            created = True
+        updates = []
+        if self._current_algorithms(s3) != ["AES256"]:
+            s3.put_bucket_encryption(Bucket=self.name, ServerSideEncryptionConfiguration=self._ENCRYPTION)
+            updates.append("encryption")
+        if self._current_public_access_block(s3) != self._PUBLIC_ACCESS_BLOCK:
+            s3.put_public_access_block(
+                Bucket=self.name, PublicAccessBlockConfiguration=self._PUBLIC_ACCESS_BLOCK
+            )
+            updates.append("public access block")
+        return self._change(created, updates)
+
+    def _current_algorithms(self, s3: Any) -> list[str]:
+        try:
+            rules = s3.get_bucket_encryption(Bucket=self.name)["ServerSideEncryptionConfiguration"]["Rules"]
+        except ClientError as exc:
+            if _error_code(exc) != "ServerSideEncryptionConfigurationNotFoundError":
+                raise
+            return []
+        return [rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] for rule in rules]
+
+    def _current_public_access_block(self, s3: Any) -> dict[str, bool]:
+        try:
+            return dict(s3.get_public_access_block(Bucket=self.name)["PublicAccessBlockConfiguration"])
+        except ClientError as exc:
+            if _error_code(exc) != "NoSuchPublicAccessBlockConfiguration":
+                raise
+            return {}
+
+    def cfn_properties(self) -> dict[str, Any]:
+        return {
+            "BucketName": self.name,
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": self._ENCRYPTION["Rules"]},
+            "PublicAccessBlockConfiguration": self._PUBLIC_ACCESS_BLOCK,
+        }
+
+
+# --- Kinesis ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class KinesisStream(Resource):
+    """A provisioned Kinesis data stream with a fixed shard count."""
+
+    shards: int
+
+    kind = "kinesis-stream"
+    cfn_type = "AWS::Kinesis::Stream"
+
+    @property
+    def arn(self) -> Arn:
+        return _regional_arn("kinesis", f"stream/{self.name}", {"Fn::GetAtt": [self.logical_id, "Arn"]})
+
+    def ensure(self, target: DeployTarget) -> Change:
+        kinesis = target.client("kinesis")
+        try:
+            summary = kinesis.describe_stream_summary(StreamName=self.name)["StreamDescriptionSummary"]
+        except ClientError as exc:
+            if _error_code(exc) != "ResourceNotFoundException":
+                raise
+            kinesis.create_stream(
+                StreamName=self.name, ShardCount=self.shards, StreamModeDetails={"StreamMode": "PROVISIONED"}
+            )
+            self._wait_active(kinesis)
+            return self._change(created=True)
+        if summary["OpenShardCount"] == self.shards:
+            return self._change(created=False)
+        self._wait_active(kinesis)  # resharding is refused while the stream is still updating
+        kinesis.update_shard_count(
+            StreamName=self.name, TargetShardCount=self.shards, ScalingType="UNIFORM_SCALING"
+        )
+        self._wait_active(kinesis)
+        return self._change(False, [f"shards {summary['OpenShardCount']} -> {self.shards}"])
+
+    def _wait_active(self, kinesis: Any) -> None:
+        kinesis.get_waiter("stream_exists").wait(
+            StreamName=self.name, WaiterConfig={"Delay": 1, "MaxAttempts": 300}
+        )
+
+    def cfn_properties(self) -> dict[str, Any]:
+        return {
+            "Name": self.name,
+            "ShardCount": self.shards,
+            "StreamModeDetails": {"StreamMode": "PROVISIONED"},
+        }
+
+
+# --- IAM ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One Allow statement: exact actions on exact resources (least privilege, no wildcards)."""
+
+    actions: tuple[str, ...]
+    resources: tuple[Arn, ...]
+
+    def render(self, arn: Callable[[Arn], Any]) -> dict[str, Any]:
+        return {
+            "Effect": "Allow",
+            "Action": list(self.actions),
+            "Resource": [arn(resource) for resource in self.resources],
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class IamRole(Resource):
+    """A role one AWS service assumes, with a single inline least-privilege policy."""
+
+    service: str  # the principal allowed to assume it, e.g. "firehose.amazonaws.com"
+    statements: tuple[Statement, ...]
+
+    kind = "iam-role"
+    cfn_type = "AWS::IAM::Role"
+    policy_name: ClassVar[str] = "least-privilege"
+
+    @property
+    def arn(self) -> Arn:
+        return Arn(
+            f"arn:{{partition}}:iam::{{account}}:role/{self.name}", {"Fn::GetAtt": [self.logical_id, "Arn"]}
+        )
+
+    def _trust(self) -> dict[str, Any]:
+        return {
+            "Version": _POLICY_VERSION,
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": self.service}, "Action": "sts:AssumeRole"}
+            ],
+        }
+
+    def _policy(self, arn: Callable[[Arn], Any]) -> dict[str, Any]:
+        return {"Version": _POLICY_VERSION, "Statement": [s.render(arn) for s in self.statements]}
+
+    def ensure(self, target: DeployTarget) -> Change:
+        iam = target.client("iam")
+        created = False
+        updates = []
+        try:
+            role = iam.get_role(RoleName=self.name)["Role"]
+        except ClientError as exc:
+            if _error_code(exc) != "NoSuchEntity":
+                raise
+            iam.create_role(RoleName=self.name, AssumeRolePolicyDocument=json.dumps(self._trust()))
+            created = True
+        else:
+            if role.get("AssumeRolePolicyDocument") != self._trust():
+                iam.update_assume_role_policy(RoleName=self.name, PolicyDocument=json.dumps(self._trust()))
+                updates.append("trust policy")
+        policy = self._policy(target.resolve)
+        try:
+            current = iam.get_role_policy(RoleName=self.name, PolicyName=self.policy_name)["PolicyDocument"]
+        except ClientError as exc:
+            if _error_code(exc) != "NoSuchEntity":
+                raise
+            current = None
+        if current != policy:
+            iam.put_role_policy(
+                RoleName=self.name, PolicyName=self.policy_name, PolicyDocument=json.dumps(policy)
+            )
+            updates.append("policy")
+        return self._change(created, updates)
+
+    def cfn_properties(self) -> dict[str, Any]:
+        return {
+            "RoleName": self.name,
+            "AssumeRolePolicyDocument": self._trust(),
+            "Policies": [{"PolicyName": self.policy_name, "PolicyDocument": self._policy(lambda a: a.cfn)}],
+        }
+
+
+# --- Firehose -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class FirehoseDeliveryStream(Resource):
+    """Firehose reading a Kinesis stream and writing buffered objects under an S3 prefix."""
+
+    source: KinesisStream
+    bucket: Bucket
+    role: IamRole
+    prefix: str
+    error_prefix: str
+    buffer_mb: int
+    buffer_seconds: int
+    compression: str = "UNCOMPRESSED"
+
+    kind = "firehose-stream"
+    cfn_type = "AWS::KinesisFirehose::DeliveryStream"
+    stream_type: ClassVar[str] = "KinesisStreamAsSource"
+
+    def _source(self, arn: Callable[[Arn], Any]) -> dict[str, Any]:
+        return {"KinesisStreamARN": arn(self.source.arn), "RoleARN": arn(self.role.arn)}
+
+    def _destination(self, arn: Callable[[Arn], Any]) -> dict[str, Any]:
+        return {
+            "BucketARN": arn(self.bucket.arn),
+            "RoleARN": arn(self.role.arn),
+            "Prefix": self.prefix,
+            "ErrorOutputPrefix": self.error_prefix,
+            "BufferingHints": {"SizeInMBs": self.buffer_mb, "IntervalInSeconds": self.buffer_seconds},
+            "CompressionFormat": self.compression,
+        }
+
+    def ensure(self, target: DeployTarget) -> Change:
+        firehose = target.client("firehose")
+        source, destination = self._source(target.resolve), self._destination(target.resolve)
+        try:
+            described = firehose.describe_delivery_stream(DeliveryStreamName=self.name)
+        except ClientError as exc:
+            if _error_code(exc) != "ResourceNotFoundException":
+                raise
+            firehose.create_delivery_stream(
+                DeliveryStreamName=self.name,
+                DeliveryStreamType=self.stream_type,
+                KinesisStreamSourceConfiguration=source,
+                ExtendedS3DestinationConfiguration=destination,
+            )
+            return self._change(created=True)
+        description = described["DeliveryStreamDescription"]
+        current_source = description.get("Source", {}).get("KinesisStreamSourceDescription", {})
+        if description.get("DeliveryStreamType") != self.stream_type or any(
+            current_source.get(key) != value for key, value in source.items()
+        ):
+            # AWS cannot change a delivery stream's source in place; replacing it silently
+            # could drop buffered records, so the operator decides.
+            raise FraudstackError(
+                f"Firehose delivery stream {self.name} exists with another source; delete it "
+                f"(aws firehose delete-delivery-stream --delivery-stream-name {self.name}) and deploy again"
+            )
+        current = description["Destinations"][0]
+        extended = current.get("ExtendedS3DestinationDescription", {})
+        drifted = sorted(key for key, value in destination.items() if extended.get(key) != value)
+        if not drifted:
+            return self._change(created=False)
+        firehose.update_destination(
+            DeliveryStreamName=self.name,
+            CurrentDeliveryStreamVersionId=description["VersionId"],
+            DestinationId=current["DestinationId"],
+            ExtendedS3DestinationUpdate=destination,
+        )
+        return self._change(False, drifted)
+
+    def cfn_properties(self) -> dict[str, Any]:
+        cfn = lambda a: a.cfn  # noqa: E731 - the template form of every ARN
+        return {
+            "DeliveryStreamName": self.name,
+            "DeliveryStreamType": self.stream_type,
+            "KinesisStreamSourceConfiguration": self._source(cfn),
+            "ExtendedS3DestinationConfiguration": self._destination(cfn),
+        }
+
+
+# --- SQS, SNS, SES ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SqsQueue(Resource):
+    """A plain queue; declared on local targets only, as a topic tap that tests read."""
+
+    kind = "sqs-queue"
+    cfn_type = "AWS::SQS::Queue"
+
+    @property
+    def arn(self) -> Arn:
+        return _regional_arn("sqs", self.name, {"Fn::GetAtt": [self.logical_id, "Arn"]})
+
+    def ensure(self, target: DeployTarget) -> Change:
+        sqs = target.client("sqs")
+        try:
+            sqs.get_queue_url(QueueName=self.name)
+        except ClientError as exc:
+            if _error_code(exc) not in {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}:
+                raise
+            sqs.create_queue(QueueName=self.name)
+            return self._change(created=True)
+        return self._change(created=False)
+
+    def cfn_properties(self) -> dict[str, Any]:
+        return {"QueueName": self.name}
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A topic subscription: ``email`` to a recipient or ``sqs`` to a queue's ARN."""
+
+    protocol: str
+    endpoint: str | Arn
+
+    def render(self, arn: Callable[[Arn], Any]) -> Any:
+        return arn(self.endpoint) if isinstance(self.endpoint, Arn) else self.endpoint
+
+
+@dataclass(frozen=True, kw_only=True)
+class SnsTopic(Resource):
+    """An SNS topic with exactly the declared subscriptions."""
+
+    subscriptions: tuple[Subscription, ...] = ()
+
+    kind = "sns-topic"
+    cfn_type = "AWS::SNS::Topic"
+
+    @property
+    def arn(self) -> Arn:
+        return _regional_arn("sns", self.name, {"Ref": self.logical_id})
+
+    def ensure(self, target: DeployTarget) -> Change:
+        sns = target.client("sns")
+        topic_arn = target.resolve(self.arn)
+        created = False
+        try:
+            sns.get_topic_attributes(TopicArn=topic_arn)
+        except ClientError as exc:
+            if _error_code(exc) != "NotFound":
+                raise
+            topic_arn = sns.create_topic(Name=self.name)["TopicArn"]
+            created = True
+        wanted = {(s.protocol, str(s.render(target.resolve))) for s in self.subscriptions}
+        existing: dict[tuple[str, str], str] = {}
+        for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn):
+            for sub in page["Subscriptions"]:
+                existing[(sub["Protocol"], sub["Endpoint"])] = sub["SubscriptionArn"]
+        updates = []
+        for protocol, endpoint in sorted(wanted - existing.keys()):
+            sns.subscribe(
+                TopicArn=topic_arn, Protocol=protocol, Endpoint=endpoint, ReturnSubscriptionArn=True
+            )
+            updates.append(f"+{protocol}:{endpoint}")
+        for key in sorted(existing.keys() - wanted):
+            # A subscription still awaiting e-mail confirmation has no ARN and cannot be removed.
+            if existing[key].startswith("arn:"):
+                sns.unsubscribe(SubscriptionArn=existing[key])
+                updates.append(f"-{key[0]}:{key[1]}")
+        return self._change(created, updates)
+
+    def cfn_properties(self) -> dict[str, Any]:
+        properties: dict[str, Any] = {"TopicName": self.name}
+        if self.subscriptions:
+            properties["Subscription"] = [
+                {"Protocol": s.protocol, "Endpoint": s.render(lambda a: a.cfn)} for s in self.subscriptions
+            ]
+        return properties
+
+
+@dataclass(frozen=True, kw_only=True)
+class SesIdentity(Resource):
+    """A verified SES sender address (the name is the address)."""
+
+    kind = "ses-identity"
+    cfn_type = "AWS::SES::EmailIdentity"
+
+    def ensure(self, target: DeployTarget) -> Change:
+        ses = target.client("ses")
+        attributes = ses.get_identity_verification_attributes(Identities=[self.name])[
+            "VerificationAttributes"
+        ]
+        status = attributes.get(self.name, {}).get("VerificationStatus")
+        if status in {"Success", "Pending"}:
+            return self._change(created=False)
+        # Sends the verification mail on AWS; the emulator verifies at once (required before send).
+        ses.verify_email_identity(EmailAddress=self.name)
+        return self._change(status is None, [f"verification re-sent (was {status})"])
+
+    def cfn_properties(self) -> dict[str, Any]:
+        return {"EmailIdentity": self.name}
+
+
+# --- Secrets Manager ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Secret(Resource):
+    """A Secrets Manager secret whose value comes from settings at deploy time, never from code.
+
+    ``value`` is None when the settings cannot supply it (e.g. rendering a template, where
+    the value is set outside the template so it never lands in one).
+    """
+
+    description: str
+    value: SecretStr | None = field(default=None, repr=False)
+    missing_value_hint: str = "set it in the settings"
+
+    kind = "secret"
+    cfn_type = "AWS::SecretsManager::Secret"
+
+    def ensure(self, target: DeployTarget) -> Change:
+        if self.value is None and target.settings.is_local:
+            # On AWS the value may be managed elsewhere (e.g. by Redshift); the emulator has no one else.
+            raise ConfigError(f"no value for the secret {self.name}: {self.missing_value_hint}")
+        secrets = target.client("secretsmanager")
+        try:
+            secrets.describe_secret(SecretId=self.name)
+        except ClientError as exc:
+            if _error_code(exc) != "ResourceNotFoundException":
+                raise
+            secrets.create_secret(Name=self.name, Description=self.description, **self._value_kwargs())
+            return self._change(created=True)
+        if self.value is None:
+            return self._change(created=False)
+        try:
+            current = secrets.get_secret_value(SecretId=self.name).get("SecretString")
+        except ClientError as exc:
+            if _error_code(exc) != "ResourceNotFoundException":  # a secret created without a value
+                raise
+            current = None
+        if current == self.value.get_secret_value():
+            return self._change(created=False)
+        secrets.put_secret_value(SecretId=self.name, SecretString=self.value.get_secret_value())
+        return self._change(False, ["value"])
+
+    def _value_kwargs(self) -> dict[str, str]:
+        return {} if self.value is None else {"SecretString": self.value.get_secret_value()}
+
+    def cfn_properties(self) -> dict[str, Any]:
+        return {"Name": self.name, "Description": self.description}
+
+
+def warehouse_secret_value(settings: Settings) -> SecretStr | None:
+    """The warehouse connection as the JSON secret consumers read (RDS/Redshift key names).
+
+    None when no password is known yet (no DSN, no ``FRAUDSTACK_WAREHOUSE_PASSWORD``, and
+    ``stack up`` has not generated one).
+    """
+    if settings.warehouse_dsn is None and settings.resolved_warehouse_password() is None:
+        return None
+    dsn = settings.warehouse_url()
+    parts = urlsplit(dsn)
+    value = {
+        "engine": "postgres",
+        "host": parts.hostname or "",
+        "port": parts.port or 5432,
+        "username": unquote(parts.username or ""),
+        "password": unquote(parts.password or ""),
+        "dbname": parts.path.lstrip("/"),
+        "dsn": dsn,
+    }
+    return SecretStr(json.dumps(value, sort_keys=True))
+
+
+# --- the declaration ----------------------------------------------------------------------------
+
+
+def _firehose_statements(
+    stream: KinesisStream, bucket: Bucket, prefixes: Iterable[str]
+) -> tuple[Statement, ...]:
+    """Exactly what Firehose needs: read the stream, write objects under its own prefixes."""
+    return (
+        Statement(
+            (
+                "kinesis:DescribeStream",
+                "kinesis:DescribeStreamSummary",
+                "kinesis:GetRecords",
+                "kinesis:GetShardIterator",
+                "kinesis:ListShards",
+            ),
+            (stream.arn,),
+        ),
+        Statement(
+            ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"),
+            (bucket.arn,),
+        ),
+        Statement(
+            ("s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"),
+            tuple(bucket.arn.join(f"/{prefix}*") for prefix in prefixes),
+        ),
+    )
+
+
+def _tap(
+    settings: Settings, logical_id: str, queue_name: str
+) -> tuple[list[Resource], tuple[Subscription, ...]]:
+    """On local targets, a queue subscribed to a topic so tests can read what it published."""
+    if not settings.is_local:
+        return [], ()
+    queue = SqsQueue(logical_id=logical_id, name=queue_name)
+    return [queue], (Subscription("sqs", queue.arn),)
+
+
+def declare(settings: Settings) -> list[Resource]:
+    """Every resource the pipeline needs, in dependency order, named by ``settings``."""
+    lake = Bucket(logical_id="LakeBucket", name=settings.bucket)
+    artifacts = Bucket(logical_id="ArtifactsBucket", name=settings.artifacts_bucket)
+    stream = KinesisStream(
+        logical_id="TransactionsStream", name=settings.kinesis_stream, shards=settings.kinesis_shards
+    )
+    delivery_role = IamRole(
+        logical_id="RawDeliveryRole",
+        name=f"{settings.firehose_stream}-role",
+        service="firehose.amazonaws.com",
+        statements=_firehose_statements(stream, lake, (settings.raw_prefix, settings.raw_error_prefix)),
+    )
+    delivery = FirehoseDeliveryStream(
+        logical_id="RawDeliveryStream",
+        name=settings.firehose_stream,
+        source=stream,
+        bucket=lake,
+        role=delivery_role,
+        prefix=settings.raw_prefix,
+        error_prefix=settings.raw_error_prefix,
+        buffer_mb=settings.firehose_buffer_mb,
+        buffer_seconds=settings.firehose_buffer_seconds,
+    )
+    alerts_tap, alerts_tap_subscriptions = _tap(settings, "AlertsTapQueue", settings.alerts_tap_queue)
+    ops_tap, ops_tap_subscriptions = _tap(settings, "OpsTapQueue", settings.ops_tap_queue)
+    alerts = SnsTopic(
+        logical_id="AlertsTopic",
+        name=settings.sns_topic,
+        subscriptions=tuple(Subscription("email", r) for r in settings.alert_recipients)
+        + alerts_tap_subscriptions,
+    )
+    ops = SnsTopic(
+        logical_id="OpsTopic",
+        name=settings.ops_topic,
+        subscriptions=tuple(Subscription("email", r) for r in settings.ops_recipients)
+        + ops_tap_subscriptions,
+    )
+    sender = SesIdentity(logical_id="AlertSender", name=settings.alert_sender)
+    warehouse = Secret(
+        logical_id="WarehouseSecret",
+        name=settings.warehouse_secret_name,
+        description="fraudstack warehouse connection (engine, host, port, username, password, dbname, dsn)",
+        value=warehouse_secret_value(settings),
+        missing_value_hint="run `fraudstack stack up` first, or set FRAUDSTACK_WAREHOUSE_PASSWORD "
+        "or FRAUDSTACK_WAREHOUSE_DSN",
+    )
+    return [
+        lake,
+        artifacts,
+        stream,
+        delivery_role,
+        delivery,
+        *alerts_tap,
+        *ops_tap,
+        alerts,
+        ops,
+        sender,
+        warehouse,
+    ]
+
+
+def render_template(resources: Iterable[Resource], description: str) -> dict[str, Any]:
+    """A CloudFormation template holding ``resources`` (the AWS target renders ``declare()``)."""
+    body: dict[str, Any] = {}
+    for resource in resources:
+        for logical_id, definition in resource.to_cfn().items():
+            if logical_id in body:
+                raise ConfigError(f"two declared resources share the logical id {logical_id}")
+            body[logical_id] = definition
+    return {"AWSTemplateFormatVersion": "2010-09-09", "Description": description, "Resources": body}
