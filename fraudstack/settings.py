@@ -85,7 +85,6 @@ class Settings(BaseSettings):
     firehose_buffer_seconds: int = Field(default=60, ge=0, le=900)
     raw_prefix: str = "raw/"
     raw_error_prefix: str = "errors/"
-    raw_error_prefix: str = "errors/"
     sns_topic: str = "fraudstack-alerts"
     ops_topic: str = "fraudstack-ops"
     alert_sender: str = "alerts@fraudstack.example.com"
@@ -94,14 +93,7 @@ class Settings(BaseSettings):
     # Local targets only: SQS queues subscribed to the topics so tests can read what was published.
     alerts_tap_queue: str = "fraudstack-alerts-tap"
     ops_tap_queue: str = "fraudstack-ops-tap"
-    ops_recipients: list[str] = Field(default_factory=list, description="e-mails for pipeline failures")
-    # Local targets only: SQS queues subscribed to the topics so tests can read what was published.
-    alerts_tap_queue: str = "fraudstack-alerts-tap"
-    ops_tap_queue: str = "fraudstack-ops-tap"
     warehouse_secret_name: str = "fraudstack/warehouse"  # noqa: S105 - a name, not a secret
-
-    # --- dashboard --------------------------------------------------------------------------
-    dashboard_port: int = Field(default=8501, ge=1, le=65535)
 
     # --- dashboard --------------------------------------------------------------------------
     dashboard_port: int = Field(default=8501, ge=1, le=65535)

@@ -26,8 +26,8 @@ app = typer.Typer(
 
 #: (module under fraudstack.cli, attribute) of every command group or single command.
 COMMAND_GROUPS: list[str] = [
-    "deploy",
     "stack",
+    "deploy",
 ]
 
 
