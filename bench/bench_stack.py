@@ -1,0 +1,64 @@
+"""Cold start of the embedded stack: time from nothing to every server answering.
+
+Target (issue 2): under 20 s on the 2-core reference machine. Each run uses a fresh state
+directory (so PostgreSQL's initdb is included) and free ports; the stack is stopped after.
+
+    .venv/bin/python bench/bench_stack.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from fraudstack.settings import load_settings
+from fraudstack.stack import EmbeddedStack
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cold_start(kafka_storage: str) -> tuple[float, float]:
+    """Seconds for ``up`` from an empty state dir, and for ``down``."""
+    state = Path(tempfile.mkdtemp(prefix="fraudstack-bench-"))
+    state.chmod(0o755)
+    settings = load_settings(
+        state_dir=state,
+        kafka_port=_free_port(),
+        moto_port=_free_port(),
+        postgres_port=_free_port(),
+        kafka_storage=kafka_storage,
+    )
+    stack = EmbeddedStack(settings)
+    started = time.perf_counter()
+    try:
+        stack.up()
+        up_seconds = time.perf_counter() - started
+    finally:
+        stopping = time.perf_counter()
+        stack.down()
+    return up_seconds, time.perf_counter() - stopping
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    for storage in ("memory", "s3"):
+        ups, downs = zip(*(cold_start(storage) for _ in range(args.runs)), strict=True)
+        print(
+            f"stack up (kafka storage={storage}): median {statistics.median(ups):.2f}s "
+            f"(min {min(ups):.2f}s, max {max(ups):.2f}s) over {args.runs} runs; "
+            f"stack down median {statistics.median(downs):.2f}s; target < 20 s"
+        )
+
+
+if __name__ == "__main__":
+    main()
