@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     topic_transactions: str = "transactions"
     topic_dead_letter: str = "transactions-dlq"
     topic_decisions: str = "decisions"
+    kafka_session_timeout_ms: int = Field(
+        default=10000, ge=1000, description="consumer groups; Tansu makes a join wait half of it"
+    )
+    bridge_group_id: str = "fraudstack-bridge"
 
     # --- AWS / emulator ---------------------------------------------------------------------
     aws_endpoint_url: str | None = Field(default=None, validation_alias=_env("AWS_ENDPOINT_URL"))
@@ -94,6 +98,10 @@ class Settings(BaseSettings):
     alerts_tap_queue: str = "fraudstack-alerts-tap"
     ops_tap_queue: str = "fraudstack-ops-tap"
     warehouse_secret_name: str = "fraudstack/warehouse"  # noqa: S105 - a name, not a secret
+
+    # --- observability ---------------------------------------------------------------------
+    metrics_namespace: str = "fraudstack"
+    metrics_enabled: bool = Field(default=True, description="publish CloudWatch metrics (PutMetricData)")
 
     # --- dashboard --------------------------------------------------------------------------
     dashboard_port: int = Field(default=8501, ge=1, le=65535)

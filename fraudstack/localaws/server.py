@@ -1,0 +1,82 @@
+"""``python -m fraudstack.localaws.server --host 127.0.0.1 --port PORT``: moto with our extensions.
+
+The stack launcher starts exactly this command with the settings in the environment
+(``Settings.subprocess_env()``) and checks health with a real API call. It runs moto's own
+server (threaded werkzeug) until SIGTERM/SIGINT, after:
+
+- pointing moto's internal callbacks (Step Functions -> Glue/Lambda) at the real port
+  (``MOTO_PORT``), which moto reads from the environment;
+- applying :mod:`.patches` (Lambda runs handlers, Glue runs scripts, Step Functions executes);
+- starting the Firehose delivery loop as a thread that is a client of this server.
+
+On exit it kills the Lambda/Glue child processes still running. Logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import threading
+
+from moto import server as moto_server
+
+from fraudstack.aws import client
+from fraudstack.localaws import children, patches
+from fraudstack.localaws.firehose_delivery import FirehoseDelivery
+from fraudstack.localaws.glue_runner import GlueRunner
+from fraudstack.localaws.lambda_runtime import LambdaRuntime
+from fraudstack.settings import Settings, load_settings
+
+log = logging.getLogger("fraudstack.localaws")
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m fraudstack.localaws.server", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, required=True, help="port to listen on")
+    return parser.parse_args(argv)
+
+
+def install(settings: Settings, endpoint_url: str) -> tuple[FirehoseDelivery, list[str]]:
+    """Apply the moto patches for a server at ``endpoint_url``; return the Firehose loop."""
+    local = settings.model_copy(update={"aws_endpoint_url": endpoint_url, "target": "embedded"})
+    work_dir = settings.state_path / "localaws"
+    applied = patches.apply(
+        LambdaRuntime(work_dir / "lambda", endpoint_url),
+        GlueRunner(work_dir / "glue", endpoint_url, settings.aws_region, client("s3", local)),
+    )
+    delivery = FirehoseDelivery(client("firehose", local), client("kinesis", local), client("s3", local))
+    return delivery, applied
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per request
+    settings = load_settings(moto_port=args.port)
+    connect_host = "127.0.0.1" if args.host in {"0.0.0.0", "::"} else args.host  # noqa: S104
+    endpoint_url = f"http://{connect_host}:{args.port}"
+    os.environ["MOTO_PORT"] = str(args.port)  # moto's callbacks read it: Step Functions -> Glue/Lambda
+
+    delivery, applied = install(settings, endpoint_url)
+    log.info("moto patches applied: %s", ", ".join(applied))
+    stop = threading.Event()
+    thread = threading.Thread(target=delivery.run, args=(stop,), name="firehose-delivery", daemon=True)
+    thread.start()
+    log.info("AWS emulator listening on %s (state in %s)", endpoint_url, settings.state_path)
+    try:
+        moto_server.main(["--host", args.host, "--port", str(args.port)])  # returns on SIGTERM/SIGINT
+    except SystemExit:
+        pass
+    finally:
+        stop.set()
+        children.kill_all()
+        log.info("AWS emulator stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
