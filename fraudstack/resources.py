@@ -137,9 +137,7 @@ class Bucket(Resource):
     kind = "s3-bucket"
     cfn_type = "AWS::S3::Bucket"
 
-    _ENCRYPTION: ClassVar[dict[str, Any]] = {
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-    }
+    _SSE: ClassVar[dict[str, str]] = {"SSEAlgorithm": "AES256"}  # S3-managed keys
     _PUBLIC_ACCESS_BLOCK: ClassVar[dict[str, bool]] = {
         "BlockPublicAcls": True,
         "IgnorePublicAcls": True,
@@ -166,8 +164,13 @@ class Bucket(Resource):
             s3.create_bucket(Bucket=self.name, **location)
             created = True
         updates = []
-        if self._current_algorithms(s3) != ["AES256"]:
-            s3.put_bucket_encryption(Bucket=self.name, ServerSideEncryptionConfiguration=self._ENCRYPTION)
+        if self._current_algorithms(s3) != [self._SSE["SSEAlgorithm"]]:
+            s3.put_bucket_encryption(
+                Bucket=self.name,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [{"ApplyServerSideEncryptionByDefault": self._SSE}]
+                },
+            )
             updates.append("encryption")
         if self._current_public_access_block(s3) != self._PUBLIC_ACCESS_BLOCK:
             s3.put_public_access_block(
@@ -196,7 +199,10 @@ class Bucket(Resource):
     def cfn_properties(self) -> dict[str, Any]:
         return {
             "BucketName": self.name,
-            "BucketEncryption": {"ServerSideEncryptionConfiguration": self._ENCRYPTION["Rules"]},
+            # The template spells the API's ApplyServerSideEncryptionByDefault differently.
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": self._SSE}]
+            },
             "PublicAccessBlockConfiguration": self._PUBLIC_ACCESS_BLOCK,
         }
 
