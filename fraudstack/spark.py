@@ -1,0 +1,88 @@
+"""The one way fraudstack builds a SparkSession, so a Glue script is written once.
+
+On Glue (``awsglue`` importable) the session is the one Glue provides, already wired to
+S3. Everywhere else it is a local Spark 3.5 (what Glue 5.0 runs) configured from the
+settings: ``local[2]``, the s3a jars from ``settings.spark_jars_dir`` (pyspark ships no
+hadoop-aws and Maven is unreachable), the emulator as the s3a endpoint with path-style
+access and its placeholder credentials, ``s3://`` mapped to S3A as on Glue, the running
+interpreter for Python workers, loopback networking, few shuffle partitions and no UI
+(small data, 2 cores).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from fraudstack.errors import ConfigError
+from fraudstack.settings import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, Settings, load_settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+_JARS = ("hadoop-aws-3.3.1.jar", "aws-java-sdk-bundle-1.11.901.jar")
+_S3A = "org.apache.hadoop.fs.s3a.S3AFileSystem"
+
+
+def on_glue() -> bool:
+    """Whether this process runs inside AWS Glue (its ``awsglue`` library is importable)."""
+    return importlib.util.find_spec("awsglue") is not None
+
+
+def local_config(settings: Settings) -> dict[str, str]:
+    """Spark configuration for a local session against the configured S3."""
+    jars = [settings.spark_jars_dir / name for name in _JARS]
+    missing = [str(j) for j in jars if not j.is_file()]
+    if missing:
+        raise ConfigError(
+            f"Spark s3a jars missing: {', '.join(missing)}; run tools/install-system-deps.sh "
+            "or point FRAUDSTACK_SPARK_JARS_DIR at a folder holding them"
+        )
+    config = {
+        "spark.master": "local[2]",
+        "spark.jars": ",".join(str(j) for j in jars),
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.sql.shuffle.partitions": "4",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.hadoop.fs.s3.impl": _S3A,
+        "spark.hadoop.fs.s3a.impl": _S3A,
+    }
+    if settings.is_local and settings.aws_endpoint_url:
+        config.update(
+            {
+                "spark.hadoop.fs.s3a.endpoint": settings.aws_endpoint_url,
+                "spark.hadoop.fs.s3a.endpoint.region": settings.aws_region,
+                "spark.hadoop.fs.s3a.path.style.access": "true",
+                "spark.hadoop.fs.s3a.connection.ssl.enabled": "false",
+                "spark.hadoop.fs.s3a.access.key": EMULATOR_ACCESS_KEY_ID,
+                "spark.hadoop.fs.s3a.secret.key": EMULATOR_SECRET_ACCESS_KEY,
+                "spark.hadoop.fs.s3a.aws.credentials.provider": (
+                    "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+                ),
+            }
+        )
+    return config
+
+
+def spark_session(app_name: str, settings: Settings | None = None) -> SparkSession:
+    """The SparkSession for this target (Glue's own on Glue, else a configured local one)."""
+    if on_glue():
+        from awsglue.context import GlueContext
+        from pyspark.context import SparkContext
+
+        return GlueContext(SparkContext.getOrCreate()).spark_session
+
+    from pyspark.sql import SparkSession
+
+    # Read by pyspark when it starts the JVM and its Python workers, so set before building.
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    builder = SparkSession.builder.appName(app_name)
+    for key, value in local_config(settings or load_settings()).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
