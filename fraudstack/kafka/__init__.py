@@ -1,0 +1,13 @@
+"""Kafka plumbing shared by every service that talks to the broker.
+
+- :mod:`fraudstack.kafka.config` - producer / consumer / admin configuration from
+  :class:`~fraudstack.settings.Settings` (one place for the delivery guarantees);
+- :mod:`fraudstack.kafka.topics` - explicit topic creation with the configured partitions;
+- :mod:`fraudstack.kafka.producer` - the transaction producer behind ``fraudstack produce``;
+- :mod:`fraudstack.kafka.bridge` - the Kafka -> Kinesis bridge behind ``fraudstack bridge``.
+"""
+
+from fraudstack.kafka.config import admin_config, consumer_config, producer_config
+from fraudstack.kafka.topics import ensure_topics, pipeline_topics
+
+__all__ = ["admin_config", "consumer_config", "ensure_topics", "pipeline_topics", "producer_config"]
