@@ -28,6 +28,8 @@ app = typer.Typer(
 COMMAND_GROUPS: list[str] = [
     "stack",
     "deploy",
+    "produce",
+    "bridge",
 ]
 
 

@@ -1,0 +1,108 @@
+"""``fraudstack produce``: stream transactions into the Kafka ``transactions`` topic.
+
+The source is the simulator (deterministic for ``--seed``) or a JSON-lines file (``--input``,
+``-`` for stdin) such as ``fraudstack simulate --format jsonl`` writes. A live progress line
+shows sent / failed / rate; the final summary is printed to stdout and the command exits 1
+when any record failed.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from fraudstack.errors import ConfigError
+from fraudstack.kafka.producer import ProduceSummary, produce_events
+from fraudstack.kafka.topics import ensure_topics
+from fraudstack.observability import MetricsPublisher
+from fraudstack.settings import load_settings
+
+
+def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
+    """Events from a JSON-lines file; a line that is not an object is a usage error."""
+    with ExitStack() as stack:
+        lines = sys.stdin if str(path) == "-" else stack.enter_context(path.open(encoding="utf-8"))
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError as exc:
+                raise ConfigError(f"{path}:{number} is not JSON: {exc}") from None
+            if not isinstance(event, dict) or "card_id" not in event:
+                raise ConfigError(f"{path}:{number} is not a transaction event (no card_id)")
+            yield event
+
+
+def produce_command(
+    rate: Annotated[
+        float | None, typer.Option(min=0.0, help="transactions per second (default: unlimited)")
+    ] = None,
+    count: Annotated[int | None, typer.Option(min=1, help="stop after this many transactions")] = None,
+    duration: Annotated[float | None, typer.Option(min=0.0, help="stop after this many seconds")] = None,
+    input_path: Annotated[
+        Path | None,
+        typer.Option("--input", help="JSON-lines file of events ('-' for stdin) instead of the simulator"),
+    ] = None,
+) -> None:
+    """Produce transactions keyed by card (idempotent, acks=all) and print a sent/failed summary."""
+    settings = load_settings()
+    if input_path is None:
+        raise ConfigError("the simulator source is not available yet: pass --input FILE (JSON lines)")
+    if input_path is not None and str(input_path) != "-" and not input_path.exists():
+        raise ConfigError(f"--input {input_path} does not exist")
+    ensure_topics(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
+    console = Console(stderr=True)
+    columns = [
+        TextColumn("[bold]producing[/]"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[line]}"),
+        TimeElapsedColumn(),
+    ]
+    with (
+        MetricsPublisher(settings, "producer") as metrics,
+        Progress(*columns, console=console, transient=True) as progress,
+    ):
+        task = progress.add_task("produce", total=count, line="")
+
+        def show(summary: ProduceSummary) -> None:
+            line = f"sent {summary.sent:,}  failed {summary.failed:,}  {summary.rate:,.0f}/s"
+            progress.update(task, completed=summary.attempted, line=line)
+
+        summary = produce_events(
+            settings,
+            _json_lines(input_path),
+            rate=rate or None,
+            count=count,
+            duration=duration,
+            metrics=metrics,
+            on_progress=show,
+            stop=stop,
+        )
+    typer.echo(
+        f"sent {summary.sent:,}, failed {summary.failed:,} to {settings.topic_transactions} "
+        f"in {summary.seconds:.1f}s ({summary.rate:,.0f}/s)"
+    )
+    for error in summary.errors:
+        typer.echo(f"  error: {error}", err=True)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``produce`` to the ``fraudstack`` command."""
+    app.command("produce")(produce_command)
