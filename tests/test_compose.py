@@ -16,6 +16,7 @@ import yaml
 from pydantic import AliasChoices
 
 from fraudstack.settings import Settings, load_settings
+from tests import compose_target
 from tests.test_resources import LOCAL_ONLY_FIELDS, RESOURCE_NAME_FIELDS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,3 +176,30 @@ def test_kafka_advertises_the_internal_and_host_listeners(services: dict[str, An
     assert "INTERNAL://kafka:9092" in advertised
     assert f"HOST://127.0.0.1:{_default_of('kafka_port')}" in advertised
     assert environment["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, single node
+
+
+# --- the compose test target (tests/compose_target.py) ----------------------------------------
+
+
+def test_embedded_is_the_default_target(pytestconfig: pytest.Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(compose_target.VARIABLE, raising=False)
+    assert compose_target.selected_target(pytestconfig) == "embedded"
+    monkeypatch.setenv(compose_target.VARIABLE, "kubernetes")
+    with pytest.raises(pytest.UsageError, match="choose one of embedded, compose"):
+        compose_target.selected_target(pytestconfig)
+
+
+def test_compose_target_without_docker_is_one_clear_skip(
+    pytestconfig: pytest.Config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    reason = compose_target.docker_unavailable_reason()
+    if reason is None:
+        pytest.skip("a Docker engine is reachable here, so the no-Docker path cannot be shown")
+    monkeypatch.setenv(compose_target.VARIABLE, "compose")
+    assert compose_target.requested(pytestconfig)
+    with pytest.raises(pytest.skip.Exception) as skipped, compose_target.compose_stack(tmp_path):
+        pass
+    assert str(skipped.value.msg) == (
+        f"FRAUDSTACK_TEST_TARGET=compose asks for the docker compose stack, but {reason}; "
+        "unset it to test the embedded stack"
+    )
