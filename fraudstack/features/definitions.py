@@ -1,0 +1,153 @@
+"""What the features are: names, meanings, the input columns each needs, and their constants.
+
+Why a separate module: the batch form (training, the Glue inference job) and the online
+form (the streaming scorer) must compute the *same* features; both read every constant
+from here, so a window, a cap or a code table cannot drift between them. Bump
+:data:`FEATURE_VERSION` whenever a definition changes: a model records the version it was
+trained with and :mod:`fraudstack.model` refuses to score with a different one.
+
+Semantics every feature keeps:
+
+* History is per **card** (:data:`KEY`): Kafka is keyed by card, so the scorer partition that
+  owns a card holds its whole history. A bring-your-own dataset without cards maps its
+  customer id to ``card_id``.
+* Strictly the past: an event at time ``t`` sees only events of its card with time ``< t``
+  (ties at the same microsecond do not see each other), never labels
+  (:data:`fraudstack.schema.LABEL_FIELDS`).
+* Windows are half-open ``[t - w, t)`` and count at most :data:`HISTORY_CAP` most recent
+  events, so the online state per card is bounded and the batch form applies the same cap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import get_args
+
+from fraudstack.schema import Channel, EntryMode
+
+#: Version of the feature definitions; models trained on another version are refused.
+FEATURE_VERSION = 1
+
+#: The entity whose history the features describe.
+KEY = "card_id"
+
+MICROS_PER_SECOND = 1_000_000
+MINUTE = 60 * MICROS_PER_SECOND
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+
+#: Velocity windows, name suffix -> length in microseconds.
+WINDOWS: dict[str, int] = {"10m": 10 * MINUTE, "1h": HOUR, "24h": DAY, "7d": 7 * DAY}
+LONGEST_WINDOW = max(WINDOWS.values())
+
+#: At most this many most recent events count in a window (bounds the online state; a card
+#: with more than this many transactions in 7 days is already extraordinary).
+HISTORY_CAP = 2000
+
+#: A device, IP or merchant is "new" to a card when the card has not used it within this long.
+SEEN_HORIZON = 30 * DAY
+
+#: Online state keeps at most this many distinct devices / IPs / merchants per card; beyond it
+#: the least recently seen is forgotten. The only place the online form may differ from the
+#: batch form, and only for a card with more distinct values than this within 30 days.
+SEEN_CAP = 512
+
+#: Implied speed uses at least this gap, so two transactions a second apart do not read as
+#: near-infinite speed from GPS-level location noise.
+MIN_SPEED_GAP_SECONDS = 60.0
+
+EARTH_RADIUS_KM = 6371.0088
+
+#: Degrees of longitude per hour of solar time: local hour = UTC + round(lon / 15).
+DEGREES_PER_HOUR = 15.0
+
+#: Stable integer codes for the schema's categorical fields (new values go at the end).
+CHANNEL_CODES: dict[str, int] = {name: code for code, name in enumerate(get_args(Channel))}
+ENTRY_MODE_CODES: dict[str, int] = {name: code for code, name in enumerate(get_args(EntryMode))}
+
+#: Merchant risk tier by ISO 18245 MCC: a fixed, label-free prior from card-network high-risk
+#: lists (learning it from fraud labels would leak the label into the feature). 2 = high
+#: (quasi-cash, money transfer, gambling, digital goods), 1 = elevated (resaleable goods,
+#: travel), 0 = everything else.
+MCC_RISK: dict[str, int] = {
+    "4829": 2,  # money transfer
+    "6051": 2,  # quasi-cash, crypto
+    "6211": 2,  # securities brokers
+    "6540": 2,  # stored-value card loads
+    "7995": 2,  # gambling
+    "5967": 2,  # direct marketing, inbound telemarketing
+    "5816": 2,  # digital goods: games
+    "5815": 1,  # digital goods: media
+    "4814": 1,  # telecom, prepaid top-ups
+    "5045": 1,  # computers, peripherals
+    "5732": 1,  # electronics
+    "5944": 1,  # jewellery, watches
+    "5094": 1,  # precious stones and metals
+    "5999": 1,  # miscellaneous retail
+    "4722": 1,  # travel agencies
+    "3000": 1,  # airlines
+    "4511": 1,  # airlines
+    "7011": 1,  # hotels
+    "6011": 1,  # ATM cash
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    """One model input: its name, what it means for a reviewer, and the columns it needs."""
+
+    name: str
+    description: str
+    needs: tuple[str, ...]
+
+
+_HISTORY = (KEY, "event_time", "amount")
+
+#: Every feature, in the column order both forms produce.
+FEATURES: tuple[Feature, ...] = (
+    Feature("amount", "transaction amount", ("amount",)),
+    Feature("hour", "local hour of day (solar time from the longitude; UTC without one)", ("event_time",)),
+    Feature("weekday", "local day of week (Monday = 0)", ("event_time",)),
+    Feature(
+        "account_age_days",
+        "days since the customer's account was opened",
+        ("event_time", "customer_account_created"),
+    ),
+    Feature("n_history", "earlier transactions of this card", _HISTORY),
+    Feature("seconds_since_prev", "seconds since the card's previous transaction", _HISTORY),
+    *(Feature(f"n_{w}", f"transactions of this card in the previous {w}", _HISTORY) for w in WINDOWS),
+    *(Feature(f"sum_{w}", f"amount spent by this card in the previous {w}", _HISTORY) for w in WINDOWS),
+    Feature("amount_to_mean_7d", "amount / the card's mean amount over the previous 7 days", _HISTORY),
+    Feature("amount_to_mean_all", "amount / the card's mean amount over its whole history", _HISTORY),
+    Feature("dist_prev_km", "km from the card's previous transaction", (*_HISTORY, "lat", "lon")),
+    Feature("speed_prev_kmh", "implied km/h from the card's previous transaction", (*_HISTORY, "lat", "lon")),
+    Feature(
+        "country_changed", "country differs from the card's previous transaction", (*_HISTORY, "country")
+    ),
+    Feature("new_device", "device not used by this card in the previous 30 days", (*_HISTORY, "device_id")),
+    Feature("new_ip", "IP address not used by this card in the previous 30 days", (*_HISTORY, "ip_address")),
+    Feature(
+        "new_merchant", "first purchase of this card at this merchant in 30 days", (*_HISTORY, "merchant_id")
+    ),
+    Feature("is_vpn", "IP belongs to a VPN or anonymising proxy", ("ip_is_vpn",)),
+    Feature("mcc", "merchant category code", ("merchant_category_code",)),
+    Feature(
+        "merchant_risk",
+        "merchant category risk tier (0 normal, 1 elevated, 2 high)",
+        ("merchant_category_code",),
+    ),
+    Feature("channel", "channel (0 pos, 1 ecom, 2 atm)", ("channel",)),
+    Feature("entry_mode", "card entry mode (0 chip ... 4 card not present)", ("entry_mode",)),
+)
+
+FEATURE_NAMES: tuple[str, ...] = tuple(feature.name for feature in FEATURES)
+DESCRIPTIONS: dict[str, str] = {feature.name: feature.description for feature in FEATURES}
+FEATURE_INDEX: dict[str, int] = {name: index for index, name in enumerate(FEATURE_NAMES)}
+
+#: Input columns any feature may read (the scorer and the inference job need no others).
+INPUT_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(col for f in FEATURES for col in f.needs))
+
+
+def available_features(columns: set[str] | frozenset[str]) -> tuple[str, ...]:
+    """The features computable from ``columns`` (bring-your-own data may lack some inputs)."""
+    return tuple(f.name for f in FEATURES if set(f.needs) <= columns)

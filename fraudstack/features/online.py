@@ -1,0 +1,369 @@
+"""The online form of the features: per-card state updated one event at a time.
+
+Why: the streaming scorer decides on each transaction as it arrives, so it cannot re-read
+history; it holds a :class:`OnlineFeatures` per partition (cards are partition keys) and
+calls :meth:`OnlineFeatures.update` for every event. The values equal the batch form
+(:func:`fraudstack.features.batch.compute_features`) for the same events; a test holds the
+two together.
+
+Cost per event is O(log n) in the card's retained history (bisect on a sorted list plus
+prefix sums) with constant Python overhead; the state per card is bounded: the 7-day window
+(pruned lazily, at most ``2 * HISTORY_CAP`` events) and at most ``SEEN_CAP`` remembered
+devices, IPs and merchants. Late events (older than the newest one a card has seen) are
+placed in time order, so their window features are exact; events already scored are not
+revisited, as a stream cannot take back a decision.
+
+:meth:`OnlineFeatures.snapshot` / :meth:`OnlineFeatures.restore` serialise the state (zlib
+JSON with a version), so a scorer can checkpoint it to S3 and rebuild after a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from bisect import bisect_left, bisect_right
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fraudstack.features.definitions import (
+    CHANNEL_CODES,
+    DAY,
+    DEGREES_PER_HOUR,
+    EARTH_RADIUS_KM,
+    ENTRY_MODE_CODES,
+    FEATURE_VERSION,
+    HISTORY_CAP,
+    HOUR,
+    KEY,
+    LONGEST_WINDOW,
+    MCC_RISK,
+    MICROS_PER_SECOND,
+    MIN_SPEED_GAP_SECONDS,
+    SEEN_CAP,
+    SEEN_HORIZON,
+    WINDOWS,
+)
+
+NAN = math.nan
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_ONE_MICRO = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH
+_WINDOW_LENGTHS = tuple(WINDOWS.values())
+_SNAPSHOT_FORMAT = 1
+
+#: Seen-value memory: value -> (latest time, latest earlier distinct time or None). Two times
+#: so an event tied with the latest use still finds the use strictly before it.
+Seen = dict[str, tuple[int, int | None]]
+
+
+def to_micros(value: Any) -> int:
+    """Event time (aware datetime, pandas Timestamp, ISO string or epoch micros) -> epoch micros."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(f"event_time must be timezone-aware UTC, got naive {value!r}")
+    micros: int = (value - _EPOCH) // _ONE_MICRO
+    return micros
+
+
+def to_cents(amount: Any) -> int:
+    """Amount (Decimal, float or str) -> integer cents; integer sums keep both forms exact."""
+    return round(float(amount) * 100)
+
+
+def date_to_micros(value: Any) -> int:
+    """Account-creation date (date or ISO string) -> epoch micros of its midnight UTC."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return (value.toordinal() - _EPOCH_ORDINAL) * DAY
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance; same formula and operation order as the batch form."""
+    p1 = math.radians(lat1)
+    p2 = math.radians(lat2)
+    dp = p2 - p1
+    dl = math.radians(lon2) - math.radians(lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(a, 1.0)))
+
+
+def _seen_is_new(seen: Seen, value: Any, t: int) -> float:
+    """1.0 if ``value`` was not used strictly before ``t`` within the horizon, 0.0 if it was."""
+    if value is None:
+        return NAN
+    entry = seen.get(value)
+    if entry is None:
+        return 1.0
+    latest, earlier = entry
+    before = latest if latest < t else earlier
+    if before is None or before >= t:
+        return 1.0
+    return 1.0 if t - before > SEEN_HORIZON else 0.0
+
+
+def _seen_add(seen: Seen, value: Any, t: int) -> None:
+    if value is None:
+        return
+    entry = seen.get(value)
+    if entry is None:
+        seen[value] = (t, None)
+        if len(seen) > SEEN_CAP:
+            _seen_shrink(seen)
+        return
+    latest, earlier = entry
+    if t > latest:
+        seen[value] = (t, latest)
+    elif t < latest and (earlier is None or t > earlier):
+        seen[value] = (latest, t)
+
+
+def _seen_shrink(seen: Seen) -> None:
+    """Forget the least recently used quarter, so the O(n log n) cost is paid rarely."""
+    keep = sorted(seen.items(), key=lambda item: item[1][0])[len(seen) - (SEEN_CAP * 3) // 4 :]
+    seen.clear()
+    seen.update(keep)
+
+
+class CardState:
+    """History of one card: recent events in time order plus remembered devices, IPs, merchants.
+
+    ``cum`` holds prefix sums of cents since the card was first seen (``cum[i]`` = cents of
+    every event before retained index ``i``), so a window sum is one subtraction and the
+    whole-history sum survives pruning.
+    """
+
+    __slots__ = (
+        "countries",
+        "cum",
+        "devices",
+        "dropped",
+        "ips",
+        "lats",
+        "lons",
+        "merchants",
+        "next_prune",
+        "times",
+    )
+
+    def __init__(self) -> None:
+        self.times: list[int] = []
+        self.cum: list[int] = [0]
+        self.lats: list[float] = []
+        self.lons: list[float] = []
+        self.countries: list[str | None] = []
+        self.dropped = 0
+        self.next_prune = 64
+        self.devices: Seen = {}
+        self.ips: Seen = {}
+        self.merchants: Seen = {}
+
+    def history_features(
+        self,
+        t: int,
+        cents: int,
+        lat: float,
+        lon: float,
+        country: str | None,
+        device: str | None,
+        ip: str | None,
+        merchant: str | None,
+    ) -> list[float]:
+        """Features from the card's events strictly before ``t`` (``n_history`` .. ``new_merchant``)."""
+        times, cum = self.times, self.cum
+        end = bisect_left(times, t)
+        out: list[float] = [float(self.dropped + end)]
+        if end:
+            prev = end - 1
+            gap = (t - times[prev]) / MICROS_PER_SECOND
+            dist = haversine_km(self.lats[prev], self.lons[prev], lat, lon)
+            speed = dist / max(gap, MIN_SPEED_GAP_SECONDS) * 3600
+            prev_country = self.countries[prev]
+            changed = NAN if country is None or prev_country is None else float(country != prev_country)
+        else:
+            gap = dist = speed = changed = NAN
+        out.append(gap)
+        floor = end - HISTORY_CAP
+        sums: list[float] = []
+        mean_7d = NAN
+        for length in _WINDOW_LENGTHS:
+            lo = bisect_left(times, t - length, 0, end)
+            lo = max(lo, floor)
+            count = end - lo
+            total = cum[end] - cum[lo]
+            out.append(float(count))
+            sums.append(total / 100)
+            if length == LONGEST_WINDOW and total:
+                mean_7d = (cents * count) / total
+        out.extend(sums)
+        out.append(mean_7d)
+        n_all = self.dropped + end
+        out.append((cents * n_all) / cum[end] if cum[end] else NAN)
+        out.extend((dist, speed, changed))
+        out.append(_seen_is_new(self.devices, device, t))
+        out.append(_seen_is_new(self.ips, ip, t))
+        out.append(_seen_is_new(self.merchants, merchant, t))
+        return out
+
+    def add(
+        self,
+        t: int,
+        cents: int,
+        lat: float,
+        lon: float,
+        country: str | None,
+        device: str | None,
+        ip: str | None,
+        merchant: str | None,
+    ) -> None:
+        """Record an event (after its features were computed from the strict past)."""
+        times = self.times
+        if not times or t >= times[-1]:
+            times.append(t)
+            self.cum.append(self.cum[-1] + cents)
+            self.lats.append(lat)
+            self.lons.append(lon)
+            self.countries.append(country)
+        else:  # a late event: keep time order and rebuild the prefix sums after it
+            at = bisect_right(times, t)
+            times.insert(at, t)
+            self.lats.insert(at, lat)
+            self.lons.insert(at, lon)
+            self.countries.insert(at, country)
+            cum = self.cum
+            cum.insert(at + 1, cum[at] + cents)
+            for i in range(at + 2, len(cum)):
+                cum[i] += cents
+        _seen_add(self.devices, device, t)
+        _seen_add(self.ips, ip, t)
+        _seen_add(self.merchants, merchant, t)
+        if len(times) >= self.next_prune:
+            self._prune()
+
+    def _prune(self) -> None:
+        """Drop events no future window can count; keep the last one before the 7-day cutoff.
+
+        That one is the "previous transaction" of a card idle for more than 7 days. Events
+        beyond ``2 * HISTORY_CAP`` are dropped too (windows count at most ``HISTORY_CAP``; the
+        margin covers ties).
+        """
+        times = self.times
+        n = len(times)
+        before_cutoff = bisect_left(times, times[-1] - LONGEST_WINDOW) - 1
+        drop = max(before_cutoff, n - 2 * HISTORY_CAP, 0)
+        if drop:
+            del times[:drop]
+            del self.cum[:drop]
+            del self.lats[:drop]
+            del self.lons[:drop]
+            del self.countries[:drop]
+            self.dropped += drop
+        self.next_prune = max(64, 2 * len(times))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "t": self.times,
+            "c": self.cum,
+            "la": self.lats,
+            "lo": self.lons,
+            "co": self.countries,
+            "d": self.dropped,
+            "dev": self.devices,
+            "ip": self.ips,
+            "m": self.merchants,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CardState:
+        state = cls()
+        state.times, state.cum = list(data["t"]), list(data["c"])
+        state.lats, state.lons, state.countries = list(data["la"]), list(data["lo"]), list(data["co"])
+        state.dropped = int(data["d"])
+        state.next_prune = max(64, 2 * len(state.times))
+        for name, attr in (("dev", "devices"), ("ip", "ips"), ("m", "merchants")):
+            setattr(state, attr, {k: (v[0], v[1]) for k, v in data[name].items()})
+        return state
+
+
+def _code(table: Mapping[str, int], value: Any) -> float:
+    code = table.get(value) if value is not None else None
+    return NAN if code is None else float(code)
+
+
+def _float_or_nan(value: Any) -> float:
+    return NAN if value is None else float(value)
+
+
+class OnlineFeatures:
+    """Feature state of every card one scorer partition owns.
+
+    ``update(event)`` returns the event's features (all of
+    :data:`~fraudstack.features.definitions.FEATURE_NAMES`, in order) computed from the
+    card's past, then adds the event to the state. ``event`` is a mapping with the schema's
+    field names (a parsed JSON event or ``TransactionEvent.model_dump()``); labels are never
+    read.
+    """
+
+    def __init__(self) -> None:
+        self.cards: dict[str, CardState] = {}
+
+    def __len__(self) -> int:
+        return len(self.cards)
+
+    def update(self, event: Mapping[str, Any]) -> list[float]:
+        t = to_micros(event["event_time"])
+        cents = to_cents(event["amount"])
+        lat = _float_or_nan(event.get("lat"))
+        lon = _float_or_nan(event.get("lon"))
+        country = event.get("country")
+        device = event.get("device_id")
+        ip = event.get("ip_address")
+        merchant = event.get("merchant_id")
+        key = event[KEY]
+        state = self.cards.get(key)
+        if state is None:
+            state = self.cards[key] = CardState()
+        history = state.history_features(t, cents, lat, lon, country, device, ip, merchant)
+        state.add(t, cents, lat, lon, country, device, ip, merchant)
+        created = event.get("customer_account_created")
+        vpn = event.get("ip_is_vpn")
+        mcc = event.get("merchant_category_code")
+        local = t if lon != lon else t + round(lon / DEGREES_PER_HOUR) * HOUR  # NaN lon: UTC
+        return [
+            cents / 100,
+            float((local // HOUR) % 24),
+            float((local // DAY + 3) % 7),  # 1970-01-01 was a Thursday
+            NAN if created is None else (t - date_to_micros(created)) / DAY,
+            *history,
+            NAN if vpn is None else float(bool(vpn)),
+            NAN if mcc is None else float(int(mcc)),
+            NAN if mcc is None else float(MCC_RISK.get(mcc, 0)),
+            _code(CHANNEL_CODES, event.get("channel")),
+            _code(ENTRY_MODE_CODES, event.get("entry_mode")),
+        ]
+
+    def snapshot(self) -> bytes:
+        """The whole state as compressed JSON (restorable by :meth:`restore`)."""
+        body = {
+            "format": _SNAPSHOT_FORMAT,
+            "feature_version": FEATURE_VERSION,
+            "cards": {key: state.to_dict() for key, state in self.cards.items()},
+        }
+        return zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 3)
+
+    @classmethod
+    def restore(cls, blob: bytes) -> OnlineFeatures:
+        """Rebuild from :meth:`snapshot`; refuses snapshots of other feature definitions."""
+        body = json.loads(zlib.decompress(blob))
+        if body.get("format") != _SNAPSHOT_FORMAT or body.get("feature_version") != FEATURE_VERSION:
+            raise ValueError(
+                f"snapshot has format {body.get('format')} / feature version {body.get('feature_version')}, "
+                f"this code reads {_SNAPSHOT_FORMAT} / {FEATURE_VERSION}: rebuild the state by replay"
+            )
+        online = cls()
+        online.cards = {key: CardState.from_dict(data) for key, data in body["cards"].items()}
+        return online

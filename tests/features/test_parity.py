@@ -1,0 +1,91 @@
+"""The batch and online forms agree, and neither looks into the future."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fraudstack.features import FEATURE_NAMES, OnlineFeatures, compute_features, definitions
+from tests.features.events import as_frame, hand_made_events
+
+#: Everything is integer arithmetic or the same float operations, except sin/cos in the distance.
+RTOL = 1e-12
+
+
+def online_frame(events: list[dict]) -> pd.DataFrame:
+    online = OnlineFeatures()
+    return pd.DataFrame([online.update(e) for e in events], columns=list(FEATURE_NAMES))
+
+
+def assert_same(batch: pd.DataFrame, online: pd.DataFrame) -> None:
+    assert list(batch.columns) == list(FEATURE_NAMES)
+    for name in FEATURE_NAMES:
+        np.testing.assert_allclose(
+            batch[name].to_numpy(), online[name].to_numpy(), rtol=RTOL, equal_nan=True, err_msg=name
+        )
+
+
+def test_batch_equals_online_on_hand_made_stream() -> None:
+    events = hand_made_events()
+    batch = compute_features(as_frame(events)).reset_index(drop=True)
+    assert_same(batch, online_frame(events))
+
+
+def test_batch_does_not_depend_on_row_order() -> None:
+    frame = as_frame(hand_made_events(800))
+    shuffled = frame.sample(frac=1.0, random_state=3)
+    pd.testing.assert_frame_equal(compute_features(shuffled).loc[frame.index], compute_features(frame))
+
+
+def test_ties_do_not_see_each_other() -> None:
+    events = hand_made_events(4)
+    for e in events:
+        e.update(card_id="same", event_time=events[0]["event_time"], device_id="d1")
+    features = compute_features(as_frame(events))
+    assert (features["n_history"] == 0).all()
+    assert (features["new_device"] == 1).all()
+    assert_same(features.reset_index(drop=True), online_frame(events))
+
+
+def test_appending_future_events_changes_no_earlier_feature() -> None:
+    events = hand_made_events(1500)
+    cut = 900
+    past = compute_features(as_frame(events[:cut]))
+    full = compute_features(as_frame(events)).iloc[:cut]
+    pd.testing.assert_frame_equal(past, full)
+
+
+def test_labels_are_never_read() -> None:
+    frame = as_frame(hand_made_events(500))
+    flipped = frame.assign(is_fraud=~frame["is_fraud"], fraud_type="card_testing")
+    pd.testing.assert_frame_equal(compute_features(frame), compute_features(flipped))
+    assert not {"is_fraud", "fraud_type"} & set(definitions.INPUT_COLUMNS)
+
+
+def test_history_cap_applies_in_both_forms(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("fraudstack.features.batch.HISTORY_CAP", 5)
+    monkeypatch.setattr("fraudstack.features.online.HISTORY_CAP", 5)
+    events = hand_made_events(600, cards=2)
+    batch = compute_features(as_frame(events)).reset_index(drop=True)
+    assert batch["n_7d"].max() == 5
+    assert_same(batch, online_frame(events))
+
+
+def test_snapshot_restore_continues_identically() -> None:
+    events = hand_made_events(1200)
+    reference = online_frame(events)
+    first = OnlineFeatures()
+    for e in events[:700]:
+        first.update(e)
+    restored = OnlineFeatures.restore(first.snapshot())
+    rest = pd.DataFrame([restored.update(e) for e in events[700:]], columns=list(FEATURE_NAMES))
+    pd.testing.assert_frame_equal(rest, reference.iloc[700:].reset_index(drop=True))
+
+
+def test_missing_columns_drop_only_the_features_that_need_them() -> None:
+    absent = ["device_id", "lat", "lon", "customer_account_created"]
+    frame = as_frame(hand_made_events(200)).drop(columns=absent)
+    names = set(compute_features(frame).columns)
+    assert {"new_device", "dist_prev_km", "speed_prev_kmh", "account_age_days"}.isdisjoint(names)
+    assert {"n_1h", "new_ip", "amount_to_mean_7d", "hour"} <= names
