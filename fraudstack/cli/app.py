@@ -30,6 +30,7 @@ COMMAND_GROUPS: list[str] = [
     "deploy",
     "produce",
     "bridge",
+    "simulate",
 ]
 
 

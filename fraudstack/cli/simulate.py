@@ -1,0 +1,85 @@
+"""``fraudstack simulate``: write a synthetic transaction dataset to Parquet or JSON lines."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from fraudstack.errors import ConfigError
+from fraudstack.schema import FRAUD_TYPES
+from fraudstack.simulator import SimulationConfig, SimulationSummary, write
+from fraudstack.simulator.writers import SUFFIXES, OutputFormat
+
+_DEFAULTS = SimulationConfig()
+
+
+def _output_path(out: Path | None, fmt: OutputFormat) -> Path:
+    """Default file name per format; a suffix that contradicts ``--format`` is an error."""
+    if out is None:
+        return Path("data") / "simulated" / f"transactions{SUFFIXES[fmt][0]}"
+    if out.suffix and out.suffix not in SUFFIXES[fmt]:
+        raise ConfigError(f"--out {out} has suffix {out.suffix!r} but --format is {fmt}; make them agree")
+    if out.is_dir():
+        return out / f"transactions{SUFFIXES[fmt][0]}"
+    return out
+
+
+def _print_summary(console: Console, summary: SimulationSummary, seconds: float) -> None:
+    table = Table(title="simulation summary", show_header=False)
+    table.add_row("rows", f"{summary.rows:,}")
+    rate = summary.frauds / summary.rows if summary.rows else 0.0
+    table.add_row("fraud rows", f"{summary.frauds:,} ({rate:.2%})")
+    for name in FRAUD_TYPES:
+        table.add_row(f"  {name}", f"{summary.frauds_by_type.get(name, 0):,}")
+    table.add_row("output", str(summary.path))
+    table.add_row("time", f"{seconds:.1f} s ({summary.rows / max(seconds, 1e-9):,.0f} rows/s)")
+    console.print(table)
+
+
+def simulate(
+    customers: Annotated[int, typer.Option(help="Number of legitimate customers.")] = _DEFAULTS.customers,
+    days: Annotated[int, typer.Option(help="Number of days to simulate.")] = _DEFAULTS.days,
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD.")] = _DEFAULTS.start.isoformat(),
+    fraud_rate: Annotated[float, typer.Option(help="Share of fraud-labelled rows.")] = _DEFAULTS.fraud_rate,
+    label_noise: Annotated[float, typer.Option(help="Share of wrong fraud labels.")] = _DEFAULTS.label_noise,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = _DEFAULTS.seed,
+    fmt: Annotated[str, typer.Option("--format", help="parquet or jsonl.")] = "parquet",
+    out: Annotated[Path | None, typer.Option(help="Output file (default data/simulated/).")] = None,
+) -> None:
+    """Simulate card transactions with personas, fraud archetypes and look-alikes."""
+    if fmt not in SUFFIXES:
+        raise ConfigError(f"invalid --format: {fmt!r} (choose parquet or jsonl)")
+    output_format: OutputFormat = "parquet" if fmt == "parquet" else "jsonl"
+    try:
+        start_day = date.fromisoformat(start)
+    except ValueError:
+        raise ConfigError(f"invalid --start: {start!r} is not a YYYY-MM-DD date") from None
+    config = SimulationConfig.create(
+        customers=customers,
+        days=days,
+        start=start_day,
+        fraud_rate=fraud_rate,
+        label_noise=label_noise,
+        seed=seed,
+    )
+    path = _output_path(out, output_format)
+    console = Console(stderr=True)
+    began = time.perf_counter()
+    with Progress(
+        TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("days"), TimeElapsedColumn(),
+        console=console, transient=True,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("days", total=config.days)
+        summary = write(config, path, output_format, on_day=lambda _: progress.advance(task))
+    _print_summary(Console(), summary, time.perf_counter() - began)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("simulate")(simulate)

@@ -1,0 +1,302 @@
+"""The five fraud archetypes, planned for the whole run up front.
+
+Why up front: incidents span minutes (bursts) to weeks (synthetic identities) and must not be
+cut at day boundaries. Fraud rows are ~1% of the stream, so the whole plan stays small even
+for 10M-row runs; the streamer merges it into the legitimate days by event time.
+
+Every tunable number lives in :data:`PARAMS`, next to the pattern it creates, so tests and
+feature engineering can refer to the same thresholds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fraudstack.schema import FRAUD_TYPES
+from fraudstack.simulator.catalog import ATM, CAT, CHIP, CITIES, CNP, ECOM, MAGSTRIPE, POS
+from fraudstack.simulator.config import SimulationConfig
+from fraudstack.simulator.core import (
+    US_PER_DAY,
+    US_PER_HOUR,
+    US_PER_MINUTE,
+    US_PER_SECOND,
+    empty_rows,
+    haversine_km,
+    position_in_session,
+    session_offsets,
+)
+from fraudstack.simulator.world import FRAUD_DEVICES, FRAUD_IPS, VPN_EXITS, World
+
+ATO, CARD_TESTING, VELOCITY, TRAVEL, SYNTHETIC = range(5)
+assert FRAUD_TYPES[TRAVEL] == "impossible_travel" and FRAUD_TYPES[SYNTHETIC] == "synthetic_identity"
+
+ONLINE_CASHOUT = np.array([CAT["online_marketplace"], CAT["quasi_cash"], CAT["airline"], CAT["electronics"]])
+STORE_CASHOUT = np.array([CAT["electronics"], CAT["jewelry"], CAT["department_store"], CAT["atm_cash"]])
+
+
+@dataclass(frozen=True, slots=True)
+class FraudParams:
+    """Every knob of every archetype; ``share`` is each archetype's share of fraud rows."""
+
+    share: tuple[float, ...] = (0.15, 0.35, 0.2, 0.12, 0.18)
+    # account takeover: one large online purchase from a new device and IP
+    ato_median_usd: float = 1_200.0
+    ato_min_usd: float = 300.0
+    ato_vpn_share: float = 0.5
+    # card testing: a burst of tiny online charges, often followed by a large one
+    ct_size: tuple[int, int] = (5, 25)
+    ct_gap_us: tuple[int, int] = (2 * US_PER_SECOND, 40 * US_PER_SECOND)
+    ct_cents: tuple[int, int] = (50, 299)
+    ct_follow_up_share: float = 0.6
+    ct_follow_up_delay_us: tuple[int, int] = (5 * US_PER_MINUTE, 120 * US_PER_MINUTE)
+    ct_follow_up_usd: tuple[float, float] = (250.0, 2_000.0)
+    # velocity attack: several high-value purchases at different merchants within minutes
+    vel_size: tuple[int, int] = (3, 8)
+    vel_gap_us: tuple[int, int] = (20 * US_PER_SECOND, 4 * US_PER_MINUTE)
+    vel_usd: tuple[float, float] = (200.0, 1_500.0)
+    # impossible travel: a cloned card used far away shortly after a genuine purchase at home
+    travel_min_km: float = 2_000.0
+    travel_min_speed_kmh: float = 1_200.0
+    travel_gap_us: tuple[int, int] = (10 * US_PER_MINUTE, 2 * US_PER_HOUR)
+    travel_extra: tuple[int, int] = (0, 2)  # more fraud rows in the far city
+    travel_median_usd: float = 250.0
+    # synthetic identity: new account, small warm-up purchases, then a large cash-out
+    syn_warmup: tuple[int, int] = (4, 12)
+    syn_warmup_days: tuple[int, int] = (10, 25)
+    syn_opened_before_days: tuple[int, int] = (0, 7)
+    syn_cashout: tuple[int, int] = (1, 3)
+    syn_cashout_usd: tuple[float, float] = (1_500.0, 5_000.0)
+
+    def rows_per_incident(self) -> np.ndarray:
+        """Expected fraud rows per incident, to turn a fraud rate into incident counts."""
+        return np.array(
+            [
+                1.0,
+                sum(self.ct_size) / 2 + self.ct_follow_up_share,
+                sum(self.vel_size) / 2,
+                1.0 + sum(self.travel_extra) / 2,
+                sum(self.syn_warmup) / 2 + sum(self.syn_cashout) / 2,
+            ]
+        )
+
+
+PARAMS = FraudParams()
+#: A legitimate traveller never beats this; every impossible-travel pair does.
+PLAUSIBLE_SPEED_KMH = 1_000.0
+
+
+def incident_counts(config: SimulationConfig, rng: np.random.Generator) -> np.ndarray:
+    """Incidents per archetype so that fraud rows make up ``config.fraud_rate`` of the stream.
+
+    At least one incident of each archetype whenever fraud is on: every archetype must be
+    present (and testable) even in a tiny world.
+    """
+    if config.fraud_rate == 0:
+        return np.zeros(len(FRAUD_TYPES), dtype=np.int64)
+    from fraudstack.simulator.catalog import PERSONAS
+
+    per_customer_day = sum(p.share * p.tx_per_day for p in PERSONAS)
+    legit_rows = config.customers * config.days * per_customer_day
+    fraud_rows = legit_rows * config.fraud_rate / (1 - config.fraud_rate)
+    expected = fraud_rows * np.array(PARAMS.share) / PARAMS.rows_per_incident()
+    return np.maximum(1, rng.poisson(expected))
+
+
+class _Planner:
+    """Builds the incident rows of one archetype at a time; ``window`` is the UTC span."""
+
+    def __init__(self, world: World, config: SimulationConfig, rng: np.random.Generator) -> None:
+        self.world, self.rng = world, rng
+        self.start_us = int(config.start_utc.timestamp()) * US_PER_SECOND + 6 * US_PER_HOUR
+        self.end_us = self.start_us - 6 * US_PER_HOUR + config.days * US_PER_DAY
+        established = np.flatnonzero(
+            world.created_day[: world.n_real] * US_PER_DAY < self.start_us - 30 * US_PER_DAY
+        )
+        self.victims_pool = established if len(established) else np.arange(world.n_real)
+
+    def times(self, n: int, room_us: int = 0) -> np.ndarray:
+        hi = max(self.start_us + 1, self.end_us - room_us)
+        return self.rng.integers(self.start_us, hi, n)
+
+    def victims(self, n: int) -> np.ndarray:
+        return self.rng.choice(self.victims_pool, n).astype(np.int32)
+
+    def fraud_device(self, n: int) -> np.ndarray:
+        return (self.world.fraud_device_base + self.rng.integers(0, FRAUD_DEVICES, n)).astype(np.int32)
+
+    def fraud_ip(self, n: int, vpn_share: float) -> np.ndarray:
+        vpn = self.world.vpn_ip_base + self.rng.integers(0, VPN_EXITS, n)
+        own = self.world.fraud_ip_base + self.rng.integers(0, FRAUD_IPS, n)
+        return np.where(self.rng.random(n) < vpn_share, vpn, own).astype(np.int32)
+
+    def usd(self, lo: float, hi: float, n: int) -> np.ndarray:
+        return np.round(self.rng.uniform(lo, hi, n) * 100).astype(np.int64)
+
+    def account_takeover(self, n: int) -> np.ndarray:
+        p, rng = PARAMS, self.rng
+        rows = empty_rows(n)
+        rows["t"], rows["cust"] = self.times(n), self.victims(n)
+        cat = rng.choice(ONLINE_CASHOUT, n)
+        rows["merch"] = self.world.pick_merchant(self.world.home[rows["cust"]], cat, rng)
+        rows["chan"], rows["entry"] = ECOM, CNP
+        rows["dev"], rows["ip"] = self.fraud_device(n), self.fraud_ip(n, p.ato_vpn_share)
+        amount = np.maximum(p.ato_min_usd, p.ato_median_usd * rng.lognormal(0, 0.6, n))
+        rows["cents"] = np.round(amount * 100).astype(np.int64)
+        return rows
+
+    def card_testing(self, n: int) -> np.ndarray:
+        p, rng = PARAMS, self.rng
+        follow = rng.random(n) < p.ct_follow_up_share
+        tests = rng.integers(p.ct_size[0], p.ct_size[1] + 1, n)
+        sizes = tests + follow
+        offsets = session_offsets(sizes, *p.ct_gap_us, rng)
+        pos = position_in_session(sizes)
+        is_follow = np.repeat(follow, sizes) & (pos == np.repeat(sizes, sizes) - 1)
+        offsets = offsets + np.where(is_follow, rng.integers(*p.ct_follow_up_delay_us, len(pos)), 0)
+        test_cat = rng.choice([CAT["digital_goods"], CAT["charity"]], n)
+        test_merch = self.world.pick_merchant(np.zeros(n, dtype=np.int64), test_cat, rng)
+        big_merch = self.world.pick_merchant(
+            np.zeros(n, dtype=np.int64), rng.choice(ONLINE_CASHOUT[:3], n), rng
+        )
+        rows = empty_rows(len(pos))
+        rows["t"] = np.repeat(self.times(n, 3 * US_PER_HOUR), sizes) + offsets
+        rows["cust"] = np.repeat(self.victims(n), sizes)
+        rows["merch"] = np.where(is_follow, np.repeat(big_merch, sizes), np.repeat(test_merch, sizes))
+        rows["chan"], rows["entry"] = ECOM, CNP
+        rows["dev"] = np.repeat(self.fraud_device(n), sizes)
+        rows["ip"] = np.repeat(self.fraud_ip(n, 0.5), sizes)
+        small = rng.integers(p.ct_cents[0], p.ct_cents[1] + 1, len(pos))
+        rows["cents"] = np.where(is_follow, self.usd(*p.ct_follow_up_usd, len(pos)), small)
+        return rows
+
+    def velocity_attack(self, n: int) -> np.ndarray:
+        p, rng, world = PARAMS, self.rng, self.world
+        sizes = rng.integers(p.vel_size[0], p.vel_size[1] + 1, n)
+        pos = position_in_session(sizes)
+        online = np.repeat(rng.random(n) < 0.5, sizes)
+        victims = self.victims(n)
+        # Cloned cards are cashed out where the ring operates: often the victim's own city.
+        city = np.where(rng.random(n) < 0.5, world.home[victims], rng.integers(0, len(CITIES), n))
+        # Rotating categories guarantees a different merchant for every event of an attack.
+        first = np.repeat(rng.integers(0, 4, n), sizes)
+        cat = np.where(online, ONLINE_CASHOUT[(first + pos) % 4], STORE_CASHOUT[(first + pos) % 4])
+        rows = empty_rows(len(pos))
+        rows["t"] = np.repeat(self.times(n, US_PER_HOUR), sizes) + session_offsets(sizes, *p.vel_gap_us, rng)
+        rows["cust"] = np.repeat(victims, sizes)
+        rows["merch"] = world.pick_merchant(np.repeat(city, sizes), cat, rng)
+        atm = cat == CAT["atm_cash"]
+        rows["chan"] = np.where(online, ECOM, np.where(atm, ATM, POS))
+        rows["entry"] = np.where(online, CNP, MAGSTRIPE)
+        rows["dev"] = np.where(online, np.repeat(self.fraud_device(n), sizes), -1)
+        rows["ip"] = np.where(online, np.repeat(self.fraud_ip(n, 0.4), sizes), -1)
+        cents = self.usd(*p.vel_usd, len(pos))
+        rows["cents"] = np.where(atm, np.maximum(2000, cents // 2000 * 2000), cents)
+        return rows
+
+    def impossible_travel(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(genuine anchor purchases at home, fraud rows far away); anchors are legitimate."""
+        p, rng, world = PARAMS, self.rng, self.world
+        victims = self.victims(n)
+        home = world.home[victims]
+        candidates = rng.integers(0, len(CITIES), (n, 8))
+        dist = haversine_km(world.city_lat[home][:, None], world.city_lon[home][:, None],
+                            world.city_lat[candidates], world.city_lon[candidates])  # fmt: skip
+        far = dist > p.travel_min_km
+        pick = np.where(far.any(axis=1), far.argmax(axis=1), 0)
+        dest = np.where(far.any(axis=1), candidates[np.arange(n), pick], len(CITIES) - 1)
+        km = haversine_km(
+            world.city_lat[home], world.city_lon[home], world.city_lat[dest], world.city_lon[dest]
+        )
+        max_gap = np.minimum(p.travel_gap_us[1], km / p.travel_min_speed_kmh * US_PER_HOUR).astype(np.int64)
+        gap = rng.integers(p.travel_gap_us[0], np.maximum(p.travel_gap_us[0] + 1, max_gap))
+
+        anchors = empty_rows(n)
+        anchors["t"], anchors["cust"] = self.times(n, 6 * US_PER_HOUR), victims
+        anchors["merch"] = world.pick_merchant(
+            home, rng.choice([CAT["grocery"], CAT["restaurant"], CAT["fuel"]], n), rng
+        )
+        anchors["chan"], anchors["entry"] = POS, CHIP
+        anchors["cents"] = np.round(40 * world.spend[victims] * rng.lognormal(0, 0.5, n) * 100).astype(
+            np.int64
+        )
+
+        sizes = 1 + rng.integers(p.travel_extra[0], p.travel_extra[1] + 1, n)
+        later = session_offsets(sizes, 5 * US_PER_MINUTE, 40 * US_PER_MINUTE, rng)
+        cat = rng.choice(STORE_CASHOUT, len(later))
+        rows = empty_rows(len(later))
+        rows["t"] = np.repeat(anchors["t"] + gap, sizes) + later
+        rows["cust"] = np.repeat(victims, sizes)
+        rows["merch"] = world.pick_merchant(np.repeat(dest, sizes), cat, rng)
+        rows["chan"] = np.where(cat == CAT["atm_cash"], ATM, POS)
+        rows["entry"] = MAGSTRIPE
+        amount = p.travel_median_usd * rng.lognormal(0, 0.5, len(later))
+        atm_cents = np.maximum(20, np.round(amount / 20) * 20) * 100
+        rows["cents"] = np.round(np.where(cat == CAT["atm_cash"], atm_cents, amount * 100)).astype(np.int64)
+        return anchors, rows
+
+    def synthetic_identity(self, n: int) -> np.ndarray:
+        """Identities ``n_real..n_real+n-1`` of the world: all their activity is fraud."""
+        p, rng, world = PARAMS, self.rng, self.world
+        who = np.arange(world.n_real, world.n_real + n, dtype=np.int32)
+        window = self.end_us - self.start_us
+        span = np.minimum(rng.integers(*p.syn_warmup_days, n) * US_PER_DAY, int(window * 0.8))
+        cashout_at = self.start_us + span + (rng.random(n) * (window - span)).astype(np.int64)
+        warm = rng.integers(p.syn_warmup[0], p.syn_warmup[1] + 1, n)
+        cash = rng.integers(p.syn_cashout[0], p.syn_cashout[1] + 1, n)
+        sizes = warm + cash
+        pos = position_in_session(sizes)
+        is_cash = pos >= np.repeat(warm, sizes)
+        cust = np.repeat(who, sizes)
+        spread = (rng.random(len(pos)) * np.repeat(span - 2 * US_PER_HOUR, sizes)).astype(np.int64)
+        cash_offsets = session_offsets(sizes, 3 * US_PER_MINUTE, 40 * US_PER_MINUTE, rng)
+        start = np.repeat(cashout_at - span, sizes)
+        t = np.where(is_cash, np.repeat(cashout_at, sizes) + cash_offsets, start + spread)
+        warm_cat = rng.choice(
+            [CAT["grocery"], CAT["fast_food"], CAT["fuel"], CAT["online_marketplace"]], len(pos)
+        )
+        cat = np.where(is_cash, rng.choice(STORE_CASHOUT, len(pos)), warm_cat)
+        rows = empty_rows(len(pos))
+        rows["t"], rows["cust"] = t, cust
+        rows["merch"] = world.pick_merchant(world.home[cust], cat, rng)
+        online = cat == CAT["online_marketplace"]
+        rows["chan"] = np.where(online, ECOM, np.where(cat == CAT["atm_cash"], ATM, POS))
+        rows["entry"] = np.where(online, CNP, CHIP)
+        rows["dev"] = np.where(online, 3 * cust, -1)
+        rows["ip"] = np.where(online, 2 * cust, -1)
+        warm_cents = np.round(30 * rng.lognormal(0, 0.5, len(pos)) * 100)
+        cash_cents = np.round(rng.uniform(*p.syn_cashout_usd, len(pos)) * 100)
+        cash_cents = np.where(cat == CAT["atm_cash"], rng.integers(20, 41, len(pos)) * 2_000, cash_cents)
+        rows["cents"] = np.where(is_cash, cash_cents, warm_cents).astype(np.int64)
+        return rows
+
+
+def synthetic_accounts_opened(world: World, rows: np.ndarray, rng: np.random.Generator) -> None:
+    """Back-date each synthetic identity's account to shortly before its first purchase."""
+    first = np.full(world.n_customers, np.iinfo(np.int64).max)
+    np.minimum.at(first, rows["cust"], rows["t"])
+    who = np.arange(world.n_real, world.n_customers)
+    lead = rng.integers(PARAMS.syn_opened_before_days[0], PARAMS.syn_opened_before_days[1] + 1, len(who))
+    world.created_day[who] = (first[who] // US_PER_DAY - lead).astype(np.int32)
+
+
+def plan_fraud(
+    world: World, config: SimulationConfig, counts: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """All fraud incidents (plus the genuine anchors of impossible travel), sorted by time."""
+    if counts.sum() == 0:
+        return empty_rows()
+    planner = _Planner(world, config, rng)
+    parts = {
+        ATO: planner.account_takeover(int(counts[ATO])),
+        CARD_TESTING: planner.card_testing(int(counts[CARD_TESTING])),
+        VELOCITY: planner.velocity_attack(int(counts[VELOCITY])),
+        SYNTHETIC: planner.synthetic_identity(int(counts[SYNTHETIC])),
+    }
+    anchors, parts[TRAVEL] = planner.impossible_travel(int(counts[TRAVEL]))
+    synthetic_accounts_opened(world, parts[SYNTHETIC], rng)
+    for ftype, rows in parts.items():
+        rows["ftype"] = ftype
+    plan = np.concatenate([anchors, *parts.values()])
+    return plan[np.argsort(plan["t"], kind="stable")]
