@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 #: How long a failing destination is retried before the batch goes to the error output.
 ERROR_OUTPUT_AFTER_S = 60.0
 _MAX_BACKOFF_S = 10.0
+_PAUSE_S = 5.0
 _DEFAULT_SIZE_MB = 5
 _DEFAULT_INTERVAL_S = 300
 
@@ -100,6 +101,7 @@ class _Pipe:
     name: str
     version_id: str
     stream_arn: str
+    stream_name: str
     created: datetime
     destination: _Destination
     iterators: dict[str, str | None] = field(default_factory=dict)
@@ -109,6 +111,7 @@ class _Pipe:
     first_buffered: float = 0.0
     pending: _Batch | None = None
     shards_checked: float = 0.0
+    paused_until: float = 0.0
 
 
 def object_key(prefix: str, stream_name: str, version_id: str, arrival: datetime, gzip_suffix: bool) -> str:
@@ -155,14 +158,25 @@ class FirehoseDelivery:
             self._discover()
             self._discovered = now
         for pipe in list(self._pipes.values()):
-            if pipe.pending is None:
-                if now - pipe.shards_checked >= self._discover_s:
-                    self._refresh_shards(pipe)
-                    pipe.shards_checked = now
-                self._read(pipe, now)
-                self._seal_if_due(pipe, now)
-            if pipe.pending is not None and now >= pipe.pending.next_attempt:
-                self._flush(pipe, now)
+            if now < pipe.paused_until:
+                continue
+            try:
+                self._advance(pipe, now)
+            except Exception as exc:  # e.g. the source stream was deleted: pause this pipe only
+                log.warning(
+                    "firehose %s: reading the source failed (%s); retrying in %ss", pipe.name, exc, _PAUSE_S
+                )
+                pipe.paused_until = now + _PAUSE_S
+
+    def _advance(self, pipe: _Pipe, now: float) -> None:
+        if pipe.pending is None:
+            if now - pipe.shards_checked >= self._discover_s:
+                self._refresh_shards(pipe)
+                pipe.shards_checked = now
+            self._read(pipe, now)
+            self._seal_if_due(pipe, now)
+        if pipe.pending is not None and now >= pipe.pending.next_attempt:
+            self._flush(pipe, now)
 
     # --- discovery ----------------------------------------------------------------------------
     def _discover(self) -> None:
@@ -182,10 +196,12 @@ class FirehoseDelivery:
             arn = description["DeliveryStreamARN"]
             arns.add(arn)
             if arn not in self._pipes:
+                stream_arn = description["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"]
                 self._pipes[arn] = _Pipe(
                     name=name,
                     version_id=str(description.get("VersionId", "1")),
-                    stream_arn=description["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"],
+                    stream_arn=stream_arn,
+                    stream_name=stream_arn.split(":stream/", 1)[1],
                     created=description["CreateTimestamp"],
                     destination=_Destination.from_description(description),
                 )
@@ -194,7 +210,7 @@ class FirehoseDelivery:
             log.info("firehose: %s deleted; stopped delivering", self._pipes.pop(arn).name)
 
     def _refresh_shards(self, pipe: _Pipe) -> None:
-        kwargs: dict[str, Any] = {"StreamARN": pipe.stream_arn}
+        kwargs: dict[str, Any] = {"StreamName": pipe.stream_name}
         while True:
             page = self._kinesis.list_shards(**kwargs)
             for shard in page["Shards"]:
@@ -205,8 +221,12 @@ class FirehoseDelivery:
             kwargs = {"NextToken": page["NextToken"]}
 
     def _open_iterator(self, pipe: _Pipe, shard_id: str) -> str:
-        """An iterator after the last record read from the shard, else from creation time."""
-        kwargs: dict[str, Any] = {"StreamARN": pipe.stream_arn, "ShardId": shard_id}
+        """An iterator after the last record read from the shard, else from creation time.
+
+        By stream name: moto 5.2.5 encodes the name in the iterator, which is None (and the
+        iterator useless) when it was asked by StreamARN.
+        """
+        kwargs: dict[str, Any] = {"StreamName": pipe.stream_name, "ShardId": shard_id}
         if shard_id in pipe.last_read:
             kwargs.update(
                 ShardIteratorType="AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=pipe.last_read[shard_id]
