@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     warehouse_password: SecretStr | None = Field(
         default=None, description="generated into the state dir on first `stack up` when unset"
     )
+    warehouse_staging_prefix: str = Field(
+        default="warehouse-staging/", description="S3 prefix (in `bucket`) for files being bulk-loaded"
+    )
+    warehouse_copy_role_arn: str | None = Field(
+        default=None, description="Redshift only: IAM role its COPY assumes to read the staging files"
+    )
 
     @model_validator(mode="after")
     def _local_defaults(self) -> Settings:

@@ -1,0 +1,114 @@
+"""Versioned, idempotent schema migrations (``fraudstack warehouse migrate``).
+
+Why versions rather than ``CREATE IF NOT EXISTS`` alone: later changes (a new column, an
+index) must reach warehouses that already hold data, exactly once and in order. Each
+migration is a version number, a name and its SQL per dialect; applied versions are
+recorded in ``schema_migrations`` with a checksum of the SQL that ran, so an edited,
+already-applied migration is detected instead of silently diverging.
+
+Adding a change: append a :class:`Migration` with the next version whose SQL makes the
+change (``ALTER TABLE ...``) and update :mod:`.schema` to the new shape; then regenerate the
+files under ``data/warehouse/`` with ``python -m fraudstack.warehouse``. Migration 1 renders
+the definition as it stood at version 1 - once a second migration exists, freeze its table
+list (copy it) so its checksum never changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fraudstack.errors import FraudstackError
+from fraudstack.warehouse.dialect import Dialect, default_now, lock_for_migrations
+from fraudstack.warehouse.schema import TABLES, render_ddl
+
+if TYPE_CHECKING:
+    from fraudstack.warehouse.connection import Warehouse
+
+#: Rendered migrations, one folder per dialect (``V001__star_schema.sql``...).
+DDL_DIR = Path(__file__).resolve().parents[2] / "data" / "warehouse"
+
+LEDGER = "schema_migrations"
+_LEDGER_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {LEDGER} (version INTEGER NOT NULL PRIMARY KEY, "
+    "name VARCHAR(128) NOT NULL, checksum VARCHAR(64) NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema version: its SQL is a function of the dialect."""
+
+    version: int
+    name: str
+    render: Callable[[Dialect], str]
+
+    def sql(self, dialect: Dialect) -> str:
+        return self.render(dialect)
+
+    def checksum(self, dialect: Dialect) -> str:
+        return hashlib.sha256(self.sql(dialect).encode()).hexdigest()
+
+    def filename(self) -> str:
+        return f"V{self.version:03d}__{self.name}.sql"
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "star_schema", lambda d: render_ddl(d, TABLES)),)
+
+
+def statements(sql: str) -> list[str]:
+    """Split rendered DDL on ``;`` at line ends (our DDL has no ``;`` inside statements)."""
+    return [s.strip() for s in sql.split(";\n") if s.strip().rstrip(";")]
+
+
+def applied_versions(wh: Warehouse) -> dict[int, str]:
+    """Version -> checksum of every applied migration (empty on a fresh warehouse)."""
+    wh.execute(_LEDGER_DDL)
+    return {int(v): str(c) for v, c in wh.query(f"SELECT version, checksum FROM {LEDGER}")}
+
+
+def migrate(wh: Warehouse) -> list[int]:
+    """Apply pending migrations in order, each in its own transaction; return their versions.
+
+    Safe to run concurrently (a lock serialises runs) and repeatedly (applied versions are
+    skipped). Raises :class:`~fraudstack.errors.FraudstackError` when an applied migration's
+    SQL has changed since it ran.
+    """
+    wh.execute(_LEDGER_DDL)
+    wh.commit()
+    done: list[int] = []
+    for migration in MIGRATIONS:
+        wh.execute(lock_for_migrations(wh.dialect, LEDGER))
+        applied = applied_versions(wh)  # read under the lock: another run may have won
+        checksum = migration.checksum(wh.dialect)
+        if migration.version in applied:
+            if applied[migration.version] != checksum:
+                wh.rollback()
+                raise FraudstackError(
+                    f"warehouse migration {migration.version} ({migration.name}) changed after it "
+                    "was applied; add a new migration instead of editing an applied one"
+                )
+            wh.commit()
+            continue
+        for statement in statements(migration.sql(wh.dialect)):
+            wh.execute(statement)
+        wh.execute(
+            f"INSERT INTO {LEDGER} (version, name, checksum, applied_at) "
+            f"VALUES (%s, %s, %s, {default_now(wh.dialect)})",
+            (migration.version, migration.name, checksum),
+        )
+        wh.commit()
+        done.append(migration.version)
+    return done
+
+
+def render_files(root: Path = DDL_DIR) -> dict[Path, str]:
+    """Path -> text of every rendered migration file (what ``data/warehouse/`` must hold)."""
+    return {
+        root / dialect.value / migration.filename(): migration.sql(dialect)
+        for dialect in Dialect
+        for migration in MIGRATIONS
+    }
