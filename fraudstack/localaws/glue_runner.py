@@ -63,6 +63,8 @@ def error_message(output: str, returncode: int) -> str:
     for line in reversed(output.splitlines()):
         if _ERROR_LINE.match(line.strip()):
             return line.strip()
+    if returncode < 0:
+        return f"Command killed by signal {-returncode}"
     return f"Command failed with exit code {returncode}"
 
 
