@@ -11,6 +11,7 @@ import os
 import socket
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 
 from fraudstack.settings import Settings, load_settings
 from fraudstack.stack import EmbeddedStack
+from tests import compose_target
 
 
 def free_port() -> int:
@@ -29,10 +31,21 @@ def free_port() -> int:
 
 @dataclass
 class RunningStack:
-    """The embedded stack under test and the settings that point at it."""
+    """The stack under test and the settings that point at it.
 
-    stack: EmbeddedStack
+    ``stack`` is the embedded stack's process manager; it is None on the compose target,
+    where fault-injection tests that kill servers by pid cannot run.
+    """
+
     settings: Settings
+    stack: EmbeddedStack | None = None
+
+    @property
+    def embedded(self) -> EmbeddedStack:
+        """The embedded stack, or a skip for tests that need to manage server processes."""
+        if self.stack is None:
+            pytest.skip("needs the embedded stack: this test starts and kills server processes")
+        return self.stack
 
     @property
     def state_dir(self) -> Path:
@@ -49,20 +62,36 @@ def make_settings(state_dir: Path, **overrides: object) -> Settings:
     return load_settings(state_dir=state_dir, **{**ports, **overrides})
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[RunningStack]:
-    """A started embedded stack; its settings are also exported to child processes."""
-    state_dir = Path(tempfile.mkdtemp(prefix="fraudstack-test-"))
-    state_dir.chmod(0o755)  # PostgreSQL runs as another user when the tests run as root
-    settings = make_settings(state_dir)
-    embedded = EmbeddedStack(settings)
+def pytest_addoption(parser: pytest.Parser) -> None:
+    compose_target.add_option(parser)
+
+
+@contextmanager
+def _exported(settings: Settings) -> Iterator[None]:
+    """CLI subprocesses, Lambda handlers and Glue scripts read their settings from here."""
     saved = dict(os.environ)
+    os.environ.update(settings.subprocess_env())
     try:
-        embedded.up()
-        # CLI subprocesses, Lambda handlers and Glue scripts read their settings from here.
-        os.environ.update(settings.subprocess_env())
-        yield RunningStack(stack=embedded, settings=settings)
+        yield
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def stack(request: pytest.FixtureRequest) -> Iterator[RunningStack]:
+    """A started stack (embedded by default, compose on request); settings exported to children."""
+    state_dir = Path(tempfile.mkdtemp(prefix="fraudstack-test-"))
+    state_dir.chmod(0o755)  # PostgreSQL runs as another user when the tests run as root
+    if compose_target.requested(request.config):
+        with compose_target.compose_stack(state_dir) as settings, _exported(settings):
+            yield RunningStack(settings=settings)
+        return
+    settings = make_settings(state_dir)
+    embedded = EmbeddedStack(settings)
+    try:
+        embedded.up()
+        with _exported(settings):
+            yield RunningStack(settings=settings, stack=embedded)
+    finally:
         embedded.down()

@@ -53,8 +53,13 @@ class ServerState:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """True when nothing listens on ``host:port`` (checked by binding, as the server would)."""
+    """True when nothing listens on ``host:port`` (checked by binding, as the server would).
+
+    SO_REUSEADDR as the servers use it: connections lingering in TIME_WAIT after a server
+    stopped do not make its port "taken".
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

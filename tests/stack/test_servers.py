@@ -98,6 +98,6 @@ def test_status_json_reports_every_server_healthy(stack: RunningStack) -> None:
 
 
 def test_up_twice_reports_what_runs(stack: RunningStack) -> None:
-    started, already, _ = stack.stack.up()
+    started, already, _ = stack.embedded.up()
     assert started == []
     assert sorted(already) == ["aws", "kafka", "warehouse"]
