@@ -38,9 +38,9 @@ def _print_summary(console: Console, summary: SimulationSummary, seconds: float)
     table.add_row("fraud rows", f"{summary.frauds:,} ({rate:.2%})")
     for name in FRAUD_TYPES:
         table.add_row(f"  {name}", f"{summary.frauds_by_type.get(name, 0):,}")
-    table.add_row("output", str(summary.path))
     table.add_row("time", f"{seconds:.1f} s ({summary.rows / max(seconds, 1e-9):,.0f} rows/s)")
     console.print(table)
+    console.print(f"output: {summary.path}", soft_wrap=True)
 
 
 def simulate(

@@ -124,7 +124,8 @@ def table_to_events(table: pa.Table) -> list[dict[str, Any]]:
                 np.datetime_as_string(col.cast(pa.int32()).to_numpy().astype("datetime64[D]")).tolist()
             )
         elif name == "amount":
-            cols.append(col.cast(pa.float64()).to_numpy().tolist())
+            # round(x*100)/100 is the double nearest the 2-decimal value, whose repr is exact
+            cols.append(np.round(col.cast(pa.float64()).to_numpy(), 2).tolist())
         else:
             cols.append(col.to_pylist())
     return [dict(zip(FIELDS, values, strict=True)) for values in zip(*cols, strict=True)]

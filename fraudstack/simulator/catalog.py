@@ -84,7 +84,7 @@ CATEGORIES: tuple[Category, ...] = (
     Category("5944", "jewelry", 380.0, 0.9, 0.1, False, True),
     Category("5912", "pharmacy", 25.0, 0.6, 0.05, False, True),
     Category("5999", "online_marketplace", 42.0, 0.9, 1.0, True, True),
-    Category("4511", "airline", 420.0, 0.5, 0.95, True, True),
+    Category("4511", "airline", 420.0, 0.5, 1.0, True, True),
     Category("7011", "hotel", 210.0, 0.5, 0.5, False, True),
     Category("5712", "furniture", 600.0, 0.7, 0.3, False, True),
     Category("8398", "charity", 25.0, 0.8, 1.0, True, False),

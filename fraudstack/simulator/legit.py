@@ -32,6 +32,7 @@ _MEDIAN = np.array([c.median for c in CATEGORIES])
 _SIGMA = np.array([c.sigma for c in CATEGORIES])
 _ECOM_SHARE = np.array([c.ecom_share for c in CATEGORIES])
 _SCALES = np.array([c.scales_with_spend for c in CATEGORIES])
+_ONLINE_ONLY = np.array([c.online_only for c in CATEGORIES])
 _WEEKEND = np.array([p.weekend for p in PERSONAS])
 _FAV_CDF = np.cumsum(FAVOURITE_WEIGHTS)
 _ALWAYS_CONTACTLESS = np.isin(np.arange(len(CATEGORIES)), [CAT["transit"], CAT["parking"]])
@@ -102,7 +103,7 @@ def legit_day(world: World, day: date, rng: np.random.Generator) -> np.ndarray:
     merch = np.where(fav, world.favourites[cust, fav_slot], merch)
     cat = world.merch_cat[merch].astype(np.int64)
 
-    chan = np.where(rng.random(m) < _ECOM_SHARE[cat], ECOM, POS)
+    chan = np.where(_ONLINE_ONLY[cat] | (rng.random(m) < _ECOM_SHARE[cat]), ECOM, POS)
     chan = np.where(cat == CAT["atm_cash"], ATM, chan).astype(np.int8)
     dev, ip = own_device_and_ip(world, cust, t, rng)
     online = chan == ECOM
@@ -114,4 +115,3 @@ def legit_day(world: World, day: date, rng: np.random.Generator) -> np.ndarray:
     rows["dev"] = np.where(online, dev, -1)
     rows["ip"] = np.where(online, ip, -1)
     return rows
-
