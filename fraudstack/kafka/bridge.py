@@ -112,7 +112,10 @@ class Bridge:
         if stop is not None:
             self._stop = stop
         self._consumer.subscribe(
-            [self.settings.topic_transactions], on_revoke=self._on_revoke, on_lost=self._on_lost
+            [self.settings.topic_transactions],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
         )
         log.info(
             "bridge started",
@@ -268,6 +271,9 @@ class Bridge:
         self.metrics.observe_many("EndToEndLatency", (now_ms - ts for ts in pending.timestamps_ms if ts > 0))
 
     # --- rebalancing ------------------------------------------------------------------------------
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.info("partitions assigned", extra={"partitions": [p.partition for p in partitions]})
+
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Finish the batch while we still own its partitions, so the next owner starts after it."""
         log.info("partitions revoked", extra={"partitions": [p.partition for p in partitions]})

@@ -1,0 +1,169 @@
+"""Fixtures for the ingestion tests: an isolated pipeline per test on the session stack.
+
+Each test gets its own topics, consumer group, bucket, Kinesis stream and Firehose
+delivery stream (deployed with :func:`fraudstack.deploy.deploy` from the one resource
+declaration), so tests never see each other's records. The bridge always runs as a real
+subprocess (``python -m fraudstack bridge``), as in production.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fraudstack.aws import client
+from fraudstack.deploy import deploy
+from fraudstack.resources import declare
+from fraudstack.settings import Settings
+from tests.conftest import RunningStack
+
+_PIPELINE_KINDS = {"s3-bucket", "kinesis-stream", "iam-role", "firehose-stream"}
+
+
+def make_events(count: int, tag: str, cards: int = 400) -> list[dict[str, Any]]:
+    """``count`` valid events in event-time order with unique ids, spread over ``cards`` cards."""
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    events = []
+    for i in range(count):
+        card = i % cards
+        ecom = i % 3 == 0
+        events.append(
+            {
+                "schema_version": 1,
+                "transaction_id": f"tx_{tag}_{i:07d}",
+                "event_time": start + timedelta(seconds=i),
+                "customer_id": f"cus_{card:06d}",
+                "customer_account_created": date(2021, 6, 1),
+                "card_id": f"card_{card:06d}",
+                "card_token": f"tok_{card:024x}",
+                "card_type": "debit",
+                "issuing_bank": "Northwind Bank",
+                "merchant_id": f"mer_{i % 97:06d}",
+                "merchant_name": "Corner Grocery",
+                "merchant_category_code": "5411",
+                "merchant_category": "grocery",
+                "merchant_lat": 40.71,
+                "merchant_lon": -74.0,
+                "amount": round(1 + (i % 5000) / 7, 2),
+                "currency": "USD",
+                "channel": "ecom" if ecom else "pos",
+                "entry_mode": "card_not_present" if ecom else "chip",
+                "device_id": f"dev_{card:06d}" if ecom else None,
+                "device_os": "android" if ecom else None,
+                "ip_address": "203.0.113.9" if ecom else None,
+                "ip_is_vpn": False if ecom else None,
+                "lat": 40.7,
+                "lon": -74.01,
+                "city": "New York",
+                "country": "US",
+                "is_fraud": False,
+                "fraud_type": None,
+            }
+        )
+    return events
+
+
+@dataclass
+class Pipeline:
+    """One isolated Kafka -> bridge -> Kinesis -> Firehose -> S3 pipeline."""
+
+    settings: Settings
+    log_dir: Path
+
+    def start_bridge(self, name: str = "bridge") -> subprocess.Popen[bytes]:
+        """``python -m fraudstack bridge`` with this pipeline's settings; stderr to a log file."""
+        log = (self.log_dir / f"{name}.log").open("ab")
+        env = {**os.environ, **self.settings.subprocess_env(), "PYTHONUNBUFFERED": "1"}
+        try:
+            return subprocess.Popen(
+                [sys.executable, "-m", "fraudstack", "bridge", "--linger", "0.1", "--metrics-interval", "2"],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        finally:
+            log.close()
+
+    def lake_ids(self) -> Counter[str]:
+        """How often each transaction_id appears in the lake under ``raw/`` (NDJSON, maybe gzip)."""
+        import json
+
+        s3 = client("s3", self.settings)
+        seen: Counter[str] = Counter()
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.settings.bucket, Prefix=self.settings.raw_prefix
+        ):
+            for obj in page.get("Contents", []):
+                body = s3.get_object(Bucket=self.settings.bucket, Key=obj["Key"])["Body"].read()
+                if obj["Key"].endswith(".gz"):
+                    body = gzip.decompress(body)
+                for line in body.splitlines():
+                    seen[json.loads(line)["transaction_id"]] += 1
+        return seen
+
+    def wait_for_lake(self, expected: set[str], timeout: float) -> Counter[str]:
+        """Poll the lake until every expected id is there (fails with how many are missing)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = self.lake_ids()
+            missing = expected - set(seen)
+            if not missing:
+                return seen
+            if time.monotonic() >= deadline:
+                tail = "\n".join(self.bridge_log().splitlines()[-15:])
+                pytest.fail(
+                    f"{len(missing)} of {len(expected)} transactions missing from the lake after {timeout}s; "
+                    f"bridge log:\n{tail}"
+                )
+            time.sleep(1.0)
+
+    def bridge_log(self, name: str = "bridge") -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> int:
+    """SIGTERM and wait; SIGKILL only if it does not exit in time. Returns the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+@pytest.fixture
+def pipeline(stack: RunningStack, tmp_path: Path) -> Iterator[Pipeline]:
+    """Fresh topics, group and AWS resources (buffering 1 s) for one test."""
+    tag = uuid.uuid4().hex[:8]
+    settings = stack.settings.model_copy(
+        update={
+            "topic_transactions": f"transactions-{tag}",
+            "topic_dead_letter": f"transactions-dlq-{tag}",
+            "bridge_group_id": f"bridge-{tag}",
+            "kafka_session_timeout_ms": 6000,
+            "bucket": f"lake-{tag}",
+            "kinesis_stream": f"tx-{tag}",
+            "firehose_stream": f"raw-{tag}",
+            "firehose_buffer_seconds": 1,
+        }
+    )
+    deploy(settings, [r for r in declare(settings) if r.kind in _PIPELINE_KINDS])
+    yield Pipeline(settings=settings, log_dir=tmp_path)
+    client("firehose", settings).delete_delivery_stream(DeliveryStreamName=settings.firehose_stream)
