@@ -27,6 +27,7 @@ ROW_GROUP_ROWS = 500_000
 #: Statistics on every dictionary column cost more than the rest of the write; Spark and
 #: the ETL only prune on time and id.
 STATISTICS_COLUMNS = ["event_time", "transaction_id"]
+UNIQUE_COLUMNS = frozenset(STATISTICS_COLUMNS)
 
 
 @dataclass
@@ -78,13 +79,16 @@ def _write_parquet(tables: object, partial: Path, summary: SimulationSummary) ->
     plain strings exactly as :func:`fraudstack.schema.arrow_schema` declares.
     """
     buffered: list[pa.Table] = []
+    schema = dictionary_schema()
     with pq.ParquetWriter(
         partial,
-        dictionary_schema(),
+        schema,
         compression="lz4",
         coerce_timestamps="us",
         store_schema=False,
         write_statistics=STATISTICS_COLUMNS,
+        # Hashing a million unique ids or timestamps into a dictionary is wasted work.
+        use_dictionary=[name for name in schema.names if name not in UNIQUE_COLUMNS],
     ) as writer:
         for table in tables:  # type: ignore[attr-defined]
             summary.add(table)
