@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fraudstack.schema import FRAUD_TYPES
-from fraudstack.simulator.catalog import ATM, CAT, CHIP, CITIES, CNP, ECOM, MAGSTRIPE, POS
+from fraudstack.simulator.catalog import ATM, CAT, CHIP, CITIES, CNP, ECOM, MAGSTRIPE, PERSONAS, POS
 from fraudstack.simulator.config import SimulationConfig
 from fraudstack.simulator.core import (
     US_PER_DAY,
@@ -95,8 +95,6 @@ def incident_counts(config: SimulationConfig, rng: np.random.Generator) -> np.nd
     """
     if config.fraud_rate == 0:
         return np.zeros(len(FRAUD_TYPES), dtype=np.int64)
-    from fraudstack.simulator.catalog import PERSONAS
-
     per_customer_day = sum(p.share * p.tx_per_day for p in PERSONAS)
     legit_rows = config.customers * config.days * per_customer_day
     fraud_rows = legit_rows * config.fraud_rate / (1 - config.fraud_rate)

@@ -7,7 +7,7 @@ sees half a dataset after an interrupted run.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -72,7 +72,7 @@ def write(
     return summary
 
 
-def _write_parquet(tables: object, partial: Path, summary: SimulationSummary) -> None:
+def _write_parquet(tables: Iterator[pa.Table], partial: Path, summary: SimulationSummary) -> None:
     """Row groups of ~``ROW_GROUP_ROWS``; microsecond timestamps because Spark rejects nanos.
 
     ``store_schema=False`` leaves no Arrow dictionary types in the file, so every reader sees
@@ -90,7 +90,7 @@ def _write_parquet(tables: object, partial: Path, summary: SimulationSummary) ->
         # Hashing a million unique ids or timestamps into a dictionary is wasted work.
         use_dictionary=[name for name in schema.names if name not in UNIQUE_COLUMNS],
     ) as writer:
-        for table in tables:  # type: ignore[attr-defined]
+        for table in tables:
             summary.add(table)
             buffered.append(table)
             if sum(t.num_rows for t in buffered) >= ROW_GROUP_ROWS:
