@@ -260,13 +260,13 @@ ETL_RUNS = Table(
 ETL_OBJECTS = Table(
     "etl_objects",
     (
-        Column("object_key", "VARCHAR(1024)", nullable=False),
+        Column("object_uri", "VARCHAR(1024)", nullable=False),
         _id("run_id", references="etl_runs(run_id)"),
         Column("size_bytes", "BIGINT", nullable=False),
     ),
-    primary_key=("object_key",),
+    primary_key=("object_uri",),
     diststyle="ALL",
-    sortkey=("object_key",),
+    sortkey=("object_uri",),
     indexes=(("run_id",),),
 )
 

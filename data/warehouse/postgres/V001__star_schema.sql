@@ -145,10 +145,10 @@ CREATE TABLE IF NOT EXISTS etl_runs (
 );
 
 CREATE TABLE IF NOT EXISTS etl_objects (
-    object_key VARCHAR(1024) NOT NULL,
+    object_uri VARCHAR(1024) NOT NULL,
     run_id VARCHAR(64) NOT NULL REFERENCES etl_runs(run_id),
     size_bytes BIGINT NOT NULL,
-    PRIMARY KEY (object_key)
+    PRIMARY KEY (object_uri)
 );
 
 CREATE INDEX IF NOT EXISTS ix_etl_objects_run_id ON etl_objects (run_id);

@@ -153,10 +153,10 @@ DISTSTYLE ALL
 SORTKEY (started_at);
 
 CREATE TABLE IF NOT EXISTS etl_objects (
-    object_key VARCHAR(1024) NOT NULL,
+    object_uri VARCHAR(1024) NOT NULL,
     run_id VARCHAR(64) NOT NULL REFERENCES etl_runs(run_id),
     size_bytes BIGINT NOT NULL,
-    PRIMARY KEY (object_key)
+    PRIMARY KEY (object_uri)
 )
 DISTSTYLE ALL
-SORTKEY (object_key);
+SORTKEY (object_uri);

@@ -1,0 +1,317 @@
+"""Glue ETL job: raw Firehose objects in S3 -> curated Parquet + the warehouse star schema.
+
+Runs unchanged on Glue 5.0 (Spark 3.5, Python 3.11; ship ``fraudstack`` with
+``--extra-py-files`` and ``psycopg2-binary`` with ``--additional-python-modules``), through
+the local Glue runner, and in-process from ``fraudstack etl`` (which calls :func:`run`).
+
+One run:
+
+1. **Bookmark.** Claims the raw objects no earlier run loaded (``etl_objects`` in the
+   warehouse) as a batch under a new run id. A run that died half-way is resumed with the
+   same id and objects, and every output below is overwritten per run id, so a retry never
+   duplicates anything; a run with nothing new exits early.
+2. **Validate.** Every line goes through :func:`fraudstack.schema.validate_event` inside
+   Spark (Arrow batches on the executors): the exact rules, and the exact one-line reasons,
+   the producer and the Kafka bridge use - one source of truth rather than a re-implementation
+   that could drift. Valid lines are then parsed natively with the Spark form of
+   :func:`fraudstack.schema.arrow_schema`.
+3. **Clean.** Trims free-text fields (a field that is blank once trimmed is rejected);
+   timestamps are UTC (the schema requires it and the session time zone is UTC).
+4. **Deduplicate** on ``transaction_id``: within the batch, against the warehouse rows of the
+   batch's event-time range, and finally by the load itself (``ON CONFLICT DO NOTHING``).
+5. **Write** curated Parquet to ``s3://<bucket>/curated/transactions/event_date=/etl_run_id=/``
+   and rejected lines with their reason to ``s3://<bucket>/quarantine/transactions/``.
+6. **Load** dimensions (type-1 upsert, latest event wins) and facts through CSV files that
+   Spark writes to the staging prefix and ``COPY`` reads, in ONE warehouse transaction that
+   also marks the run succeeded with its counts.
+
+Card numbers never appear: events carry only ``card_token``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from fraudstack.aws import client
+from fraudstack.gluejob import glue_job
+from fraudstack.schema import arrow_schema, validate_event
+from fraudstack.settings import Settings, load_settings
+from fraudstack.warehouse import SPARK_CSV_OPTIONS, CsvParts, Warehouse, connect, migrate, table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+CURATED_PREFIX = "curated/transactions/"
+QUARANTINE_PREFIX = "quarantine/transactions/"
+
+#: Free-text fields trimmed by the cleaning step (ids and codes are pattern-checked already).
+TRIMMED = ("issuing_bank", "merchant_name", "merchant_category", "city")
+
+#: Dimension table -> (natural key, attributes taken from the latest event with that key).
+DIMENSIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "dim_customer": ("customer_id", ("customer_account_created",)),
+    "dim_card": ("card_id", ("card_token", "card_type", "issuing_bank", "customer_id")),
+    "dim_merchant": (
+        "merchant_id",
+        ("merchant_name", "merchant_category_code", "merchant_category", "merchant_lat", "merchant_lon"),
+    ),
+    "dim_device": ("device_id", ("device_os",)),
+    "dim_location": ("location_key", ("city", "country")),
+}
+#: Event field -> warehouse column, where the names differ.
+RENAMES = {"customer_account_created": "account_created", "event_time": "event_ts"}
+
+
+@dataclass
+class EtlSummary:
+    """What one run did; ``rows_read == rows_loaded + duplicates_dropped + rows_quarantined``."""
+
+    run_id: str | None
+    objects_read: int = 0
+    rows_read: int = 0
+    rows_loaded: int = 0
+    duplicates_dropped: int = 0
+    rows_quarantined: int = 0
+    elapsed_s: float = 0.0
+
+    def line(self) -> str:
+        if self.run_id is None:
+            return f"etl: no new raw objects ({self.elapsed_s:.1f}s)"
+        rate = self.rows_read / self.elapsed_s if self.elapsed_s else 0.0
+        return (
+            f"etl {self.run_id}: {self.objects_read} objects, {self.rows_read} rows read, "
+            f"{self.rows_loaded} loaded, {self.duplicates_dropped} duplicates dropped, "
+            f"{self.rows_quarantined} quarantined in {self.elapsed_s:.1f}s ({rate:,.0f} rows/s)"
+        )
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The raw objects (``s3://`` URIs) one run owns."""
+
+    run_id: str
+    uris: list[str]
+
+
+def claim_batch(wh: Warehouse, settings: Settings) -> Batch | None:
+    """Resume the unfinished run, else register the raw objects no run has claimed yet.
+
+    Objects are recorded as ``s3://bucket/key`` so two buckets never share a bookmark.
+    """
+    running = wh.query("SELECT run_id FROM etl_runs WHERE status = %s ORDER BY started_at LIMIT 1", ("running",))
+    if running:
+        run_id = str(running[0][0])
+        uris = wh.query("SELECT object_uri FROM etl_objects WHERE run_id = %s ORDER BY object_uri", (run_id,))
+        return Batch(run_id, [str(u) for (u,) in uris])
+    root = f"s3://{settings.bucket}/"
+    claimed = {str(k) for (k,) in wh.query("SELECT object_uri FROM etl_objects")}
+    s3 = client("s3", settings)
+    new: list[tuple[str, int]] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket, Prefix=settings.raw_prefix):
+        new.extend((root + o["Key"], o["Size"]) for o in page.get("Contents", []) if root + o["Key"] not in claimed)
+    if not new:
+        return None
+    run_id = f"etl-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    wh.execute("INSERT INTO etl_runs (run_id, status) VALUES (%s, %s)", (run_id, "running"))
+    wh.upsert("etl_objects", [(uri, run_id, size) for uri, size in new], update=False)
+    wh.commit()
+    return Batch(run_id, sorted(uri for uri, _ in new))
+
+
+def validated(spark: SparkSession, uris: list[str]) -> DataFrame:
+    """Non-blank raw lines with ``reason`` (NULL when valid) and the parsed, cleaned fields."""
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    def reasons(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        # Runs on the executors; nested so cloudpickle ships it by value with the job.
+        for batch in batches:
+            found = [validate_event(line).reason for line in batch.column(0).to_pylist()]
+            yield batch.append_column("reason", pa.array(found, pa.string()))
+
+    lines = (
+        spark.read.text(uris)
+        .select(F.col("value"), F.regexp_replace(F.input_file_name(), r"^s3a?://[^/]+/", "").alias("source_object"))
+        .where(F.trim("value") != "")
+    )
+    checked = lines.mapInArrow(reasons, "value string, source_object string, reason string")
+    event_type = from_arrow_schema(arrow_schema())
+    event = F.when(F.col("reason").isNull(), F.from_json("value", event_type))
+    fields: list[Column] = [
+        (F.trim(event[name]) if name in TRIMMED else event[name]).alias(name) for name in event_type.fieldNames()
+    ]
+    parsed = checked.select("value", "source_object", "reason", *fields)
+    blank = [F.when(F.col(n) == "", F.lit(f"{n}: blank after trimming")) for n in TRIMMED]
+    reason = F.coalesce(F.col("reason"), *blank)
+    # Keep the raw line only where it is needed (quarantine): the cache stays small.
+    return parsed.withColumn("reason", reason).withColumn("value", F.when(reason.isNotNull(), F.col("value")))
+
+
+def with_keys(events: DataFrame, run_id: str) -> DataFrame:
+    """Add the derived dimension keys the warehouse and the curated layer share."""
+    from pyspark.sql import functions as F
+
+    ts = F.col("event_time")
+    return events.select(
+        "*",
+        (F.year(ts) * 10000 + F.month(ts) * 100 + F.dayofmonth(ts)).alias("date_key"),
+        (F.hour(ts) * 100 + F.minute(ts)).cast("smallint").alias("time_key"),
+        F.concat_ws(":", "country", "city").alias("location_key"),
+        F.to_date(ts).alias("event_date"),
+        F.lit(run_id).alias("etl_run_id"),
+    )
+
+
+def dimension_frames(facts: DataFrame) -> dict[str, DataFrame]:
+    """Each dimension's rows, one per key, in the warehouse column order."""
+    from pyspark.sql import functions as F
+
+    frames: dict[str, DataFrame] = {}
+    for name, (key, attrs) in DIMENSIONS.items():
+        latest = F.max_by(F.struct(*attrs), "event_time").alias("latest")
+        rows = facts.where(F.col(key).isNotNull()).groupBy(key).agg(latest)
+        frames[name] = rows.select(key, *[F.col(f"latest.{a}").alias(RENAMES.get(a, a)) for a in attrs])
+    day = F.col("event_date")
+    frames["dim_date"] = facts.select("date_key", "event_date").distinct().select(
+        "date_key",
+        day.alias("full_date"),
+        F.year(day).cast("smallint").alias("year"),
+        F.quarter(day).cast("smallint").alias("quarter"),
+        F.month(day).cast("smallint").alias("month"),
+        F.dayofmonth(day).cast("smallint").alias("day"),
+        ((F.dayofweek(day) + 5) % 7 + 1).cast("smallint").alias("day_of_week"),
+        F.dayofweek(day).isin(1, 7).alias("is_weekend"),
+    )
+    hour = F.floor(F.col("time_key") / 100)
+    part = (
+        F.when(hour < 6, "night").when(hour < 12, "morning").when(hour < 18, "afternoon").otherwise("evening")
+    )
+    frames["dim_time"] = facts.select("time_key").distinct().select(
+        "time_key", hour.cast("smallint").alias("hour"), (F.col("time_key") % 100).cast("smallint").alias("minute"),
+        part.alias("day_part"),
+    )  # fmt: skip
+    return frames
+
+
+def fact_frame(facts: DataFrame) -> tuple[list[str], DataFrame]:
+    """The fact rows and the warehouse columns they fill (labels included, as labels)."""
+    from pyspark.sql import functions as F
+
+    columns = [
+        c
+        for c in table("fact_transactions").column_names
+        if c not in {"analyst_label", "analyst_labeled_at", "loaded_at"}
+    ]
+    source = {RENAMES.get(name, name): F.col(name) for name in facts.columns}
+    return columns, facts.select(*[source[c].alias(c) for c in columns])
+
+
+def _existing_ids(spark: SparkSession, wh: Warehouse, first: Any, last: Any) -> DataFrame | None:
+    """Transaction ids already loaded in the batch's event-time range (redeliveries are close)."""
+    rows = wh.query(
+        "SELECT transaction_id FROM fact_transactions WHERE event_ts BETWEEN %s AND %s", (first, last)
+    )
+    return spark.createDataFrame(rows, "transaction_id string") if rows else None
+
+
+def _delete_prefix(settings: Settings, prefix: str) -> None:
+    s3 = client("s3", settings)
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket, Prefix=prefix):
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=settings.bucket, Delete={"Objects": keys, "Quiet": True})
+
+
+def run(spark: SparkSession, settings: Settings) -> EtlSummary:
+    """One incremental ETL run; see the module docstring."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    started = time.monotonic()
+    bucket = f"s3://{settings.bucket}/"
+    with connect(settings) as wh:
+        migrate(wh)
+        batch = claim_batch(wh, settings)
+        if batch is None:
+            return EtlSummary(run_id=None, elapsed_s=time.monotonic() - started)
+        summary = EtlSummary(run_id=batch.run_id, objects_read=len(batch.uris))
+        rows = validated(spark, batch.uris).persist(StorageLevel.MEMORY_AND_DISK)
+        valid_only = F.col("reason").isNull()
+        stats = rows.agg(
+            F.count(F.lit(1)).alias("read"),
+            F.count("reason").alias("quarantined"),
+            F.min(F.when(valid_only, F.col("event_time"))).alias("first"),
+            F.max(F.when(valid_only, F.col("event_time"))).alias("last"),
+        ).first()
+        assert stats is not None  # an aggregate always returns one row
+        summary.rows_read, summary.rows_quarantined = int(stats["read"]), int(stats["quarantined"])
+
+        rows.where(~valid_only).select(
+            "reason", "source_object", F.col("value").alias("record"), F.lit(batch.run_id).alias("etl_run_id")
+        ).write.mode("overwrite").json(f"{bucket}{QUARANTINE_PREFIX}etl_run_id={batch.run_id}/")
+
+        deduped = rows.where(valid_only).drop("value", "reason").dropDuplicates(["transaction_id"])
+        loaded = _existing_ids(spark, wh, stats["first"], stats["last"]) if stats["first"] else None
+        if loaded is not None:
+            deduped = deduped.join(F.broadcast(loaded), "transaction_id", "left_anti")
+        facts = with_keys(deduped, batch.run_id).persist(StorageLevel.MEMORY_AND_DISK)
+
+        (
+            facts.write.mode("overwrite")
+            .option("partitionOverwriteMode", "dynamic")
+            .partitionBy("event_date", "etl_run_id")
+            .parquet(bucket + CURATED_PREFIX)
+        )
+        rows.unpersist()
+
+        staging = f"{settings.warehouse_staging_prefix}{batch.run_id}/"
+        fact_columns, fact_rows = fact_frame(facts)
+        frames = dimension_frames(facts)
+        for name, frame in [*frames.items(), ("fact_transactions", fact_rows)]:
+            out = frame if name == "fact_transactions" else frame.coalesce(1)
+            out.write.mode("overwrite").options(**SPARK_CSV_OPTIONS).csv(f"{bucket}{staging}{name}/")
+        facts.unpersist()
+
+        # Referenced tables first; one transaction, so the warehouse never sees half a run.
+        for name in ("dim_date", "dim_time", "dim_customer", "dim_card", "dim_merchant", "dim_device", "dim_location"):
+            wh.upsert(name, CsvParts(f"{bucket}{staging}{name}/"), columns=frames[name].columns)
+        result = wh.upsert(
+            "fact_transactions", CsvParts(f"{bucket}{staging}fact_transactions/"), columns=fact_columns, update=False
+        )
+        summary.rows_loaded = result.written
+        summary.duplicates_dropped = summary.rows_read - summary.rows_quarantined - result.written
+        summary.elapsed_s = time.monotonic() - started
+        wh.execute(
+            "UPDATE etl_runs SET status = %s, finished_at = %s, objects_read = %s, rows_read = %s, "
+            "rows_loaded = %s, duplicates_dropped = %s, rows_quarantined = %s WHERE run_id = %s",
+            (
+                "succeeded",
+                datetime.now(UTC),
+                summary.objects_read,
+                summary.rows_read,
+                summary.rows_loaded,
+                summary.duplicates_dropped,
+                summary.rows_quarantined,
+                batch.run_id,
+            ),
+        )
+    _delete_prefix(settings, staging)
+    summary.elapsed_s = time.monotonic() - started
+    return summary
+
+
+def main() -> None:
+    """Glue entry point: ``--JOB_NAME`` (and Glue's own arguments); the rest is settings."""
+    with glue_job(["JOB_NAME"]) as job:
+        print(run(job.spark, load_settings()).line(), flush=True)
+
+
+if __name__ == "__main__":
+    main()

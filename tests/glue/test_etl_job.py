@@ -1,0 +1,153 @@
+"""End to end: Firehose-format raw objects in S3 -> Glue ETL script -> curated S3 + warehouse.
+
+One module-scoped scenario (Spark runs are expensive): batch 1 with in-batch duplicates and
+corrupt lines, a rerun with nothing new, then batch 2 with new rows and redelivered ones.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from fraudstack.aws import client
+from fraudstack.cli.warehouse import load_etl_script
+from fraudstack.settings import Settings
+from fraudstack.warehouse import Warehouse, connect
+from tests.conftest import RunningStack
+from tests.glue.rawdata import lines, put_objects
+
+CORRUPT = {
+    b'{"schema_version": 1, "transaction_id": "tx_broken"': "not valid JSON",
+    b'{"schema_version": 2, "transaction_id": "tx_v2"}': "schema_version: unsupported version 2",
+    b"[1, 2, 3]": "not a JSON object",
+}
+
+
+@dataclass
+class Scenario:
+    settings: Settings
+    first: Any
+    rerun: Any
+    second: Any
+    batch1: list[bytes]
+    batch2: list[bytes]
+    curated_rows: int
+
+
+def _bad_currency(line: bytes) -> bytes:
+    return line.replace(b'"currency":"EUR"', b'"currency":"eur"')
+
+
+def _blank_city(line: bytes) -> bytes:
+    return line.replace(b'"city":"', b'"city":"   ').replace(b'"city":"   Paris"', b'"city":"   "')
+
+
+@pytest.fixture(scope="module")
+def scenario(stack: RunningStack) -> Iterator[Scenario]:
+    from fraudstack.spark import spark_session
+
+    settings = stack.settings.model_copy(update={"bucket": f"etl-test-{uuid.uuid4().hex[:8]}"})
+    s3 = client("s3", settings)
+    s3.create_bucket(Bucket=settings.bucket)
+    job = load_etl_script()
+    spark = spark_session("etl-test", settings)
+    try:
+        batch1 = lines("b1", 300)
+        corrupt = [*CORRUPT, _bad_currency(lines("bad", 1)[0]), _blank_city(lines("blank", 3, seed=3)[0])]
+        hour = datetime(2026, 11, 1, 10, tzinfo=UTC)
+        # Three objects; the last redelivers 20 lines of the first (at-least-once delivery).
+        put_objects(s3, settings.bucket, hour, [batch1[:150] + corrupt[:3], batch1[150:] + [b"  "], batch1[:20] + corrupt[3:]])
+        first = job.run(spark, settings)
+        rerun = job.run(spark, settings)
+        batch2 = lines("b2", 200, seed=11)
+        put_objects(s3, settings.bucket, datetime(2026, 11, 1, 11, tzinfo=UTC), [batch2 + batch1[290:]])
+        second = job.run(spark, settings)
+        curated = spark.read.parquet(f"s3://{settings.bucket}/curated/transactions/").count()
+        yield Scenario(settings, first, rerun, second, batch1, batch2, curated)
+    finally:
+        spark.stop()
+
+
+@pytest.fixture(scope="module")
+def wh(scenario: Scenario) -> Iterator[Warehouse]:
+    with connect(scenario.settings) as warehouse:
+        yield warehouse
+
+
+def _ids(batch: list[bytes]) -> set[str]:
+    return {json.loads(line)["transaction_id"] for line in batch}
+
+
+def _loaded(wh: Warehouse, scenario: Scenario) -> set[str]:
+    runs = [scenario.first.run_id, scenario.second.run_id]
+    return {r[0] for r in wh.query("SELECT transaction_id FROM fact_transactions WHERE etl_run_id = ANY(%s)", (runs,))}
+
+
+def test_first_run_loads_each_distinct_valid_transaction_once(scenario: Scenario, wh: Warehouse) -> None:
+    first = scenario.first
+    assert (first.objects_read, first.rows_read) == (3, 300 + 20 + 5)
+    assert (first.rows_loaded, first.duplicates_dropped, first.rows_quarantined) == (300, 20, 5)
+    rows = wh.query("SELECT count(*), count(DISTINCT transaction_id) FROM fact_transactions WHERE etl_run_id = %s", (first.run_id,))
+    assert rows == [(300, 300)]
+
+
+def test_rerun_loads_nothing_new(scenario: Scenario) -> None:
+    assert scenario.rerun.run_id is None and scenario.rerun.rows_loaded == 0
+
+
+def test_second_batch_loads_only_new_rows(scenario: Scenario, wh: Warehouse) -> None:
+    second = scenario.second
+    assert (second.rows_read, second.rows_loaded, second.duplicates_dropped) == (210, 200, 10)
+    assert _loaded(wh, scenario) == _ids(scenario.batch1) | _ids(scenario.batch2)
+    assert scenario.curated_rows == 500
+
+
+def test_corrupt_lines_are_quarantined_with_reasons(scenario: Scenario) -> None:
+    s3 = client("s3", scenario.settings)
+    prefix = f"quarantine/transactions/etl_run_id={scenario.first.run_id}/"
+    records = []
+    for obj in s3.list_objects_v2(Bucket=scenario.settings.bucket, Prefix=prefix)["Contents"]:
+        body = s3.get_object(Bucket=scenario.settings.bucket, Key=obj["Key"])["Body"].read().decode()
+        records += [json.loads(line) for line in body.splitlines() if line.strip()]
+    reasons = {r["record"].encode(): r["reason"] for r in records}
+    assert len(records) == 5
+    for line, reason in CORRUPT.items():
+        assert reasons[line].startswith(reason)
+    assert any(r.startswith("currency:") for r in reasons.values())
+    assert "city: blank after trimming" in reasons.values()
+    assert all(r["source_object"].startswith("raw/2026/11/01/10/") for r in records)
+
+
+def test_every_fact_key_resolves_to_a_dimension(scenario: Scenario, wh: Warehouse) -> None:
+    joins = {
+        "dim_date": "date_key",
+        "dim_time": "time_key",
+        "dim_customer": "customer_id",
+        "dim_card": "card_id",
+        "dim_merchant": "merchant_id",
+        "dim_device": "device_id",
+        "dim_location": "location_key",
+    }
+    for dim, key in joins.items():
+        missing = wh.query(
+            f"SELECT count(*) FROM fact_transactions f LEFT JOIN {dim} d ON d.{key} = f.{key} "
+            f"WHERE f.{key} IS NOT NULL AND d.{key} IS NULL"
+        )
+        assert missing == [(0,)], dim
+    assert wh.query("SELECT count(*) FROM fact_transactions WHERE device_id IS NOT NULL")[0][0] > 0
+
+
+def test_runs_are_recorded_as_the_bookmark(scenario: Scenario, wh: Warehouse) -> None:
+    runs = wh.query(
+        "SELECT status, rows_loaded FROM etl_runs WHERE run_id = ANY(%s) ORDER BY started_at",
+        ([scenario.first.run_id, scenario.second.run_id],),
+    )
+    assert runs == [("succeeded", 300), ("succeeded", 200)]
+    staged = client("s3", scenario.settings).list_objects_v2(Bucket=scenario.settings.bucket, Prefix="warehouse-staging/")
+    assert staged.get("KeyCount", 0) == 0
