@@ -68,6 +68,24 @@ class Settings(BaseSettings):
     )
     bridge_group_id: str = "fraudstack-bridge"
 
+    # --- streaming scorer (fraudstack score) ------------------------------------------------
+    scorer_group_id: str = "fraudstack-scorer"
+    scorer_review_threshold: float | None = Field(
+        default=None, ge=0, le=1, description="score for 'review'; unset: the model's own alert threshold"
+    )
+    scorer_decline_threshold: float = Field(default=0.9, ge=0, le=1, description="score for 'decline'")
+    scorer_alert_threshold: float = Field(
+        default=0.8, ge=0, le=1, description="reviews/declines scoring at least this also go to SNS"
+    )
+    scorer_model_poll_seconds: float = Field(default=5.0, gt=0, description="registry pointer poll period")
+    scorer_snapshot_seconds: float = Field(
+        default=30.0, gt=0, description="per-partition feature-state snapshot period (bounds replay)"
+    )
+    scorer_state_prefix: str = Field(default="scorer-state/", description="S3 prefix in `artifacts_bucket`")
+    scorer_include_features: bool = Field(
+        default=False, description="put the feature vector in each decision (audit, tests)"
+    )
+
     # --- AWS / emulator ---------------------------------------------------------------------
     aws_endpoint_url: str | None = Field(default=None, validation_alias=_env("AWS_ENDPOINT_URL"))
     aws_region: str = Field(

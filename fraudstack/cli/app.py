@@ -31,6 +31,8 @@ COMMAND_GROUPS: list[str] = [
     "produce",
     "bridge",
     "simulate",
+    "warehouse",
+    "score",
 ]
 
 

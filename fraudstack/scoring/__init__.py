@@ -1,0 +1,14 @@
+"""The sub-second streaming scorer behind ``fraudstack score``.
+
+- :mod:`fraudstack.scoring.scorer` - the consumer-group loop: micro-batches, decisions,
+  dead letters, at-least-once commits, rebalancing;
+- :mod:`fraudstack.scoring.state` - per-partition feature state and its S3 snapshots;
+- :mod:`fraudstack.scoring.decisions` - thresholds and the decision / alert format;
+- :mod:`fraudstack.scoring.models` - hot reload when the registry's ``current`` pointer moves;
+- :mod:`fraudstack.scoring.alerts` - real-time SNS alerts.
+"""
+
+from fraudstack.scoring.decisions import DECISION_TYPES, Thresholds
+from fraudstack.scoring.scorer import Scorer, ScorerError, ScorerStats
+
+__all__ = ["DECISION_TYPES", "Scorer", "ScorerError", "ScorerStats", "Thresholds"]

@@ -1,0 +1,408 @@
+"""The streaming scorer: a consumer-group member that decides on every transaction as it arrives.
+
+Per loop: take what the consumer has fetched (up to ``max_batch`` records; a lone record is
+taken the moment it arrives, never held back to fill a batch), validate each record, update
+the owning partition's card state with the shared online features
+(:class:`fraudstack.features.OnlineFeatures`, unchanged), score the whole batch as one
+matrix with the current model, explain the reviews and declines (TreeSHAP reason codes),
+and produce one decision per transaction to the decisions topic, keyed by ``transaction_id``.
+Invalid records go to the dead-letter topic with a reason; the scorer keeps running.
+
+At-least-once: every ``commit_interval`` seconds the scorer waits until the broker has
+acknowledged every decision and dead letter and SNS every alert, then commits the offsets
+of what it handled. A crash replays the uncommitted records; their decisions repeat with the
+same ``transaction_id`` and, because the state is rebuilt exactly (see
+:mod:`fraudstack.scoring.state`), the same features and scores.
+
+Rebalancing uses the eager ``range`` protocol: on revoke the scorer checkpoints and
+snapshots the partitions it gives away, on assignment it restores each partition's state
+(a state it still holds, else the newest snapshot, then a replay up to the committed offset).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+
+from fraudstack.errors import FraudstackError
+from fraudstack.features import OnlineFeatures
+from fraudstack.kafka.config import consumer_config, producer_config
+from fraudstack.kafka.topics import ensure_topics
+from fraudstack.model.scoring import FraudModel
+from fraudstack.observability import MetricsPublisher
+from fraudstack.schema import TransactionEvent, validate_event
+from fraudstack.scoring.alerts import AlertPublisher
+from fraudstack.scoring.decisions import DECISION_TYPES, Thresholds, alert_message, decision_record, encode
+from fraudstack.scoring.models import ModelWatcher
+from fraudstack.scoring.state import PartitionState, SnapshotStore
+from fraudstack.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: How long an idle poll waits for the first record (bounds how late ``stop`` is noticed).
+_IDLE_WAIT = 0.1
+
+
+class ScorerError(FraudstackError):
+    """The scorer cannot go on without risking a lost decision (offsets stay uncommitted)."""
+
+
+@dataclass
+class ScorerStats:
+    """Totals since start (also published as metrics and logged at shutdown)."""
+
+    consumed: int = 0
+    decided: int = 0
+    replayed: int = 0
+    dead_lettered: int = 0
+    alerts: int = 0
+    batches: int = 0
+    commits: int = 0
+    commits_failed: int = 0
+    decisions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DECISION_TYPES, 0))
+
+
+@dataclass
+class _Batch:
+    """The valid, not-yet-decided records of one poll, in consumption order."""
+
+    events: list[TransactionEvent] = field(default_factory=list)
+    rows: list[list[float]] = field(default_factory=list)
+    timestamps_ms: list[int] = field(default_factory=list)
+
+
+class Scorer:
+    """One scorer process: a member of the consumer group ``settings.scorer_group_id``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: MetricsPublisher | None = None,
+        max_batch: int = 2000,
+        commit_interval: float = 0.5,
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.max_batch = max_batch
+        self.commit_interval = commit_interval
+        self.stats = ScorerStats()
+        self._topic = settings.topic_transactions
+        ensure_topics(settings, [self._topic, settings.topic_dead_letter, settings.topic_decisions])
+        self._models = ModelWatcher(settings, metrics)
+        self._thresholds = Thresholds.from_settings(settings, self._models.model.threshold)
+        self._alerts = AlertPublisher(settings, metrics)
+        self._snapshots = SnapshotStore(settings, settings.scorer_group_id, self._topic)
+        self._consumer = Consumer(
+            consumer_config(
+                settings,
+                settings.scorer_group_id,
+                client_id="fraudstack-scorer",
+                # Answer a fetch as soon as a record is there: the decision budget is milliseconds.
+                **{"fetch.wait.max.ms": 10, "fetch.queue.backoff.ms": 1},
+            )
+        )
+        self._producer = Producer(
+            producer_config(settings, client_id="fraudstack-scorer", **{"linger.ms": 1})
+        )
+        self._delivery_errors: list[str] = []
+        self._partitions: dict[int, PartitionState] = {}
+        self._parked: dict[int, PartitionState] = {}
+        self._last_snapshot = time.monotonic()
+        self._healthy = True
+
+    # --- main loop -------------------------------------------------------------------------------
+    def run(self, stop: threading.Event, exit_when_idle: float | None = None) -> ScorerStats:
+        """Score until ``stop`` is set (or nothing arrived for ``exit_when_idle`` s); commit when leaving."""
+        self._models.start()
+        self._consumer.subscribe(
+            [self._topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+        )
+        log.info(
+            "scorer started",
+            extra={
+                "topic": self._topic,
+                "group": self.settings.scorer_group_id,
+                "model_version": self._models.model.version,
+                "thresholds": vars(self._thresholds),
+            },
+        )
+        last_record = last_commit = time.monotonic()
+        consumed_at_commit = 0
+        try:
+            while not stop.is_set():
+                messages = self._poll()
+                now = time.monotonic()
+                if messages:
+                    self._process(messages)
+                    last_record = now
+                self._producer.poll(0)
+                if now - last_commit >= self.commit_interval:
+                    self._checkpoint(snapshot=self._snapshot_due(now))
+                    if self.metrics is not None:
+                        rate = (self.stats.consumed - consumed_at_commit) / (now - last_commit)
+                        self.metrics.observe("Throughput", rate, unit="Count/Second")
+                    last_commit, consumed_at_commit = now, self.stats.consumed
+                if exit_when_idle is not None and now - last_record >= exit_when_idle:
+                    break
+            self._checkpoint()
+        except BaseException:
+            self._healthy = False  # leave the group without committing what may not be durable
+            raise
+        finally:
+            self._consumer.close()  # revokes: final checkpoint and snapshots, then leaves the group
+            self._producer.flush(30)
+            self._alerts.close()
+            self._snapshots.close()
+            self._models.close()
+        log.info("scorer stopped", extra=vars(self.stats))
+        return self.stats
+
+    def _poll(self) -> list[Message]:
+        """Everything already fetched (up to ``max_batch``); if nothing, wait for the first record only."""
+        messages = self._consumer.consume(self.max_batch, 0)
+        if not messages:
+            messages = self._consumer.consume(1, _IDLE_WAIT)
+            if messages:
+                messages += self._consumer.consume(self.max_batch - 1, 0)
+        return messages
+
+    # --- per batch -------------------------------------------------------------------------------
+    def _process(self, messages: list[Message]) -> None:
+        consumed_at_ms = time.time() * 1000.0
+        batch = _Batch()
+        oldest_ms = consumed_at_ms
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.fatal():
+                    raise KafkaException(error)
+                log.warning("consumer error", extra={"error": error.str()})
+                continue
+            self.stats.consumed += 1
+            self._apply(message, batch)
+            oldest_ms = min(oldest_ms, message.timestamp()[1])
+        self.stats.batches += 1
+        if self.metrics is not None:
+            self.metrics.count("RecordsIn", len(messages))
+            # Lag in time, not records: Tansu's high watermark is wrong, event age is not.
+            self.metrics.observe("ConsumerLag", max(0.0, consumed_at_ms - oldest_ms))
+        if batch.events:
+            self._decide(batch)
+
+    def _apply(self, message: Message, batch: _Batch) -> None:
+        """Update the partition's state with one record; queue it for a decision unless it is a replay."""
+        partition, offset = message.partition(), message.offset()
+        assert partition is not None and offset is not None
+        state = self._partitions.get(partition)
+        if state is None or offset < state.position:
+            return  # revoked meanwhile, or already applied
+        state.position = offset + 1
+        value = message.value()
+        result = validate_event(value) if value is not None else None
+        event = result.event if result is not None else None
+        if event is None:
+            if offset >= state.resume_at:  # a replayed bad record was dead-lettered the first time
+                reason = "empty record (no value)" if result is None else result.reason or "invalid record"
+                self._dead_letter(message, reason)
+            return
+        features = state.features.update(event.__dict__)
+        if offset < state.resume_at:
+            self.stats.replayed += 1
+            return
+        batch.events.append(event)
+        batch.rows.append(features)
+        batch.timestamps_ms.append(message.timestamp()[1])
+
+    def _decide(self, batch: _Batch) -> None:
+        """Score the batch as one matrix, explain the flagged rows, produce decisions and alerts."""
+        model, switched = self._models.take()
+        if switched:
+            self._thresholds = Thresholds.from_settings(self.settings, model.threshold)
+        rows = np.asarray(batch.rows, dtype=np.float64)
+        inputs = rows[:, model.online_columns]
+        scores = model.score(inputs)
+        codes = self._thresholds.decide(scores)
+        alerting = self._thresholds.alerts(scores, codes)
+        flagged = np.flatnonzero(codes)
+        reasons = (
+            dict(zip(flagged.tolist(), model.reasons(inputs[flagged]), strict=True)) if len(flagged) else {}
+        )
+        include_features = self.settings.scorer_include_features
+        topic = self.settings.topic_decisions
+        for i, event in enumerate(batch.events):
+            decision = DECISION_TYPES[codes[i]]
+            record = decision_record(
+                event,
+                decision,
+                float(scores[i]),
+                model.version,
+                reasons.get(i),
+                batch.rows[i] if include_features else None,
+            )
+            self._produce(topic, event.transaction_id.encode(), encode(record))
+            self.stats.decisions[decision] += 1
+            if alerting[i]:
+                subject, body = alert_message(record, reasons[i])
+                self._alerts.publish(event.transaction_id, subject, body, decision)
+                self.stats.alerts += 1
+        self.stats.decided += len(batch.events)
+        self._account(model, codes, batch.timestamps_ms)
+
+    def _account(self, model: FraudModel, codes: np.ndarray, timestamps_ms: list[int]) -> None:
+        if self.metrics is None:
+            return
+        decided_at_ms = time.time() * 1000.0
+        counts = np.bincount(codes, minlength=len(DECISION_TYPES))
+        for name, count in zip(DECISION_TYPES, counts.tolist(), strict=True):
+            self.metrics.count(f"Decisions{name.capitalize()}", count)
+        self.metrics.observe_many("EndToEndLatency", (decided_at_ms - ts for ts in timestamps_ms if ts > 0))
+
+    # --- producing -------------------------------------------------------------------------------
+    def _delivered(self, err: KafkaError | None, _msg: Message) -> None:
+        if err is not None:
+            self._delivery_errors.append(err.str())
+
+    def _produce(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
+    ) -> None:
+        while True:
+            try:
+                self._producer.produce(
+                    topic, value=value, key=key, headers=headers, on_delivery=self._delivered
+                )
+                return
+            except BufferError:  # local queue full: let deliveries drain it
+                self._producer.poll(0.01)
+
+    def _dead_letter(self, message: Message, reason: str) -> None:
+        """Same headers as the bridge's dead letters, so one tool reads both."""
+        headers: list[tuple[str, str | bytes | None]] = [
+            ("dlq.reason", reason.encode()),
+            ("dlq.source.topic", str(message.topic()).encode()),
+            ("dlq.source.partition", str(message.partition()).encode()),
+            ("dlq.source.offset", str(message.offset()).encode()),
+            ("dlq.failed.at", datetime.now(UTC).isoformat().replace("+00:00", "Z").encode()),
+        ]
+        self._produce(self.settings.topic_dead_letter, message.key(), message.value(), headers)
+        self.stats.dead_lettered += 1
+        if self.metrics is not None:
+            self.metrics.count("DeadLettered")
+        log.warning(
+            "record dead-lettered",
+            extra={"reason": reason, "partition": message.partition(), "offset": message.offset()},
+        )
+
+    # --- checkpoints -----------------------------------------------------------------------------
+    def _checkpoint(self, snapshot: Iterable[int] = ()) -> None:
+        """Make decisions, dead letters and alerts durable, commit, then snapshot ``snapshot`` partitions."""
+        unconfirmed = self._producer.flush(60)
+        if unconfirmed or self._delivery_errors:
+            raise ScorerError(
+                f"the broker did not confirm {unconfirmed or len(self._delivery_errors)} decisions "
+                f"({'; '.join(self._delivery_errors[:3])}); offsets left uncommitted so they are replayed"
+            )
+        if not self._alerts.flush(60):
+            raise ScorerError("SNS did not accept the alerts within 60 s; offsets left uncommitted")
+        moved = {p: s for p, s in self._partitions.items() if s.position > s.committed}
+        if moved:
+            offsets = [TopicPartition(self._topic, p, s.position) for p, s in moved.items()]
+            try:
+                self._consumer.commit(offsets=offsets, asynchronous=False)
+            except KafkaException as exc:
+                # Not fatal: the records are decided; an uncommitted offset only means replay.
+                self.stats.commits_failed += 1
+                log.warning(
+                    "offset commit failed; records may be replayed", extra={"error": exc.args[0].str()}
+                )
+                return
+            self.stats.commits += 1
+            for state in moved.values():
+                state.committed = state.position
+        for partition in snapshot:
+            state = self._partitions[partition]
+            if state.position == state.committed and state.committed > state.snapshot_at:
+                self._snapshots.save(partition, state.committed, state.features)
+                state.snapshot_at = state.committed
+
+    def _snapshot_due(self, now: float) -> list[int]:
+        """At most one partition per ``interval / partitions``: spreads the serialising pauses out."""
+        if not self._partitions:
+            return []
+        if now - self._last_snapshot < self.settings.scorer_snapshot_seconds / len(self._partitions):
+            return []
+        self._last_snapshot = now
+        behind = {p: s.committed - s.snapshot_at for p, s in self._partitions.items()}
+        partition = max(behind, key=lambda p: behind[p])  # the longest replay it would save
+        return [partition] if behind[partition] > 0 else []
+
+    # --- rebalancing -----------------------------------------------------------------------------
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Restore each partition's state and start it where its state ends (replaying up to the commit)."""
+        committed = consumer.committed(partitions, timeout=30)
+        restored = []
+        for tp in committed:
+            state, start, source = self._restore(tp.partition, tp.offset)
+            self._partitions[tp.partition] = state
+            tp.offset = start
+            restored.append(
+                {
+                    "partition": tp.partition,
+                    "state": source,
+                    "from": state.position,
+                    "decide_from": state.resume_at,
+                }
+            )
+        self._parked.clear()
+        consumer.assign(committed)
+        log.info("partitions assigned", extra={"partitions": restored})
+
+    def _restore(self, partition: int, committed: int) -> tuple[PartitionState, int, str]:
+        """(state, offset to start reading at, where the state came from) for a newly assigned partition."""
+        resume_at = max(committed, 0)  # no commit yet (OFFSET_INVALID): decide everything
+        parked = self._parked.get(partition)
+        if parked is not None and parked.position == resume_at:
+            return parked, resume_at, "kept"
+        found = self._snapshots.load(partition, resume_at) if resume_at > 0 else None
+        if found is None:
+            return PartitionState(OnlineFeatures(), resume_at, 0, 0), OFFSET_BEGINNING, "replay"
+        offset, features = found
+        return PartitionState(features, resume_at, offset, offset), offset, "snapshot"
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Checkpoint and snapshot while we own the partitions, so the next owner starts exactly there."""
+        revoked = [tp.partition for tp in partitions if tp.partition in self._partitions]
+        if not self._healthy:
+            self._on_lost(_consumer, partitions)
+            return
+        self._checkpoint(snapshot=revoked)
+        self._snapshots.wait()
+        for partition in revoked:
+            state = self._partitions.pop(partition)
+            if state.position == state.committed:
+                self._parked[partition] = state
+        log.info("partitions revoked", extra={"partitions": revoked})
+
+    def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Ownership already moved: the new owner replays what we did not commit; drop our state."""
+        for tp in partitions:
+            self._partitions.pop(tp.partition, None)
+        log.warning("partitions lost", extra={"partitions": [tp.partition for tp in partitions]})
