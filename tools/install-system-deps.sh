@@ -2,6 +2,7 @@
 # Installs what fraudstack needs outside the virtualenv, only when it is missing:
 #   - a PostgreSQL server (the local Redshift stand-in),
 #   - Java 17 (Spark / the Glue runner),
+#   - Chromium (headless screenshots in the dashboard's browser tests),
 #   - the s3a jars Spark needs to read s3:// on the emulator (Maven is not reachable,
 #     so they come from the sagemaker-pyspark sdist on PyPI; that package itself is never installed).
 # Safe to run repeatedly; prints one line per thing it had to do.
@@ -25,9 +26,7 @@ apt_install() {
 missing=()
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || command -v postgres >/dev/null || missing+=(postgresql)
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
-if [ "${FRAUDSTACK_WITH_BROWSER:-0}" = "1" ]; then
-  command -v chromium >/dev/null || missing+=(chromium)
-fi
+command -v chromium >/dev/null || missing+=(chromium)  # the dashboard's browser tests
 if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}"
 fi

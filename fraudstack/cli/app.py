@@ -33,6 +33,7 @@ COMMAND_GROUPS: list[str] = [
     "simulate",
     "warehouse",
     "score",
+    "dashboard",
 ]
 
 

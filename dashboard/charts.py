@@ -1,0 +1,111 @@
+"""Altair chart builders: DataFrames from :mod:`.queries` in, charts out.
+
+Why separate from the views: the charts are pure functions of their data, so a view stays
+a list of "query, then chart" steps and the encodings are defined once.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+_DAY = alt.X("day:T", title="day (UTC)")
+
+
+def _long(frame: pd.DataFrame, columns: list[str], name: str, value: str) -> pd.DataFrame:
+    """Wide daily columns -> long rows (one series per column) for a colour encoding."""
+    return frame.melt(id_vars=["day"], value_vars=columns, var_name=name, value_name=value)
+
+
+def daily_lines(frame: pd.DataFrame, columns: list[str], *, name: str, value: str) -> alt.Chart:
+    """One line per column over days."""
+    return (
+        alt.Chart(_long(frame, columns, name, value))
+        .mark_line(point=True)
+        .encode(
+            _DAY, alt.Y(f"{value}:Q"), alt.Color(f"{name}:N"), tooltip=["day:T", f"{name}:N", f"{value}:Q"]
+        )
+    )
+
+
+def donut(frame: pd.DataFrame, *, category: str, value: str) -> alt.Chart:
+    """A donut of ``value`` per ``category`` (the decision split)."""
+    return (
+        alt.Chart(frame)
+        .mark_arc(innerRadius=60)
+        .encode(
+            alt.Theta(f"{value}:Q"),
+            alt.Color(f"{category}:N"),
+            tooltip=[f"{category}:N", f"{value}:Q"],
+        )
+    )
+
+
+def bars(frame: pd.DataFrame, *, category: str, value: str, title: str, percent: bool = False) -> alt.Chart:
+    """Horizontal bars of ``value`` per ``category``, largest first."""
+    axis = alt.Axis(format="%") if percent else alt.Axis()
+    return (
+        alt.Chart(frame, title=title)
+        .mark_bar()
+        .encode(
+            alt.Y(f"{category}:N", sort="-x", title=None),
+            alt.X(f"{value}:Q", axis=axis, title=None),
+            tooltip=[f"{category}:N", alt.Tooltip(f"{value}:Q", format=".2%" if percent else ",")],
+        )
+    )
+
+
+def score_histogram(frame: pd.DataFrame, *, bin_width: float) -> alt.Chart:
+    """Predictions per score bin, stacked by label; symlog y so the rare fraud bars show."""
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            alt.X("score:Q", bin=alt.Bin(step=bin_width, extent=[0, 1]), title="score"),
+            alt.Y("sum(count):Q", scale=alt.Scale(type="symlog"), title="predictions"),
+            alt.Color("label:N"),
+            tooltip=["score:Q", "label:N", "count:Q"],
+        )
+    )
+
+
+def stacked_daily(frame: pd.DataFrame, *, category: str, value: str) -> alt.Chart:
+    """Stacked bars per day (frauds by fraud type)."""
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(_DAY, alt.Y(f"sum({value}):Q", title=value), alt.Color(f"{category}:N"), tooltip=list(frame))
+    )
+
+
+def reason_codes(frame: pd.DataFrame) -> alt.Chart:
+    """Each feature's contribution to the score: red pushes towards fraud, green away."""
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            alt.Y("feature:N", sort=alt.EncodingSortField("contribution", op="max", order="descending")),
+            alt.X("contribution:Q"),
+            alt.Color(
+                "direction:N",
+                scale=alt.Scale(domain=["towards fraud", "away from fraud"], range=["#d62728", "#2ca02c"]),
+            ),
+            tooltip=["feature:N", alt.Tooltip("contribution:Q", format=".3f")],
+        )
+        .transform_calculate(direction="datum.contribution >= 0 ? 'towards fraud' : 'away from fraud'")
+    )
+
+
+def travel_path(history: pd.DataFrame) -> alt.LayerChart:
+    """The card's recent locations (lon/lat) joined in time order; the alerted one is marked."""
+    base = alt.Chart(history).encode(
+        alt.X("lon:Q", title="longitude", scale=alt.Scale(zero=False)),
+        alt.Y("lat:Q", title="latitude", scale=alt.Scale(zero=False)),
+    )
+    path = base.mark_line(strokeDash=[4, 3]).encode(order="event_ts:T")
+    points = base.mark_circle(size=120).encode(
+        alt.Color("role:N", scale=alt.Scale(domain=["alerted", "earlier"], range=["#d62728", "#1f77b4"])),
+        tooltip=["event_ts:T", "city:N", "country:N", "amount:Q", "km_from_previous:Q"],
+    )
+    labels = base.mark_text(dy=-12).encode(text="city:N")
+    return alt.LayerChart(layer=[path, points, labels])

@@ -1,0 +1,371 @@
+"""Every query the dashboard runs, cached and parameterised, through the warehouse module.
+
+Why one module: the SQL is the contract with the star schema (:mod:`fraudstack.warehouse.schema`),
+so it lives in one reviewable place; views only receive DataFrames. Values always travel as
+``%s`` parameters; the only SQL built from strings is our own fixed identifiers and
+placeholders (see :mod:`.filters`). Results are cached for :data:`CACHE_SECONDS` per filter
+combination; :func:`label_alert` clears the cache because a label changes what counts as fraud.
+
+Money is summed as ``DOUBLE PRECISION`` for display; the warehouse keeps exact ``NUMERIC``.
+A prediction is *flagged* when its decision is anything but :data:`APPROVE`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.filters import DIMENSIONS, FRAUD, Filters, facts_from
+from fraudstack.errors import FraudstackError
+from fraudstack.settings import load_settings
+from fraudstack.warehouse import connect
+
+CACHE_SECONDS = 60
+APPROVE = "approve"
+FLAGGED = f"(p.decision <> '{APPROVE}')"
+AnalystLabel = Literal["fraud", "legitimate"]
+_cached = st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+
+
+def _frame(sql: str, params: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
+    """Run one parameterised ``SELECT`` on a fresh connection; rows as a DataFrame."""
+    with connect(load_settings()) as wh:
+        rows = wh.query(sql, params)
+    return pd.DataFrame(rows, columns=list(columns))
+
+
+# --- what exists ------------------------------------------------------------------------------
+@_cached
+def data_range() -> tuple[date, date] | None:
+    """First and last transaction day, or None while the warehouse holds no transactions."""
+    frame = _frame("SELECT MIN(event_ts), MAX(event_ts) FROM fact_transactions", (), ["first", "last"])
+    first, last = frame.iloc[0]
+    if first is None:
+        return None
+    return first.astimezone(UTC).date(), last.astimezone(UTC).date()
+
+
+@_cached
+def dimension_values(name: str) -> list[str]:
+    """The values a dimension filter offers (from the dimension tables: cheap on any size)."""
+    sources = {
+        "Merchant category": "SELECT DISTINCT merchant_category FROM dim_merchant",
+        "Card type": "SELECT DISTINCT card_type FROM dim_card",
+        "Device OS": "SELECT DISTINCT COALESCE(device_os, 'unknown') FROM dim_device "
+        "UNION SELECT 'card present'",
+        "Issuing bank": "SELECT DISTINCT issuing_bank FROM dim_card",
+    }
+    frame = _frame(sources[name], (), ["value"])
+    return sorted(str(v) for v in frame["value"])
+
+
+@_cached
+def model_versions() -> list[str]:
+    """Model versions that have predictions, most recently used first."""
+    frame = _frame(
+        "SELECT model_version FROM fraud_predictions GROUP BY model_version ORDER BY MAX(scored_at) DESC",
+        (),
+        ["model_version"],
+    )
+    return [str(v) for v in frame["model_version"]]
+
+
+# --- headline KPIs ----------------------------------------------------------------------------
+@_cached
+def kpis(filters: Filters) -> pd.DataFrame:
+    """One row per period (``current``, ``previous``): value, count, frauds, fraud loss, alerts sent."""
+    previous = filters.previous()
+    where, params = filters.where(include_time=False)
+    start, _ = filters.bounds()
+    span = [previous.bounds()[0], filters.bounds()[1]]
+    period = "CASE WHEN f.event_ts >= %s THEN 'current' ELSE 'previous' END"
+    facts = _frame(
+        f"SELECT {period}, COUNT(*), CAST(COALESCE(SUM(f.amount), 0) AS DOUBLE PRECISION), "
+        f"SUM(CASE WHEN {FRAUD} THEN 1 ELSE 0 END), "
+        f"CAST(COALESCE(SUM(CASE WHEN {FRAUD} THEN f.amount ELSE 0 END), 0) AS DOUBLE PRECISION) "
+        f"FROM {facts_from(dimensions=filters.active)} "
+        f"WHERE f.event_ts >= %s AND f.event_ts < %s AND {where} GROUP BY 1",
+        [start, *span, *params],
+        ["period", "count", "value", "frauds", "fraud_loss"],
+    )
+    alerts = _frame(
+        f"SELECT {period}, COUNT(*) FROM fraud_alerts a "
+        f"JOIN {facts_from(dimensions=filters.active)} ON f.transaction_id = a.transaction_id "
+        f"WHERE a.status = 'sent' AND f.event_ts >= %s AND f.event_ts < %s AND {where} GROUP BY 1",
+        [start, *span, *params],
+        ["period", "alerts_sent"],
+    )
+    out = pd.DataFrame({"period": ["current", "previous"]})
+    out = out.merge(facts, on="period", how="left").merge(alerts, on="period", how="left")
+    return out.fillna(0).set_index("period")
+
+
+@_cached
+def daily_volume(filters: Filters) -> pd.DataFrame:
+    """Transactions and frauds per day (``date_key`` is the UTC day of the event)."""
+    where, params = filters.where()
+    frame = _frame(
+        f"SELECT f.date_key, COUNT(*), SUM(CASE WHEN {FRAUD} THEN 1 ELSE 0 END) "
+        f"FROM {facts_from(dimensions=filters.active)} WHERE {where} GROUP BY f.date_key ORDER BY 1",
+        params,
+        ["date_key", "transactions", "frauds"],
+    )
+    return _with_day(frame)
+
+
+# --- operations -------------------------------------------------------------------------------
+@_cached
+def decisions(filters: Filters, model_version: str) -> pd.DataFrame:
+    """Predictions per decision (approve / review / decline ...) for one model version."""
+    where, params = filters.where()
+    return _frame(
+        f"SELECT p.decision, COUNT(*) FROM fraud_predictions p "
+        f"JOIN {facts_from(dimensions=filters.active)} ON f.transaction_id = p.transaction_id "
+        f"WHERE p.model_version = %s AND {where} GROUP BY p.decision ORDER BY 2 DESC",
+        [model_version, *params],
+        ["decision", "count"],
+    )
+
+
+@_cached
+def fraud_by_dimension(filters: Filters, dimension: str) -> pd.DataFrame:
+    """Transactions, frauds and fraud rate per value of ``dimension``."""
+    where, params = filters.where()
+    expr = DIMENSIONS[dimension]
+    frame = _frame(
+        f"SELECT {expr}, COUNT(*), SUM(CASE WHEN {FRAUD} THEN 1 ELSE 0 END) "
+        f"FROM {facts_from(dimensions=(*filters.active, dimension))} WHERE {where} "
+        f"GROUP BY {expr} ORDER BY 3 DESC, 1",
+        params,
+        ["value", "transactions", "frauds"],
+    )
+    frame["fraud_rate"] = frame["frauds"] / frame["transactions"]
+    return frame
+
+
+# --- model performance ------------------------------------------------------------------------
+@_cached
+def daily_performance(filters: Filters, model_version: str) -> pd.DataFrame:
+    """Per day: confusion counts of flagged vs labelled, precision and false-positive rate."""
+    where, params = filters.where()
+    frame = _frame(
+        f"SELECT f.date_key, "
+        f"SUM(CASE WHEN {FLAGGED} AND {FRAUD} THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN {FLAGGED} AND NOT {FRAUD} THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN NOT {FLAGGED} AND NOT {FRAUD} THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN NOT {FLAGGED} AND {FRAUD} THEN 1 ELSE 0 END) "
+        f"FROM fraud_predictions p "
+        f"JOIN {facts_from(dimensions=filters.active)} ON f.transaction_id = p.transaction_id "
+        f"WHERE p.model_version = %s AND {where} GROUP BY f.date_key ORDER BY 1",
+        [model_version, *params],
+        ["date_key", "tp", "fp", "tn", "fn"],
+    )
+    flagged = frame["tp"] + frame["fp"]
+    negatives = frame["fp"] + frame["tn"]
+    frame["precision"] = (frame["tp"] / flagged.where(flagged > 0)).astype(float)
+    frame["false_positive_rate"] = (frame["fp"] / negatives.where(negatives > 0)).astype(float)
+    return _with_day(frame)
+
+
+@_cached
+def score_distribution(filters: Filters, model_version: str, bins: int = 20) -> pd.DataFrame:
+    """Predictions per score bin (``bins`` equal-width bins on [0, 1]), split by label."""
+    where, params = filters.where()
+    frame = _frame(
+        f"SELECT LEAST(FLOOR(p.score * %s), %s), {FRAUD}, COUNT(*) FROM fraud_predictions p "
+        f"JOIN {facts_from(dimensions=filters.active)} ON f.transaction_id = p.transaction_id "
+        f"WHERE p.model_version = %s AND {where} GROUP BY 1, 2 ORDER BY 1, 2",
+        [bins, bins - 1, model_version, *params],
+        ["bin", "is_fraud", "count"],
+    )
+    frame["score"] = frame["bin"].astype(float) / bins
+    frame["label"] = frame["is_fraud"].map({True: "fraud", False: "legitimate"})
+    return frame
+
+
+# --- trends -----------------------------------------------------------------------------------
+@_cached
+def segment_trends(filters: Filters) -> pd.DataFrame:
+    """Frauds per day in the high-risk segments: VPN, first-time customer-merchant pair, new device.
+
+    "First-time" and "new" look at the whole history, not just the selected range. The
+    anti-joins run only for fraud rows (about 1 %), so they stay cheap on large tables.
+    """
+    where, params = filters.where()
+    frame = _frame(
+        f"WITH fr AS (SELECT f.transaction_id, f.date_key, f.event_ts, f.customer_id, f.merchant_id, "
+        f"f.card_id, f.device_id, f.ip_is_vpn FROM {facts_from(dimensions=filters.active)} "
+        f"WHERE {where} AND {FRAUD}), "
+        "first_pair AS (SELECT fr.transaction_id FROM fr WHERE NOT EXISTS (SELECT 1 FROM fact_transactions e "
+        "WHERE e.customer_id = fr.customer_id AND e.merchant_id = fr.merchant_id "
+        "AND e.event_ts < fr.event_ts)), "
+        "new_device AS (SELECT fr.transaction_id FROM fr WHERE fr.device_id IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM fact_transactions e WHERE e.card_id = fr.card_id AND e.device_id = fr.device_id "
+        "AND e.event_ts < fr.event_ts)) "
+        "SELECT fr.date_key, SUM(CASE WHEN fr.ip_is_vpn THEN 1 ELSE 0 END), COUNT(fp.transaction_id), "
+        "COUNT(nd.transaction_id) FROM fr "
+        "LEFT JOIN first_pair fp ON fp.transaction_id = fr.transaction_id "
+        "LEFT JOIN new_device nd ON nd.transaction_id = fr.transaction_id GROUP BY fr.date_key ORDER BY 1",
+        params,
+        ["date_key", "VPN", "First-time customer-merchant pair", "New device"],
+    )
+    return _with_day(frame)
+
+
+@_cached
+def fraud_types(filters: Filters) -> pd.DataFrame:
+    """Frauds per day and fraud type (``unlabelled`` for analyst-confirmed fraud without a type)."""
+    where, params = filters.where()
+    frame = _frame(
+        f"SELECT f.date_key, COALESCE(f.fraud_type, 'unlabelled'), COUNT(*) "
+        f"FROM {facts_from(dimensions=filters.active)} WHERE {where} AND {FRAUD} GROUP BY 1, 2 ORDER BY 1, 2",
+        params,
+        ["date_key", "fraud_type", "frauds"],
+    )
+    return _with_day(frame)
+
+
+# --- alert investigation ----------------------------------------------------------------------
+ALERT_COLUMNS = (
+    "alert_id",
+    "claimed_at",
+    "status",
+    "transaction_id",
+    "event_ts",
+    "amount",
+    "merchant",
+    "score",
+    "model_version",
+    "analyst_label",
+)
+
+
+@_cached
+def recent_alerts(filters: Filters, limit: int = 200) -> pd.DataFrame:
+    """The newest alerts on transactions inside the filters, with score and analyst label."""
+    where, params = filters.where()
+    return _frame(
+        "SELECT a.alert_id, a.claimed_at, a.status, a.transaction_id, f.event_ts, "
+        "CAST(f.amount AS DOUBLE PRECISION), m.merchant_name, p.score, a.model_version, a.analyst_label "
+        f"FROM fraud_alerts a JOIN {facts_from(dimensions=filters.active, aliases=('m',))} "
+        "ON f.transaction_id = a.transaction_id "
+        "LEFT JOIN fraud_predictions p "
+        "ON p.transaction_id = a.transaction_id AND p.model_version = a.model_version "
+        f"WHERE {where} ORDER BY a.claimed_at DESC, a.alert_id DESC LIMIT %s",
+        [*params, limit],
+        ALERT_COLUMNS,
+    )
+
+
+@_cached
+def transaction(transaction_id: str) -> dict[str, Any]:
+    """One transaction with its dimension attributes (empty when it does not exist)."""
+    columns = [
+        "transaction_id",
+        "event_ts",
+        "amount",
+        "currency",
+        "channel",
+        "entry_mode",
+        "card_id",
+        "customer_id",
+        "card_type",
+        "issuing_bank",
+        "merchant_name",
+        "merchant_category",
+        "device_os",
+        "ip_address",
+        "ip_is_vpn",
+        "city",
+        "country",
+        "lat",
+        "lon",
+        "is_fraud",
+        "fraud_type",
+        "analyst_label",
+    ]
+    frame = _frame(
+        "SELECT f.transaction_id, f.event_ts, CAST(f.amount AS DOUBLE PRECISION), f.currency, f.channel, "
+        "f.entry_mode, f.card_id, f.customer_id, c.card_type, c.issuing_bank, m.merchant_name, "
+        "m.merchant_category, d.device_os, f.ip_address, f.ip_is_vpn, l.city, l.country, f.lat, f.lon, "
+        f"f.is_fraud, f.fraud_type, f.analyst_label FROM {facts_from(aliases=('m', 'c', 'd', 'l'))} "
+        "WHERE f.transaction_id = %s",
+        [transaction_id],
+        columns,
+    )
+    return {} if frame.empty else dict(frame.iloc[0])
+
+
+@_cached
+def card_history(card_id: str, until: datetime, limit: int = 20) -> pd.DataFrame:
+    """The card's last ``limit`` transactions up to and including ``until``, newest first."""
+    return _frame(
+        "SELECT f.transaction_id, f.event_ts, CAST(f.amount AS DOUBLE PRECISION), m.merchant_name, l.city, "
+        f"l.country, f.lat, f.lon, f.channel, {FRAUD} "
+        f"FROM {facts_from(aliases=('m', 'l'))} WHERE f.card_id = %s AND f.event_ts <= %s "
+        "ORDER BY f.event_ts DESC LIMIT %s",
+        [card_id, until, limit],
+        [
+            "transaction_id",
+            "event_ts",
+            "amount",
+            "merchant",
+            "city",
+            "country",
+            "lat",
+            "lon",
+            "channel",
+            "fraud",
+        ],
+    )
+
+
+@_cached
+def reason_codes(transaction_id: str, model_version: str | None) -> pd.DataFrame:
+    """The prediction's reason codes (feature, contribution), largest effect first."""
+    version_clause = "" if model_version is None else " AND p.model_version = %s"
+    frame = _frame(
+        f"SELECT p.reason_codes FROM fraud_predictions p WHERE p.transaction_id = %s{version_clause} "
+        "ORDER BY p.scored_at DESC LIMIT 1",
+        [transaction_id] if model_version is None else [transaction_id, model_version],
+        ["reason_codes"],
+    )
+    raw = None if frame.empty else frame.iloc[0]["reason_codes"]
+    codes = json.loads(raw) if isinstance(raw, str) else (raw or [])
+    out = pd.DataFrame(codes, columns=["feature", "contribution"])
+    out["contribution"] = out["contribution"].astype(float)
+    return out.reindex(out["contribution"].abs().sort_values(ascending=False).index)
+
+
+def label_alert(alert_id: int, label: AnalystLabel, feedback: str | None = None) -> None:
+    """Store an analyst's verdict on the alert and on its transaction (which feeds retraining).
+
+    Both rows change in one warehouse transaction. Clears the query cache: the label changes
+    what counts as fraud in every view.
+    """
+    labeled_at = datetime.now(UTC)
+    with connect(load_settings()) as wh:
+        updated = wh.execute(
+            "UPDATE fraud_alerts SET analyst_label = %s, analyst_feedback = %s, labeled_at = %s "
+            "WHERE alert_id = %s",
+            (label, feedback or None, labeled_at, alert_id),
+        )
+        if updated != 1:
+            raise FraudstackError(f"alert {alert_id} no longer exists; reload the page")
+        wh.execute(
+            "UPDATE fact_transactions SET analyst_label = %s, analyst_labeled_at = %s "
+            "WHERE transaction_id = (SELECT transaction_id FROM fraud_alerts WHERE alert_id = %s)",
+            (label, labeled_at, alert_id),
+        )
+    st.cache_data.clear()
+
+
+def _with_day(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add a ``day`` column from the ``YYYYMMDD`` date key (charts want dates)."""
+    frame["day"] = pd.to_datetime(frame["date_key"].astype(str), format="%Y%m%d")
+    return frame
