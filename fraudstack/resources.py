@@ -21,11 +21,13 @@ to it, and add an instance to :func:`declare` after the resources it depends on.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
@@ -34,6 +36,7 @@ from pydantic import SecretStr
 
 from fraudstack.aws import client
 from fraudstack.errors import ConfigError, FraudstackError
+from fraudstack.packaging import LambdaPackage, build_lambda_zip
 from fraudstack.settings import Settings
 
 _POLICY_VERSION = "2012-10-17"
@@ -608,6 +611,274 @@ def warehouse_secret_value(settings: Settings) -> SecretStr | None:
     return SecretStr(json.dumps(value, sort_keys=True))
 
 
+# --- Lambda, Glue, Step Functions ----------------------------------------------------------------
+
+#: Where the code the pipeline runs lives in the repository (packaged at deploy time).
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _sub_arn(service: str, resource: str) -> Arn:
+    """A regional ARN whose template form uses pseudo parameters (no Ref to another resource)."""
+    return Arn(
+        f"arn:{{partition}}:{service}:{{region}}:{{account}}:{resource}",
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"},
+    )
+
+
+@dataclass(frozen=True)
+class PipelineNames:
+    """Names of the batch pipeline's resources.
+
+    Derived from the settings' topic and bucket names (as the Firehose role's name is), so a
+    deploy with other names, such as a test's, gets its own function, jobs and state machine.
+    """
+
+    alert_function: str
+    etl_job: str
+    inference_job: str
+    state_machine: str
+
+
+def pipeline_names(settings: Settings) -> PipelineNames:
+    return PipelineNames(
+        alert_function=f"{settings.sns_topic}-handler",
+        etl_job=f"{settings.bucket}-etl-cleaning",
+        inference_job=f"{settings.bucket}-ml-inference",
+        state_machine=f"{settings.bucket}-fraud-pipeline",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LambdaFunction(Resource):
+    """A python3.11 function whose zip is built from a handler file (:mod:`fraudstack.packaging`).
+
+    ``artifacts`` is where a template deploy finds the zip (``lambda/<name>/<sha256>.zip``,
+    uploaded by the AWS packaging step); the API deploy sends the bytes directly.
+    """
+
+    source: Path
+    handler: str
+    role: IamRole
+    artifacts: Bucket
+    environment: tuple[tuple[str, str], ...] = ()
+    timeout_s: int = 60
+    memory_mb: int = 256
+
+    kind = "lambda-function"
+    cfn_type = "AWS::Lambda::Function"
+    runtime: ClassVar[str] = "python3.11"
+
+    @property
+    def arn(self) -> Arn:
+        return _regional_arn("lambda", f"function:{self.name}", {"Fn::GetAtt": [self.logical_id, "Arn"]})
+
+    def package(self) -> LambdaPackage:
+        return build_lambda_zip(self.source)
+
+    def code_key(self) -> str:
+        return f"lambda/{self.name}/{self.package().sha256_hex}.zip"
+
+    def _configuration(self, arn: Callable[[Arn], Any]) -> dict[str, Any]:
+        return {
+            "Runtime": self.runtime,
+            "Handler": self.handler,
+            "Role": arn(self.role.arn),
+            "Timeout": self.timeout_s,
+            "MemorySize": self.memory_mb,
+            "Environment": {"Variables": dict(self.environment)},
+        }
+
+    def ensure(self, target: DeployTarget) -> Change:
+        lam = target.client("lambda")
+        package = self.package()
+        wanted = self._configuration(target.resolve)
+        try:
+            current = lam.get_function_configuration(FunctionName=self.name)
+        except ClientError as exc:
+            if _error_code(exc) != "ResourceNotFoundException":
+                raise
+            lam.create_function(FunctionName=self.name, Code={"ZipFile": package.zip_bytes}, **wanted)
+            lam.get_waiter("function_active_v2").wait(FunctionName=self.name)
+            return self._change(created=True)
+        updates = []
+        if current.get("CodeSha256") != package.code_sha256:
+            lam.update_function_code(FunctionName=self.name, ZipFile=package.zip_bytes)
+            lam.get_waiter("function_updated_v2").wait(FunctionName=self.name)
+            updates.append("code")
+        current_env = current.get("Environment", {}).get("Variables", {})
+        drifted = sorted(
+            key
+            for key, value in wanted.items()
+            if (current_env if key == "Environment" else current.get(key))
+            != (value["Variables"] if key == "Environment" else value)
+        )
+        if drifted:
+            lam.update_function_configuration(FunctionName=self.name, **wanted)
+            lam.get_waiter("function_updated_v2").wait(FunctionName=self.name)
+            updates += drifted
+        return self._change(False, updates)
+
+    def cfn_properties(self) -> dict[str, Any]:
+        return {
+            "FunctionName": self.name,
+            "Code": {"S3Bucket": self.artifacts.name, "S3Key": self.code_key()},
+            **self._configuration(lambda a: a.cfn),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class GlueJob(Resource):
+    """A Glue 5.0 Spark job whose script is uploaded to the artifacts bucket under ``glue/scripts/``.
+
+    A script not written yet does not block the deploy: the job is declared, the upload is
+    reported as pending, and a run fails with the missing object until the script lands.
+    """
+
+    script: Path
+    artifacts: Bucket
+    role: IamRole
+    default_arguments: tuple[tuple[str, str], ...] = ()
+    workers: int = 2
+    timeout_minutes: int = 30
+
+    kind = "glue-job"
+    cfn_type = "AWS::Glue::Job"
+    glue_version: ClassVar[str] = "5.0"
+    worker_type: ClassVar[str] = "G.1X"
+    #: One run at a time: the ETL bookmark and the inference watermark assume it; an
+    #: overlapping pipeline run gets ConcurrentRunsExceededException and retries with backoff.
+    max_concurrent_runs: ClassVar[int] = 1
+
+    @property
+    def arn(self) -> Arn:
+        return _sub_arn("glue", f"job/{self.name}")
+
+    @property
+    def script_key(self) -> str:
+        return f"glue/scripts/{self.script.name}"
+
+    def _definition(self) -> dict[str, Any]:
+        return {
+            "Command": {
+                "Name": "glueetl",
+                "ScriptLocation": f"s3://{self.artifacts.name}/{self.script_key}",
+                "PythonVersion": "3",
+            },
+            "DefaultArguments": {
+                "--job-language": "python",
+                "--enable-metrics": "true",
+                **dict(self.default_arguments),
+            },
+            "ExecutionProperty": {"MaxConcurrentRuns": self.max_concurrent_runs},
+            "GlueVersion": self.glue_version,
+            "WorkerType": self.worker_type,
+            "NumberOfWorkers": self.workers,
+            "Timeout": self.timeout_minutes,
+        }
+
+    def _upload(self, target: DeployTarget) -> bool:
+        """Upload the script when its content changed; whether it did."""
+        body = self.script.read_bytes()
+        s3 = target.client("s3")
+        try:
+            etag = s3.head_object(Bucket=self.artifacts.name, Key=self.script_key)["ETag"].strip('"')
+        except ClientError as exc:
+            if _error_code(exc) not in {"404", "NoSuchKey", "NotFound"}:
+                raise
+            etag = None
+        if etag == hashlib.md5(body, usedforsecurity=False).hexdigest():  # single-part ETag
+            return False
+        s3.put_object(Bucket=self.artifacts.name, Key=self.script_key, Body=body)
+        return True
+
+    def ensure(self, target: DeployTarget) -> Change:
+        glue = target.client("glue")
+        written = self.script.is_file()
+        updates = ["script"] if written and self._upload(target) else []
+        wanted = {**self._definition(), "Role": target.resolve(self.role.arn)}
+        try:
+            current = glue.get_job(JobName=self.name)["Job"]
+        except ClientError as exc:
+            if _error_code(exc) != "EntityNotFoundException":
+                raise
+            glue.create_job(Name=self.name, **wanted)
+            current = None
+        else:
+            drifted = sorted(key for key, value in wanted.items() if current.get(key) != value)
+            if drifted:
+                glue.update_job(JobName=self.name, JobUpdate=wanted)
+            updates += drifted
+        change = self._change(current is None, updates)
+        if not written:  # said on every deploy until the script lands; not a change by itself
+            return Change(self, change.outcome, f"script {self.script.name} not written yet")
+        return change
+
+    def cfn_properties(self) -> dict[str, Any]:
+        return {"Name": self.name, "Role": self.role.arn.cfn, **self._definition()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateMachine(Resource):
+    """A standard Step Functions state machine from an ASL file with ``${Name}`` placeholders.
+
+    Placeholders resolve to literal values on the API deploy and become CloudFormation's
+    ``DefinitionSubstitutions`` in a template, so the ASL file is the same for both.
+    """
+
+    definition: Path
+    role: IamRole
+    substitutions: tuple[tuple[str, Arn | str], ...]
+
+    kind = "state-machine"
+    cfn_type = "AWS::StepFunctions::StateMachine"
+
+    @property
+    def arn(self) -> Arn:
+        return _regional_arn("states", f"stateMachine:{self.name}", {"Ref": self.logical_id})
+
+    def render(self, arn: Callable[[Arn], Any]) -> str:
+        """The definition with every placeholder replaced (each must be used)."""
+        text = self.definition.read_text(encoding="utf-8")
+        for key, value in self.substitutions:
+            placeholder = "${" + key + "}"
+            if placeholder not in text:
+                raise ConfigError(f"{self.definition.name} has no placeholder {placeholder}")
+            text = text.replace(placeholder, str(arn(value)) if isinstance(value, Arn) else value)
+        return text
+
+    def ensure(self, target: DeployTarget) -> Change:
+        sfn = target.client("stepfunctions")
+        definition = self.render(target.resolve)
+        role_arn = target.resolve(self.role.arn)
+        machine_arn = target.resolve(self.arn)
+        try:
+            current = sfn.describe_state_machine(stateMachineArn=machine_arn)
+        except ClientError as exc:
+            if _error_code(exc) != "StateMachineDoesNotExist":
+                raise
+            sfn.create_state_machine(name=self.name, definition=definition, roleArn=role_arn, type="STANDARD")
+            return self._change(created=True)
+        updates = []
+        if json.loads(current["definition"]) != json.loads(definition):
+            updates.append("definition")
+        if current["roleArn"] != role_arn:
+            updates.append("role")
+        if updates:
+            sfn.update_state_machine(stateMachineArn=machine_arn, definition=definition, roleArn=role_arn)
+        return self._change(False, updates)
+
+    def cfn_properties(self) -> dict[str, Any]:
+        return {
+            "StateMachineName": self.name,
+            "StateMachineType": "STANDARD",
+            "RoleArn": self.role.arn.cfn,
+            "DefinitionString": self.definition.read_text(encoding="utf-8"),
+            "DefinitionSubstitutions": {
+                key: value.cfn if isinstance(value, Arn) else value for key, value in self.substitutions
+            },
+        }
+
+
 # --- the declaration ----------------------------------------------------------------------------
 
 
@@ -645,6 +916,132 @@ def _tap(
         return [], ()
     queue = SqsQueue(logical_id=logical_id, name=queue_name)
     return [queue], (Subscription("sqs", queue.arn),)
+
+
+def _secret_arn(secret: Secret) -> Arn:
+    """A secret's ARN: AWS appends six random characters to the name."""
+    return Arn(
+        f"arn:{{partition}}:secretsmanager:{{region}}:{{account}}:secret:{secret.name}-??????",
+        {"Ref": secret.logical_id},
+    )
+
+
+def _alert_handler_statements(
+    function: str, warehouse: Secret, alerts: SnsTopic, sender: SesIdentity
+) -> tuple[Statement, ...]:
+    """The alert Lambda: read the warehouse secret, publish alerts, e-mail them, write its logs."""
+    log_group = _sub_arn("logs", f"log-group:/aws/lambda/{function}")
+    return (
+        Statement(("secretsmanager:GetSecretValue",), (_secret_arn(warehouse),)),
+        Statement(("sns:Publish",), (alerts.arn,)),
+        Statement(("ses:SendEmail", "ses:SendRawEmail"), (_sub_arn("ses", f"identity/{sender.name}"),)),
+        Statement(("logs:CreateLogGroup",), (log_group,)),
+        Statement(("logs:CreateLogStream", "logs:PutLogEvents"), (log_group.join(":*"),)),
+    )
+
+
+def _glue_statements(
+    settings: Settings, lake: Bucket, artifacts: Bucket, warehouse: Secret
+) -> tuple[Statement, ...]:
+    """The Glue jobs: read scripts, models and raw data; write the lake's derived prefixes."""
+    written = ("curated/", "quarantine/", settings.warehouse_staging_prefix)
+    return (
+        Statement(("s3:ListBucket",), (lake.arn, artifacts.arn)),
+        Statement(
+            ("s3:GetObject",), (artifacts.arn.join("/glue/scripts/*"), artifacts.arn.join("/models/*"))
+        ),
+        Statement(("s3:GetObject",), (lake.arn.join(f"/{settings.raw_prefix}*"),)),
+        Statement(
+            ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
+            tuple(lake.arn.join(f"/{prefix}*") for prefix in written),
+        ),
+        Statement(("secretsmanager:GetSecretValue",), (_secret_arn(warehouse),)),
+        Statement(
+            ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
+            (_sub_arn("logs", "log-group:/aws-glue/*"),),
+        ),
+    )
+
+
+def _pipeline(
+    settings: Settings,
+    lake: Bucket,
+    artifacts: Bucket,
+    alerts: SnsTopic,
+    ops: SnsTopic,
+    sender: SesIdentity,
+    warehouse: Secret,
+) -> list[Resource]:
+    """The batch pipeline: Glue jobs, the alert Lambda and the state machine, with their roles."""
+    names = pipeline_names(settings)
+    glue_role = IamRole(
+        logical_id="GlueJobsRole",
+        name=f"{names.etl_job}-role",
+        service="glue.amazonaws.com",
+        statements=_glue_statements(settings, lake, artifacts, warehouse),
+    )
+    etl = GlueJob(
+        logical_id="EtlCleaningJob",
+        name=names.etl_job,
+        script=REPO_ROOT / "glue" / "etl_cleaning_job.py",
+        artifacts=artifacts,
+        role=glue_role,
+    )
+    inference = GlueJob(
+        logical_id="MlInferenceJob",
+        name=names.inference_job,
+        script=REPO_ROOT / "glue" / "ml_inference_job.py",
+        artifacts=artifacts,
+        role=glue_role,
+    )
+    alert_role = IamRole(
+        logical_id="AlertHandlerRole",
+        name=f"{names.alert_function}-role",
+        service="lambda.amazonaws.com",
+        statements=_alert_handler_statements(names.alert_function, warehouse, alerts, sender),
+    )
+    handler = LambdaFunction(
+        logical_id="AlertHandler",
+        name=names.alert_function,
+        source=REPO_ROOT / "lambda" / "alert_handler.py",
+        handler="alert_handler.handler",
+        role=alert_role,
+        artifacts=artifacts,
+        environment=(
+            ("FRAUDSTACK_TARGET", settings.target),
+            ("FRAUDSTACK_WAREHOUSE_SECRET_NAME", settings.warehouse_secret_name),
+            ("FRAUDSTACK_SNS_TOPIC", settings.sns_topic),
+            ("FRAUDSTACK_ALERT_SENDER", settings.alert_sender),
+            ("FRAUDSTACK_ALERT_RECIPIENTS", json.dumps(settings.alert_recipients)),
+            ("FRAUDSTACK_DASHBOARD_PORT", str(settings.dashboard_port)),
+        ),
+    )
+    machine_role = IamRole(
+        logical_id="PipelineStateMachineRole",
+        name=f"{names.state_machine}-role",
+        service="states.amazonaws.com",
+        statements=(
+            Statement(
+                ("glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"),
+                (etl.arn, inference.arn),
+            ),
+            Statement(("lambda:InvokeFunction",), (handler.arn,)),
+            Statement(("sns:Publish",), (ops.arn,)),
+        ),
+    )
+    machine = StateMachine(
+        logical_id="FraudPipeline",
+        name=names.state_machine,
+        definition=REPO_ROOT / "statemachine" / "fraud_pipeline.asl.json",
+        role=machine_role,
+        substitutions=(
+            ("EtlJobName", names.etl_job),
+            ("InferenceJobName", names.inference_job),
+            ("AlertFunctionArn", handler.arn),
+            ("OpsTopicArn", ops.arn),
+        ),
+    )
+    return [glue_role, etl, inference, alert_role, handler, machine_role, machine]
 
 
 def declare(settings: Settings) -> list[Resource]:
@@ -706,6 +1103,7 @@ def declare(settings: Settings) -> list[Resource]:
         ops,
         sender,
         warehouse,
+        *_pipeline(settings, lake, artifacts, alerts, ops, sender, warehouse),
     ]
 
 
