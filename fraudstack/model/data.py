@@ -1,0 +1,125 @@
+"""Labelled training data: the simulator's stream, or a user's own file through a column mapping.
+
+Why a mapping rather than a fixed format: a user's labelled transactions come with their own
+column names and often without devices, IPs or locations. The mapping names which of their
+columns mean which schema field; only the five in :data:`REQUIRED` must exist, and the
+features whose inputs are absent are dropped (and listed in the report) instead of failing.
+
+Mapping file (YAML)::
+
+    columns:                 # schema field: column in your file
+      transaction_id: tx_id
+      event_time: ts         # ISO-8601 text, datetimes, or epoch numbers (see time_unit)
+      card_id: customer      # the card, or the customer if you have no card ids
+      amount: amt
+      is_fraud: label        # true/false, 1/0, yes/no, fraud/legit
+      merchant_id: shop      # optional, like every other schema field
+    time_unit: s             # only for epoch numbers: s, ms, us or ns
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import yaml
+
+from fraudstack.errors import ConfigError
+from fraudstack.features.definitions import FEATURES, INPUT_COLUMNS, KEY
+from fraudstack.schema import FIELDS
+
+LABEL = "is_fraud"
+FRAUD_TYPE = "fraud_type"
+REQUIRED: tuple[str, ...] = ("transaction_id", "event_time", KEY, "amount", LABEL)
+_TIME_UNITS = ("s", "ms", "us", "ns")
+_TRUE = {"1", "true", "t", "yes", "y", "fraud"}
+_FALSE = {"0", "false", "f", "no", "n", "legit", "genuine", ""}
+
+
+@dataclass
+class Dataset:
+    """Transactions with labels, in canonical (schema) column names, sorted by event time.
+
+    ``dropped_features`` maps each feature that cannot be computed to the columns it lacks.
+    """
+
+    frame: pd.DataFrame
+    source: str
+    dropped_features: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _dropped(columns: set[str]) -> dict[str, list[str]]:
+    return {f.name: [c for c in f.needs if c not in columns] for f in FEATURES if not set(f.needs) <= columns}
+
+
+def _canonical(frame: pd.DataFrame, source: str) -> Dataset:
+    frame = frame.sort_values("event_time", kind="stable").reset_index(drop=True)
+    return Dataset(frame=frame, source=source, dropped_features=_dropped(set(frame.columns)))
+
+
+def simulated(**config: Any) -> Dataset:
+    """The simulator's stream (``SimulationConfig`` fields as keyword arguments) as a Dataset."""
+    from fraudstack.simulator import SimulationConfig, iter_tables
+
+    sim = SimulationConfig.create(**config)
+    table = pa.concat_tables(list(iter_tables(sim)))
+    keep = [c for c in (*INPUT_COLUMNS, "transaction_id", LABEL, FRAUD_TYPE) if c in table.column_names]
+    frame = table.select(list(dict.fromkeys(keep))).to_pandas()
+    described = ", ".join(f"{k}={v}" for k, v in sim.model_dump().items())
+    return _canonical(frame, f"simulator ({described})")
+
+
+def load_mapping(path: Path) -> tuple[dict[str, str], str | None]:
+    """Read a mapping file -> ({schema field: source column}, epoch time unit or None)."""
+    try:
+        spec = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read mapping {path}: {exc}") from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("columns"), dict):
+        raise ConfigError(f"mapping {path} needs a 'columns:' section of schema_field: your_column")
+    columns = {str(k): str(v) for k, v in spec["columns"].items()}
+    unknown = sorted(set(columns) - set(FIELDS))
+    if unknown:
+        raise ConfigError(f"mapping {path} names unknown schema fields {unknown}; known: {', '.join(FIELDS)}")
+    missing = [name for name in REQUIRED if name not in columns]
+    if missing:
+        raise ConfigError(f"mapping {path} must map the required fields {missing}")
+    unit = spec.get("time_unit")
+    if unit is not None and unit not in _TIME_UNITS:
+        raise ConfigError(f"mapping {path}: time_unit must be one of {', '.join(_TIME_UNITS)}, got {unit!r}")
+    return columns, unit
+
+
+def _labels(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype(bool)
+    text = values.astype(str).str.strip().str.lower()
+    bad = sorted(set(text) - _TRUE - _FALSE)
+    if bad:
+        raise ConfigError(f"label column has values that are neither fraud nor legit: {bad[:5]}")
+    return text.isin(_TRUE)
+
+
+def from_file(data: Path, mapping: Path) -> Dataset:
+    """A labelled CSV or Parquet file, renamed to schema fields by the mapping file."""
+    columns, unit = load_mapping(mapping)
+    try:
+        raw = pd.read_parquet(data) if data.suffix.lower() in {".parquet", ".pq"} else pd.read_csv(data)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read data file {data}: {exc}") from None
+    absent = sorted(source for source in columns.values() if source not in raw.columns)
+    if absent:
+        raise ConfigError(f"{data} has no columns {absent} that {mapping} names")
+    frame = pd.DataFrame({field_name: raw[source] for field_name, source in columns.items()})
+    frame[LABEL] = _labels(frame[LABEL])
+    if unit is not None:
+        frame["event_time"] = pd.to_datetime(frame["event_time"], unit=unit, utc=True)
+    else:
+        frame["event_time"] = pd.to_datetime(frame["event_time"], utc=True, format="ISO8601")
+    frame[KEY] = frame[KEY].astype(str)
+    frame["transaction_id"] = frame["transaction_id"].astype(str)
+    frame["amount"] = pd.to_numeric(frame["amount"], errors="raise").astype(float)
+    return _canonical(frame, f"{data} (mapping {mapping})")
