@@ -67,6 +67,10 @@ class Settings(BaseSettings):
         default=10000, ge=1000, description="consumer groups; Tansu makes a join wait half of it"
     )
     bridge_group_id: str = "fraudstack-bridge"
+    kafka_idempotent_producer: bool | None = Field(
+        default=None,
+        description="None: on, except for the embedded broker on s3 storage (see fraudstack.kafka.config)",
+    )
 
     # --- streaming scorer (fraudstack score) ------------------------------------------------
     scorer_group_id: str = "fraudstack-scorer"
@@ -116,6 +120,7 @@ class Settings(BaseSettings):
     alerts_tap_queue: str = "fraudstack-alerts-tap"
     ops_tap_queue: str = "fraudstack-ops-tap"
     warehouse_secret_name: str = "fraudstack/warehouse"  # noqa: S105 - a name, not a secret
+    aws_name_prefix: str = Field(default="fraudstack", description="names of the AWS-only resources")
 
     # --- observability ---------------------------------------------------------------------
     metrics_namespace: str = "fraudstack"

@@ -7,7 +7,14 @@
 - :mod:`fraudstack.kafka.bridge` - the Kafka -> Kinesis bridge behind ``fraudstack bridge``.
 """
 
-from fraudstack.kafka.config import admin_config, consumer_config, producer_config
+from fraudstack.kafka.config import admin_config, consumer_config, idempotent_producer, producer_config
 from fraudstack.kafka.topics import ensure_topics, pipeline_topics
 
-__all__ = ["admin_config", "consumer_config", "ensure_topics", "pipeline_topics", "producer_config"]
+__all__ = [
+    "admin_config",
+    "consumer_config",
+    "ensure_topics",
+    "idempotent_producer",
+    "pipeline_topics",
+    "producer_config",
+]

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -26,6 +27,7 @@ import pytest
 
 from fraudstack.aws import client
 from fraudstack.deploy import deploy
+from fraudstack.kafka.producer import ProduceSummary, produce_events
 from fraudstack.resources import declare
 from fraudstack.settings import Settings
 from tests.conftest import RunningStack
@@ -167,3 +169,30 @@ def pipeline(stack: RunningStack, tmp_path: Path) -> Iterator[Pipeline]:
     deploy(settings, [r for r in declare(settings) if r.kind in _PIPELINE_KINDS])
     yield Pipeline(settings=settings, log_dir=tmp_path)
     client("firehose", settings).delete_delivery_stream(DeliveryStreamName=settings.firehose_stream)
+
+
+class BackgroundProducer:
+    """:func:`produce_events` on a thread, so a test can break things while records flow."""
+
+    def __init__(self, settings: Settings, events: list[dict[str, Any]], rate: float | None) -> None:
+        self.summary: ProduceSummary | None = None
+        self._thread = threading.Thread(target=self._run, args=(settings, events, rate), daemon=True)
+        self._thread.start()
+
+    def _run(self, settings: Settings, events: list[dict[str, Any]], rate: float | None) -> None:
+        self.summary = produce_events(settings, events, rate=rate)
+
+    def result(self, timeout: float) -> ProduceSummary:
+        self._thread.join(timeout)
+        assert self.summary is not None, f"producer still running after {timeout}s"
+        return self.summary
+
+
+def wait_for_log(pipeline: Pipeline, text: str, timeout: float, name: str = "bridge") -> None:
+    """Wait until the bridge's log contains ``text`` (e.g. its partition assignment)."""
+    deadline = time.monotonic() + timeout
+    while text not in pipeline.bridge_log(name):
+        assert time.monotonic() < deadline, (
+            f"no '{text}' in the bridge log after {timeout}s:\n{pipeline.bridge_log(name)}"
+        )
+        time.sleep(0.2)
