@@ -1,0 +1,92 @@
+"""``fraudstack train``: train, report, publish to the model registry, promote if not worse.
+
+Without ``--data`` it trains on the simulator's default stream (30 days); with ``--data FILE
+--mapping MAPPING.yaml`` on the user's own labelled transactions (see
+:mod:`fraudstack.model.data` for the mapping format).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, cast, get_args
+
+import typer
+
+from fraudstack.errors import ConfigError
+from fraudstack.settings import load_settings
+
+
+def train_command(
+    data: Annotated[Path | None, typer.Option(help="labelled CSV or Parquet (default: simulate)")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="YAML naming your columns (with --data)")] = None,
+    customers: Annotated[int, typer.Option(help="simulated customers (without --data)")] = 5_000,
+    days: Annotated[int, typer.Option(help="simulated days (without --data)")] = 30,
+    sim_seed: Annotated[int, typer.Option(help="simulator seed (without --data)")] = 42,
+    threshold_mode: Annotated[str, typer.Option(help="cost or budget")] = "cost",
+    cost_ratio: Annotated[float, typer.Option(help="a missed fraud costs this many false alarms")] = 10.0,
+    alert_rate: Annotated[float, typer.Option(help="share of transactions flagged in budget mode")] = 0.01,
+    val_days: Annotated[int, typer.Option()] = 5,
+    test_days: Annotated[int, typer.Option()] = 5,
+    gap_days: Annotated[int, typer.Option()] = 1,
+    warmup_days: Annotated[int, typer.Option(help="first days used only as feature history")] = 3,
+    legit_sample: Annotated[float, typer.Option(help="share of legitimate training rows kept")] = 0.25,
+    seed: Annotated[int, typer.Option(help="training seed")] = 42,
+    out: Annotated[Path | None, typer.Option(help="artifact directory (default: state dir)")] = None,
+    promote: Annotated[str, typer.Option(help="auto (if not worse), always or never")] = "auto",
+    local_only: Annotated[bool, typer.Option(help="write the artifact and report only; no registry")] = False,
+) -> None:
+    """Train the fraud model and write its evaluation report."""
+    # Imported here: xgboost, scikit-learn and matplotlib are slow to import for other commands.
+    from fraudstack.model import data as datasets
+    from fraudstack.model.registry import save_local
+    from fraudstack.model.release import Promote, release
+    from fraudstack.model.report import write_report
+    from fraudstack.model.training import TrainConfig, train
+
+    if promote not in get_args(Promote):
+        raise ConfigError(f"--promote must be one of {', '.join(get_args(Promote))}, got {promote!r}")
+    if (data is None) != (mapping is None):
+        raise ConfigError("--data and --mapping go together (or give neither to train on simulated data)")
+    config = TrainConfig.create(
+        threshold_mode=threshold_mode,
+        cost_ratio=cost_ratio,
+        alert_rate=alert_rate,
+        val_days=val_days,
+        test_days=test_days,
+        gap_days=gap_days,
+        warmup_days=warmup_days,
+        legit_sample=legit_sample,
+        seed=seed,
+    )
+    settings = load_settings()
+    if data is not None and mapping is not None:
+        dataset = datasets.from_file(data, mapping)
+    else:
+        dataset = datasets.simulated(customers=customers, days=days, seed=sim_seed)
+    typer.echo(f"training on {len(dataset.frame):,} transactions from {dataset.source}")
+    if dataset.dropped_features:
+        typer.echo(f"features dropped (input columns absent): {', '.join(dataset.dropped_features)}")
+    result = train(dataset, config)
+    model = result.model
+    directory = out or settings.state_path / "models" / model.version
+    if local_only:
+        save_local(model, directory)
+        write_report(result, directory, {"decision": "not published (--local-only)"})
+    else:
+        outcome = release(settings, result, directory, cast("Promote", promote))
+        typer.echo(f"published {outcome['uri']}")
+        typer.echo(outcome["decision"])
+    m = result.evaluation["test"]
+    typer.echo(
+        f"test window: average precision {m['average_precision']:.4f}, ROC-AUC {m['roc_auc']:.4f}, "
+        f"precision {m['precision']:.2%}, recall {m['recall']:.2%}, F1 {m['f1']:.2%} "
+        f"at threshold {m['threshold']:.4f}"
+    )
+    for name, t in m.get("recall_by_type", {}).items():
+        typer.echo(f"  recall {name}: {t['recall']:.2%} ({t['caught']}/{t['frauds']})")
+    typer.echo(f"report: {directory / 'report.md'}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``train`` to the ``fraudstack`` command."""
+    app.command("train")(train_command)

@@ -1,0 +1,72 @@
+"""Bring your own data: ``fraudstack train --data FILE --mapping MAPPING.yaml``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fraudstack.cli.app import main
+from fraudstack.errors import ConfigError
+from fraudstack.model.data import Dataset, from_file
+
+#: Their column names, and no device, IP, VPN or location columns at all.
+THEIR_COLUMNS = {
+    "transaction_id": "txn",
+    "event_time": "ts",
+    "card_id": "customer",
+    "amount": "amt",
+    "is_fraud": "label",
+    "merchant_id": "shop",
+    "merchant_category_code": "mcc",
+}
+
+
+@pytest.fixture
+def their_file(small_dataset: Dataset, tmp_path: Path) -> tuple[Path, Path]:
+    frame = small_dataset.frame[list(THEIR_COLUMNS)].rename(columns=THEIR_COLUMNS)
+    frame["ts"] = frame["ts"].astype("int64") // 1_000_000  # epoch seconds
+    frame["label"] = frame["label"].map({True: "fraud", False: "legit"})
+    data = tmp_path / "theirs.csv"
+    frame.to_csv(data, index=False)
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(yaml.safe_dump({"columns": THEIR_COLUMNS, "time_unit": "s"}))
+    return data, mapping
+
+
+def test_mapping_renames_and_lists_dropped_features(their_file: tuple[Path, Path]) -> None:
+    dataset = from_file(*their_file)
+    assert {"transaction_id", "event_time", "card_id", "amount", "is_fraud"} <= set(dataset.frame.columns)
+    assert dataset.frame["is_fraud"].dtype == bool and dataset.frame["is_fraud"].any()
+    assert dataset.dropped_features["new_device"] == ["device_id"]
+    assert dataset.dropped_features["dist_prev_km"] == ["lat", "lon"]
+    assert "n_10m" not in dataset.dropped_features and "new_merchant" not in dataset.dropped_features
+
+
+def test_train_command_on_own_data(
+    their_file: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    data, mapping = their_file
+    out = tmp_path / "artifact"
+    args = ["train", "--data", str(data), "--mapping", str(mapping), "--out", str(out), "--local-only"]
+    args += ["--warmup-days", "1", "--val-days", "3", "--test-days", "3"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "features dropped (input columns absent): " in printed and "average precision" in printed
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "new_device" not in manifest["features"] and "n_10m" in manifest["features"]
+    assert "## Features dropped" in (out / "report.md").read_text()
+
+
+def test_mapping_errors_are_one_line(their_file: tuple[Path, Path], tmp_path: Path) -> None:
+    data, _ = their_file
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"columns": {"transaction_id": "txn", "amount": "amt"}}))
+    with pytest.raises(ConfigError, match="required fields"):
+        from_file(data, bad)
+    bad.write_text(yaml.safe_dump({"columns": {**THEIR_COLUMNS, "amount": "nope"}}))
+    with pytest.raises(ConfigError, match="no columns"):
+        from_file(data, bad)
+    assert main(["train", "--data", str(data)]) == 2

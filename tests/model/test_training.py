@@ -1,0 +1,82 @@
+"""Training mechanics: the time split, the threshold policies, determinism, the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fraudstack.errors import ConfigError
+from fraudstack.model.data import Dataset
+from fraudstack.model.metrics import ThresholdPolicy, choose_threshold
+from fraudstack.model.registry import model_to_bytes
+from fraudstack.model.report import write_report
+from fraudstack.model.training import TrainConfig, TrainingResult, time_split, train
+from tests.model.conftest import SMALL_CONFIG
+
+
+def test_split_is_in_time_order_with_gaps(trained: TrainingResult) -> None:
+    days = pd.to_datetime(trained.frame["event_time"]).dt.floor("D")
+    split = trained.split
+    assert not (split.train & split.val).any() and not (split.val & split.test).any()
+    assert days[split.train].max() + pd.Timedelta(days=1) < days[split.val].min()
+    assert days[split.val].max() + pd.Timedelta(days=1) < days[split.test].min()
+    assert days[split.train].min() > days.min()  # warm-up day is history only
+
+
+def test_split_refuses_too_few_days() -> None:
+    times = pd.Series(pd.date_range("2025-01-01", periods=5, freq="D", tz="UTC"))
+    with pytest.raises(ConfigError, match="needs at least"):
+        time_split(times, TrainConfig())
+
+
+def test_cost_threshold_minimises_cost() -> None:
+    labels = np.array([1, 1, 0, 1, 0, 0, 0, 0], dtype=bool)
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
+    # Flag down to 0.6: one false alarm, no miss (cost 1); stopping at 0.8 misses one (cost 5).
+    assert choose_threshold(labels, scores, ThresholdPolicy(mode="cost", cost_ratio=5)) == 0.6
+    assert choose_threshold(labels, scores, ThresholdPolicy(mode="cost", cost_ratio=0.5)) == 0.8
+
+
+def test_budget_threshold_respects_alert_rate(trained: TrainingResult) -> None:
+    labels = trained.frame["is_fraud"].to_numpy()[trained.split.val]
+    policy = ThresholdPolicy(mode="budget", alert_rate=0.02)
+    threshold = choose_threshold(labels, trained.val_scores, policy)
+    assert (trained.val_scores >= threshold).mean() <= 0.02 + 1 / len(labels)
+
+
+def test_evaluation_has_every_report_metric(trained: TrainingResult) -> None:
+    test = trained.evaluation["test"]
+    for key in ("average_precision", "roc_auc", "precision", "recall", "f1", "recall_at_1pct_fpr", "money"):
+        assert test[key] is not None, key
+    assert set(test["recall_by_type"]) <= {
+        "account_takeover",
+        "card_testing",
+        "velocity_attack",
+        "impossible_travel",
+        "synthetic_identity",
+    }
+    assert test["precision_at_k"]["per_day"]
+    assert sum(test["confusion"].values()) == test["rows"]
+    manifest = trained.model.manifest
+    assert manifest["data"]["windows"]["test"]["days"] and manifest["code_version"]
+    assert not {"is_fraud", "fraud_type"} & set(manifest["features"])
+
+
+def test_training_is_deterministic(small_dataset: Dataset, trained: TrainingResult) -> None:
+    again = train(small_dataset, SMALL_CONFIG)
+    assert model_to_bytes(again.model) == model_to_bytes(trained.model)
+    assert again.model.threshold == trained.model.threshold
+
+
+def test_report_files(trained: TrainingResult, tmp_path: Path) -> None:
+    write_report(trained, tmp_path, {"decision": "not published"})
+    body = json.loads((tmp_path / "report.json").read_text())
+    assert body["seed_figures"]["roc_auc"] == 1.0
+    text = (tmp_path / "report.md").read_text()
+    assert "average precision" in text and "seed notebook" in text
+    for plot in ("pr_curve", "roc_curve", "scores", "recall_by_type", "precision_at_k", "importance"):
+        assert (tmp_path / "plots" / f"{plot}.png").stat().st_size > 1000
