@@ -59,9 +59,7 @@ def _filters() -> Filters | None:
         return None
     first, last = span
     default = (max(first, last - timedelta(days=DEFAULT_DAYS - 1)), last)
-    picked = st.sidebar.date_input(
-        "Time range (UTC)", value=default, min_value=first, max_value=last, key="range"
-    )
+    picked = st.sidebar.date_input("Time range (UTC)", value=default, key="range")
     start, end = (picked[0], picked[-1]) if isinstance(picked, tuple) and picked else default
     selected = tuple(
         (name, tuple(st.sidebar.multiselect(name, queries.dimension_values(name), key=f"filter_{name}")))
