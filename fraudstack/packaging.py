@@ -1,4 +1,4 @@
-"""Build the Lambda deployment zip: the handler plus exactly the fraudstack modules it imports.
+"""Build the Lambda deployment zip and the Glue library: exactly the fraudstack modules they import.
 
 Why an import closure rather than the whole package: the Lambda python3.11 runtime ships
 boto3 only, so every module in the zip must avoid heavy dependencies (pandas, pyspark,
@@ -23,6 +23,7 @@ import base64
 import hashlib
 import io
 import zipfile
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,11 +121,48 @@ def _entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
 
 def build_lambda_zip(handler: Path) -> LambdaPackage:
     """The deployment zip for ``handler`` (at the zip root) and the fraudstack code it imports."""
-    files = {handler.name: handler.read_bytes()}
-    for source in module_closure(handler):
-        files[source.relative_to(REPO_ROOT).as_posix()] = source.read_bytes()
+    files = {handler.name: handler.read_bytes(), **_sources(module_closure(handler))}
+    return LambdaPackage(zip_bytes=deterministic_zip(files), files=tuple(sorted(files)))
+
+
+def deterministic_zip(files: Mapping[str, bytes]) -> bytes:
+    """A zip of ``files`` (archive name -> bytes) whose bytes depend on nothing else."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in sorted(files):
             _entry(archive, name, files[name])
-    return LambdaPackage(zip_bytes=buffer.getvalue(), files=tuple(sorted(files)))
+    return buffer.getvalue()
+
+
+def _sources(paths: Iterable[Path]) -> dict[str, bytes]:
+    """Repository sources by their path from the repository root (their import path)."""
+    return {source.relative_to(REPO_ROOT).as_posix(): source.read_bytes() for source in paths}
+
+
+# --- Glue ---------------------------------------------------------------------------------------
+
+#: What the Glue job scripts need besides what Glue 5.0 provides (Spark, pandas, pyarrow, boto3):
+#: passed as ``--additional-python-modules``, so Glue installs them when a run starts.
+GLUE_PYTHON_MODULES: tuple[str, ...] = ("psycopg2-binary==2.9.13", "pydantic-settings==2.16.*")
+
+
+@dataclass(frozen=True)
+class Archive:
+    """Deterministic archive bytes and the names inside it."""
+
+    data: bytes
+    files: tuple[str, ...]
+
+    @property
+    def sha256_hex(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def build_glue_library(scripts: Iterable[Path]) -> Archive:
+    """The ``--extra-py-files`` zip: every fraudstack module any of ``scripts`` imports.
+
+    One archive for all jobs: they share most modules, and one key changes when any of them does.
+    """
+    closure = sorted({source for script in scripts for source in module_closure(script)})
+    files = _sources(closure)
+    return Archive(data=deterministic_zip(files), files=tuple(sorted(files)))

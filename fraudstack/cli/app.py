@@ -35,6 +35,7 @@ COMMAND_GROUPS: list[str] = [
     "score",
     "dashboard",
     "train",
+    "infra",
 ]
 
 

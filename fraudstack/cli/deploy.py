@@ -1,26 +1,47 @@
-"""``fraudstack deploy``: provision every declared AWS resource on the local emulator.
+"""``fraudstack deploy``: provision every declared AWS resource on the emulator, or on AWS.
 
-The AWS target (``--target aws --stack NAME [--dry-run]``, CloudFormation change sets from
-the same declaration) is added here later; until then a non-local target is refused with
-a clear line rather than half-working.
+Locally (the default) each resource is ensured through the API, idempotently. With
+``--target aws --stack NAME`` the same declaration, plus the AWS-only resources, is
+rendered as a CloudFormation template and applied through a change set
+(:mod:`fraudstack.infra.deploy`); ``--dry-run`` prints the change set without applying it.
 """
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
 from fraudstack.deploy import deploy, format_change, summarize
 from fraudstack.errors import ConfigError
-from fraudstack.settings import load_settings
+from fraudstack.infra.deploy import deploy_stack
+from fraudstack.settings import Target, load_settings
 
 
-def deploy_command() -> None:
+def deploy_command(
+    target: Annotated[
+        str | None,
+        typer.Option(help="embedded, compose or aws (default: FRAUDSTACK_TARGET)", show_default=False),
+    ] = None,
+    stack: Annotated[str | None, typer.Option(help="CloudFormation stack name (--target aws)")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print the change set, apply nothing (aws)")
+    ] = False,
+) -> None:
     """Create or update every resource the pipeline needs (idempotent: a rerun changes nothing)."""
-    settings = load_settings()
+    if target is not None and target not in Target.__args__:  # type: ignore[attr-defined]
+        raise typer.BadParameter(f"--target must be one of {', '.join(Target.__args__)}")  # type: ignore[attr-defined]
+    settings = load_settings(target=target) if target else load_settings()
     if not settings.is_local:
+        if not stack:
+            raise ConfigError(
+                "--target aws needs --stack NAME (the CloudFormation stack to create or update)"
+            )
+        deploy_stack(settings, stack, dry_run, typer.echo)
+        return
+    if dry_run or stack:
         raise ConfigError(
-            "`fraudstack deploy` provisions the local emulator; deploying to AWS is not available yet "
-            "(unset FRAUDSTACK_TARGET=aws)"
+            "--stack and --dry-run apply to --target aws; a local deploy is idempotent as it is"
         )
     changes = deploy(settings, on_change=lambda change: typer.echo(format_change(change)))
     typer.echo(summarize(changes, settings.aws_endpoint_url or settings.aws_region))

@@ -1,0 +1,99 @@
+"""The code artifacts of the AWS deploy: what to build, where it goes, which parameter names it.
+
+Why content-addressed keys: a key that changes exactly when the bytes change makes
+CloudFormation update a Lambda or Glue job only when its code changed, makes uploads
+skippable (an existing key already holds those bytes), and keeps old versions for rollback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from fraudstack.infra import parameters
+from fraudstack.infra.template import GLUE_LIBRARY_PREFIX, AwsDeclaration, AwsForm
+from fraudstack.packaging import build_glue_library
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One object for the artifacts bucket and the template parameter that names its key."""
+
+    key: str
+    data: bytes
+    parameter: str
+
+    @property
+    def sha256_hex(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Package:
+    """Everything ``fraudstack package`` builds, plus Glue scripts not written yet."""
+
+    artifacts: tuple[Artifact, ...]
+    pending: tuple[str, ...]
+
+    def parameter_values(self) -> dict[str, str]:
+        values = {artifact.parameter: artifact.key for artifact in self.artifacts}
+        values.update({p.split("=", 1)[0]: p.split("=", 1)[1] for p in self.pending})
+        return values
+
+
+def build(declaration: AwsDeclaration) -> Package:
+    """Build every artifact the template's parameters refer to (deterministic bytes)."""
+    artifacts: list[Artifact] = []
+    pending: list[str] = []
+    scripts: list[Path] = []
+    for resource in declaration.resources:
+        if not isinstance(resource, AwsForm):
+            continue
+        parameter = parameters.code_key(resource.logical_id).name
+        shared: Any = resource.shared
+        if shared.cfn_type == "AWS::Lambda::Function":
+            package = shared.package()
+            artifacts.append(
+                Artifact(f"lambda/{shared.name}/{package.sha256_hex}.zip", package.zip_bytes, parameter)
+            )
+        elif shared.cfn_type == "AWS::Glue::Job":
+            script: Path = shared.script
+            if not script.is_file():
+                # Mirrors the local deploy: the job exists, a run fails until the script lands.
+                pending.append(f"{parameter}=glue/scripts/pending/{script.name}")
+                continue
+            body = script.read_bytes()
+            digest = hashlib.sha256(body).hexdigest()
+            artifacts.append(Artifact(f"glue/scripts/{digest}/{script.name}", body, parameter))
+            scripts.append(script)
+    library = build_glue_library(scripts)
+    artifacts.append(
+        Artifact(
+            f"{GLUE_LIBRARY_PREFIX}fraudstack-{library.sha256_hex}.zip",
+            library.data,
+            parameters.GLUE_LIBRARY_KEY.name,
+        )
+    )
+    return Package(artifacts=tuple(artifacts), pending=tuple(pending))
+
+
+def upload(package: Package, s3: Any, bucket: str, echo: Callable[[str], None]) -> int:
+    """Put each artifact whose key is not in ``bucket`` yet; return how many were uploaded."""
+    uploaded = 0
+    for artifact in package.artifacts:
+        try:
+            s3.head_object(Bucket=bucket, Key=artifact.key)
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) not in {"404", "NoSuchKey", "NotFound"}:
+                raise
+            s3.put_object(Bucket=bucket, Key=artifact.key, Body=artifact.data)
+            uploaded += 1
+            echo(f"uploaded   s3://{bucket}/{artifact.key}  ({len(artifact.data):,} bytes)")
+        else:
+            echo(f"unchanged  s3://{bucket}/{artifact.key}")
+    return uploaded

@@ -1,0 +1,118 @@
+"""The long-running services on ECS Fargate: the Kafka bridge and the streaming scorer.
+
+Why Fargate with the compose image: the containers run exactly what ``docker compose``
+runs (same image, same command, same environment contract), only with the AWS target's
+settings; there are no hosts to patch and the tasks sit in the private subnets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fraudstack.infra import parameters
+from fraudstack.infra.base import AwsOnly, ref, sub
+from fraudstack.infra.network import Network, SecurityGroup
+from fraudstack.resources import IamRole
+
+
+def image_uri() -> dict[str, str]:
+    """The image URI in the account's ECR, from the repository and tag parameters."""
+    return sub(
+        "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/"
+        f"${{{parameters.CONTAINER_REPOSITORY.name}}}:${{{parameters.CONTAINER_TAG.name}}}"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class EcsCluster(AwsOnly):
+    """The cluster the services run in (Fargate only: no instances)."""
+
+    kind = "ecs-cluster"
+    cfn_type = "AWS::ECS::Cluster"
+
+    def cfn_properties(self) -> dict[str, Any]:
+        return {
+            "ClusterName": self.name,
+            "CapacityProviders": ["FARGATE"],
+            "ClusterSettings": [{"Name": "containerInsights", "Value": "enabled"}],
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class FargateService(AwsOnly):
+    """One container service: task definition, log group and service.
+
+    ``environment`` holds the settings contract (values may be template intrinsics);
+    ``command`` is the compose service's command.
+    """
+
+    cluster: EcsCluster
+    network: Network
+    security_group: SecurityGroup
+    task_role: IamRole
+    execution_role: IamRole
+    command: tuple[str, ...]
+    environment: tuple[tuple[str, Any], ...]
+    log_group: str
+    cpu: int = 512
+    memory_mb: int = 1024
+
+    kind = "ecs-service"
+    cfn_type = "AWS::ECS::Service"
+
+    @property
+    def task_definition(self) -> str:
+        return f"{self.logical_id}TaskDefinition"
+
+    def cfn_properties(self) -> dict[str, Any]:
+        return {
+            "ServiceName": self.name,
+            "Cluster": ref(self.cluster.logical_id),
+            "TaskDefinition": ref(self.task_definition),
+            "LaunchType": "FARGATE",
+            "DesiredCount": ref(parameters.SERVICE_COUNT.name),
+            # A consumer group member at a time per task; a rolling deploy may briefly overlap.
+            "DeploymentConfiguration": {"MinimumHealthyPercent": 0, "MaximumPercent": 200},
+            "NetworkConfiguration": {
+                "AwsvpcConfiguration": {
+                    "AssignPublicIp": "DISABLED",
+                    "Subnets": self.network.subnet_ids,
+                    "SecurityGroups": [self.security_group.group_id],
+                }
+            },
+        }
+
+    def to_cfn(self) -> dict[str, Any]:
+        container = {
+            "Name": self.name,
+            "Image": image_uri(),
+            "Command": list(self.command),
+            "Essential": True,
+            "Environment": [{"Name": key, "Value": value} for key, value in self.environment],
+            "LogConfiguration": {
+                "LogDriver": "awslogs",
+                "Options": {
+                    "awslogs-group": self.log_group,
+                    "awslogs-region": ref("AWS::Region"),
+                    "awslogs-stream-prefix": self.name,
+                },
+            },
+        }
+        return {
+            self.task_definition: {
+                "Type": "AWS::ECS::TaskDefinition",
+                "Properties": {
+                    "Family": self.name,
+                    "RequiresCompatibilities": ["FARGATE"],
+                    "NetworkMode": "awsvpc",
+                    "Cpu": str(self.cpu),
+                    "Memory": str(self.memory_mb),
+                    "RuntimePlatform": {"OperatingSystemFamily": "LINUX", "CpuArchitecture": "X86_64"},
+                    "TaskRoleArn": self.task_role.arn.cfn,
+                    "ExecutionRoleArn": self.execution_role.arn.cfn,
+                    "ContainerDefinitions": [container],
+                },
+            },
+            **super().to_cfn(),
+        }

@@ -1,0 +1,84 @@
+"""``fraudstack deploy --target aws``: package, upload and apply the template via a change set.
+
+Why a bootstrap step: the Lambda and Glue code must be in the artifacts bucket before
+CloudFormation creates the functions and jobs, yet that bucket belongs to the stack (so the
+template and the local deploy declare the same resources). A new stack is therefore created
+holding only the artifacts bucket, the artifacts are uploaded, and the full template follows
+as the next change set. An existing stack needs only the last two steps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fraudstack.deploy import connect
+from fraudstack.errors import StackError
+from fraudstack.infra import artifacts, changeset
+from fraudstack.infra.template import DESCRIPTION, declare_aws, render
+from fraudstack.settings import Settings
+
+Echo = Callable[[str], None]
+
+
+def deploy_stack(settings: Settings, stack: str, dry_run: bool, echo: Echo) -> None:
+    """Create or update ``stack`` from the declaration; with ``dry_run`` only print the changes."""
+    declaration = declare_aws(settings)
+    template = render(settings)
+    package = artifacts.build(declaration)
+    parameters = package.parameter_values()
+    echo(f"template: {len(template['Resources'])} resources, {len(package.artifacts)} artifacts")
+    try:
+        target = connect(settings)
+    except StackError as exc:
+        if not dry_run:
+            raise
+        echo(f"no change set: {exc}")
+        echo("dry run: the template renders; `fraudstack infra render` prints it")
+        return
+    cfn = target.client("cloudformation")
+    s3 = target.client("s3")
+    bucket = settings.artifacts_bucket
+    upload_template = None
+    if not dry_run:
+        if changeset.stack_status(cfn, stack) is None:
+            echo(f"creating stack {stack} with the artifacts bucket first")
+            bootstrap = {
+                "AWSTemplateFormatVersion": template["AWSTemplateFormatVersion"],
+                "Description": DESCRIPTION,
+                "Resources": {"ArtifactsBucket": template["Resources"]["ArtifactsBucket"]},
+            }
+            changeset.execute(
+                cfn, changeset.create_change_set(cfn, stack, {"TemplateBody": _json(bootstrap)}, {})
+            )
+        artifacts.upload(package, s3, bucket, echo)
+        upload_template = _template_uploader(s3, bucket, settings.aws_region)
+    change_set = changeset.create_change_set(
+        cfn, stack, changeset.template_source(template, upload_template), parameters
+    )
+    if not change_set.changes:
+        echo(f"stack {stack}: no changes")
+        return
+    for change in change_set.changes:
+        echo(change.line())
+    if dry_run:
+        changeset.discard(cfn, change_set)
+        echo(f"dry run: {len(change_set.changes)} changes to stack {stack}, none applied")
+        return
+    status = changeset.execute(cfn, change_set)
+    echo(f"stack {stack}: {status} ({len(change_set.changes)} changes)")
+
+
+def _json(template: dict[str, Any]) -> str:
+    return json.dumps(template, separators=(",", ":"))
+
+
+def _template_uploader(s3: Any, bucket: str, region: str) -> Callable[[bytes], str]:
+    def upload(body: bytes) -> str:
+        key = f"templates/{hashlib.sha256(body).hexdigest()}.json"
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        return f"https://{bucket}.s3.{region}.amazonaws.com/{key}"
+
+    return upload

@@ -1,0 +1,219 @@
+"""The VPC the pipeline's compute runs in: private subnets only, AWS services via endpoints.
+
+Why no internet route: nothing in the pipeline needs the internet. The Lambda, the Glue
+connection and the Fargate tasks reach AWS APIs through VPC endpoints (S3 through a free
+gateway endpoint, the others through interface endpoints) and Redshift and Kafka inside the
+VPC. Because the route tables hold no route out, a security group rule "TCP 443 to anywhere"
+can only ever reach those endpoints; narrower destinations (the S3 prefix list) are not
+expressible without a custom resource.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fraudstack.infra.base import AwsOnly, get_att, ref, sub
+
+#: Interface endpoints (``com.amazonaws.<region>.<service>``): the APIs the components call.
+#: ecr.api/ecr.dkr/logs let Fargate pull the image and ship logs without a NAT gateway.
+INTERFACE_ENDPOINTS: tuple[str, ...] = (
+    "kinesis-streams",
+    "secretsmanager",
+    "sns",
+    "monitoring",
+    "logs",
+    "ecr.api",
+    "ecr.dkr",
+    "sts",
+)
+
+#: Kafka client ports: plaintext, TLS and IAM listeners of MSK or a self-managed broker.
+KAFKA_PORTS = (9092, 9098)
+HTTPS = 443
+REDSHIFT_PORT = 5439
+
+
+def _endpoint_id(service: str) -> str:
+    return "".join(part.capitalize() for part in service.replace("-", ".").split(".")) + "Endpoint"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Network(AwsOnly):
+    """A VPC with ``zones`` private subnets, one route table and the service endpoints."""
+
+    cidr: str = "10.42.0.0/16"
+    zones: int = 2
+
+    kind = "vpc"
+    cfn_type = "AWS::EC2::VPC"
+
+    @property
+    def vpc_id(self) -> dict[str, str]:
+        return ref(self.logical_id)
+
+    @property
+    def subnet_ids(self) -> list[dict[str, str]]:
+        return [ref(self._subnet(zone)) for zone in range(self.zones)]
+
+    @property
+    def endpoint_security_group(self) -> str:
+        return f"{self.logical_id}EndpointSecurityGroup"
+
+    def _subnet(self, zone: int) -> str:
+        return f"{self.logical_id}PrivateSubnet{zone + 1}"
+
+    def cfn_properties(self) -> dict[str, Any]:
+        return {
+            "CidrBlock": self.cidr,
+            "EnableDnsHostnames": True,  # private DNS of interface endpoints needs both
+            "EnableDnsSupport": True,
+            "Tags": [{"Key": "Name", "Value": self.name}],
+        }
+
+    def to_cfn(self) -> dict[str, Any]:
+        routes = f"{self.logical_id}PrivateRouteTable"
+        body: dict[str, Any] = {
+            **super().to_cfn(),
+            routes: {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": self.vpc_id}},
+        }
+        for zone in range(self.zones):
+            subnet = self._subnet(zone)
+            body[subnet] = {
+                "Type": "AWS::EC2::Subnet",
+                "Properties": {
+                    "VpcId": self.vpc_id,
+                    "AvailabilityZone": {"Fn::Select": [zone, {"Fn::GetAZs": ""}]},
+                    "CidrBlock": {"Fn::Select": [zone, {"Fn::Cidr": [self.cidr, self.zones, 12]}]},
+                    "MapPublicIpOnLaunch": False,
+                    "Tags": [{"Key": "Name", "Value": f"{self.name}-private-{zone + 1}"}],
+                },
+            }
+            body[f"{subnet}Routes"] = {
+                "Type": "AWS::EC2::SubnetRouteTableAssociation",
+                "Properties": {"SubnetId": ref(subnet), "RouteTableId": ref(routes)},
+            }
+        body["S3GatewayEndpoint"] = {
+            "Type": "AWS::EC2::VPCEndpoint",
+            "Properties": {
+                "VpcId": self.vpc_id,
+                "VpcEndpointType": "Gateway",
+                "ServiceName": sub("com.amazonaws.${AWS::Region}.s3"),
+                "RouteTableIds": [ref(routes)],
+            },
+        }
+        body[self.endpoint_security_group] = {
+            "Type": "AWS::EC2::SecurityGroup",
+            "Properties": {
+                "GroupDescription": "HTTPS from inside the VPC to the AWS service endpoints",
+                "VpcId": self.vpc_id,
+                "SecurityGroupIngress": [
+                    {"IpProtocol": "tcp", "FromPort": HTTPS, "ToPort": HTTPS, "CidrIp": self.cidr}
+                ],
+                "SecurityGroupEgress": [_NO_EGRESS],
+            },
+        }
+        for service in INTERFACE_ENDPOINTS:
+            body[_endpoint_id(service)] = {
+                "Type": "AWS::EC2::VPCEndpoint",
+                "Properties": {
+                    "VpcId": self.vpc_id,
+                    "VpcEndpointType": "Interface",
+                    "ServiceName": sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
+                    "PrivateDnsEnabled": True,
+                    "SubnetIds": self.subnet_ids,
+                    "SecurityGroupIds": [get_att(self.endpoint_security_group, "GroupId")],
+                },
+            }
+        return body
+
+
+#: CloudFormation replaces a group's default allow-all egress only when some egress is given;
+#: this rule to the loopback address is the documented way to say "no egress at all".
+_NO_EGRESS = {"IpProtocol": "-1", "CidrIp": "127.0.0.1/32"}
+
+
+@dataclass(frozen=True)
+class Egress:
+    """Outbound TCP ``ports`` to a CIDR block or to another declared group."""
+
+    ports: tuple[int, int]
+    destination: str | SecurityGroup
+    description: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecurityGroup(AwsOnly):
+    """A component's security group: no inbound rule unless declared, only the outbound it needs.
+
+    Rules between two groups render as separate egress/ingress resources, so groups that
+    refer to each other do not form a dependency cycle.
+    """
+
+    network: Network
+    description: str
+    egress: tuple[Egress, ...] = ()
+    self_ingress: bool = False  # Glue connections require all TCP between their own workers
+
+    kind = "security-group"
+    cfn_type = "AWS::EC2::SecurityGroup"
+
+    @property
+    def group_id(self) -> dict[str, list[str]]:
+        return get_att(self.logical_id, "GroupId")
+
+    def cfn_properties(self) -> dict[str, Any]:
+        cidr_rules = [
+            _rule(rule.ports, rule.description, CidrIp=rule.destination)
+            for rule in self.egress
+            if isinstance(rule.destination, str)
+        ]
+        return {
+            "GroupName": self.name,
+            "GroupDescription": self.description,
+            "VpcId": self.network.vpc_id,
+            "SecurityGroupEgress": cidr_rules or [_NO_EGRESS],
+            "Tags": [{"Key": "Name", "Value": self.name}],
+        }
+
+    def to_cfn(self) -> dict[str, Any]:
+        body = super().to_cfn()
+        for rule in self.egress:
+            if isinstance(rule.destination, str):
+                continue
+            peer = rule.destination
+            suffix = f"To{peer.logical_id}{rule.ports[0]}"
+            body[f"{self.logical_id}Egress{suffix}"] = {
+                "Type": "AWS::EC2::SecurityGroupEgress",
+                "Properties": {
+                    "GroupId": self.group_id,
+                    **_rule(rule.ports, rule.description, DestinationSecurityGroupId=peer.group_id),
+                },
+            }
+            body[f"{peer.logical_id}IngressFrom{self.logical_id}{rule.ports[0]}"] = {
+                "Type": "AWS::EC2::SecurityGroupIngress",
+                "Properties": {
+                    "GroupId": peer.group_id,
+                    **_rule(rule.ports, rule.description, SourceSecurityGroupId=self.group_id),
+                },
+            }
+        if self.self_ingress:
+            between_workers = _rule(
+                (0, 65535), "Glue workers talk to each other", SourceSecurityGroupId=self.group_id
+            )
+            body[f"{self.logical_id}IngressFromItself"] = {
+                "Type": "AWS::EC2::SecurityGroupIngress",
+                "Properties": {"GroupId": self.group_id, **between_workers},
+            }
+            to_workers = _rule(
+                (0, 65535), "Glue workers talk to each other", DestinationSecurityGroupId=self.group_id
+            )
+            body[f"{self.logical_id}EgressToItself"] = {
+                "Type": "AWS::EC2::SecurityGroupEgress",
+                "Properties": {"GroupId": self.group_id, **to_workers},
+            }
+        return body
+
+
+def _rule(ports: tuple[int, int], description: str, **peer: Any) -> dict[str, Any]:
+    return {"IpProtocol": "tcp", "FromPort": ports[0], "ToPort": ports[1], "Description": description, **peer}

@@ -1,0 +1,55 @@
+"""Template parameters: what changes per deploy without re-rendering the template.
+
+Why parameters: artifact keys carry content hashes, and the container image and Kafka
+address belong to the account. If they were baked in, the checked-in template would change
+with every code edit; as parameters, ``fraudstack deploy --target aws`` fills them in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One template parameter."""
+
+    name: str
+    description: str
+    default: str | None = None
+    kind: str = "String"
+
+    def to_cfn(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"Type": self.kind, "Description": self.description}
+        if self.default is not None:
+            body["Default"] = self.default
+        return body
+
+
+KAFKA_BOOTSTRAP_SERVERS = Parameter(
+    "KafkaBootstrapServers",
+    "host:port,... of the Kafka brokers (MSK or self-managed in this VPC); KAFKA_BOOTSTRAP_SERVERS",
+)
+CONTAINER_REPOSITORY = Parameter(
+    "ContainerRepository", "ECR repository holding the image built from this repo's Dockerfile", "fraudstack"
+)
+CONTAINER_TAG = Parameter(
+    "ContainerImageTag", "Tag of that image to run (push it before deploying)", "latest"
+)
+SERVICE_COUNT = Parameter(
+    "ServiceDesiredCount", "Tasks per long-running service (0 stops the bridge and scorer)", "1", "Number"
+)
+PIPELINE_SCHEDULE = Parameter(
+    "PipelineSchedule", "EventBridge schedule expression that starts the batch pipeline", "rate(1 hour)"
+)
+GLUE_LIBRARY_KEY = Parameter(
+    "GlueLibraryKey", "Artifacts-bucket key of the Glue --extra-py-files zip (set by fraudstack deploy)"
+)
+
+
+def code_key(logical_id: str) -> Parameter:
+    """The artifact key parameter of one Lambda function or Glue job (set by fraudstack deploy)."""
+    return Parameter(
+        f"{logical_id}ArtifactKey", f"Artifacts-bucket key of {logical_id}'s code (set by fraudstack deploy)"
+    )

@@ -1,0 +1,435 @@
+"""The AWS template: the shared declaration plus the AWS-only resources, rendered as one.
+
+Why assembled here: :func:`fraudstack.resources.declare` stays the single list of what the
+pipeline needs (the emulator gets exactly that); this module adds what only AWS has (the
+VPC, Redshift, Fargate services, alarms, the schedule) and the AWS form of a few shared
+resources (the Lambda in the VPC with its code from a parameter, the Glue jobs with their
+library and connection, the warehouse secret with a generated password). Every shared
+resource keeps its logical id, so the template and the local deploy list the same things.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from fraudstack.errors import ConfigError
+from fraudstack.infra import iam, parameters
+from fraudstack.infra.base import AwsOnly, ref, sub
+from fraudstack.infra.containers import EcsCluster, FargateService
+from fraudstack.infra.monitoring import Alarm, Dashboard, LogGroup, Metric, ScheduleRule
+from fraudstack.infra.network import HTTPS, KAFKA_PORTS, REDSHIFT_PORT, Egress, Network, SecurityGroup
+from fraudstack.infra.parameters import Parameter
+from fraudstack.infra.warehouse import GlueConnection, RedshiftServerless, generated_secret
+from fraudstack.packaging import GLUE_PYTHON_MODULES
+from fraudstack.resources import Bucket, KinesisStream, Resource, Secret, SnsTopic, declare, render_template
+from fraudstack.settings import Settings
+
+DESCRIPTION = "fraudstack: real-time fraud detection pipeline (rendered by `fraudstack infra render`)"
+
+#: Where ``fraudstack package`` puts the Glue library (the Glue role may read only this prefix).
+GLUE_LIBRARY_PREFIX = "glue/lib/"
+
+#: Settings every container receives, as compose passes them (tests/infra keeps both in step).
+CONTAINER_SETTINGS: tuple[str, ...] = (
+    "kafka_partitions",
+    "topic_transactions",
+    "topic_dead_letter",
+    "topic_decisions",
+    "bucket",
+    "artifacts_bucket",
+    "kinesis_stream",
+    "kinesis_shards",
+    "firehose_stream",
+    "firehose_buffer_mb",
+    "firehose_buffer_seconds",
+    "sns_topic",
+    "ops_topic",
+    "alert_sender",
+    "warehouse_secret_name",
+)
+#: Where tasks keep local state (Fargate's writable scratch space).
+CONTAINER_STATE_DIR = "/tmp/fraudstack"  # noqa: S108 - per-task ephemeral storage, not shared
+
+#: The compose services that run on Fargate, with their commands (``fraudstack <command>``).
+SERVICES: dict[str, str] = {"bridge": "bridge", "scorer": "score"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwsForm(Resource):
+    """A shared declared resource in its AWS form: same logical id and name, AWS-only properties.
+
+    ``ensure`` deploys the shared form, so a local deploy of an AWS declaration still works.
+    """
+
+    shared: Resource
+    properties: dict[str, Any]
+
+    kind = "aws-form"
+    cfn_type = "AWS::CloudFormation::WaitConditionHandle"  # unused: to_cfn uses the shared type
+
+    def ensure(self, target: Any) -> Any:
+        return self.shared.ensure(target)
+
+    def cfn_properties(self) -> dict[str, Any]:
+        return self.properties
+
+    def to_cfn(self) -> dict[str, Any]:
+        return {self.logical_id: {"Type": self.shared.cfn_type, "Properties": self.properties}}
+
+
+@dataclass(frozen=True)
+class AwsDeclaration:
+    """What the AWS template holds: resources in dependency order and the parameters they use."""
+
+    resources: tuple[Resource, ...]
+    parameters: tuple[Parameter, ...]
+
+    @property
+    def aws_only(self) -> tuple[Resource, ...]:
+        return tuple(r for r in self.resources if isinstance(r, AwsOnly))
+
+    def artifact_parameters(self) -> dict[str, str]:
+        """Parameter name -> logical id of the Lambda/Glue resource whose code key it holds."""
+        return {
+            parameters.code_key(r.logical_id).name: r.logical_id
+            for r in self.resources
+            if isinstance(r, AwsForm) and r.shared.cfn_type in {"AWS::Lambda::Function", "AWS::Glue::Job"}
+        }
+
+
+def _by_type(resources: list[Resource], cfn_type: str) -> list[Resource]:
+    return [r for r in resources if r.cfn_type == cfn_type]
+
+
+def container_environment(settings: Settings) -> tuple[tuple[str, Any], ...]:
+    """The settings contract of the Fargate containers (the compose app environment, on AWS)."""
+    fixed: tuple[tuple[str, Any], ...] = (
+        ("FRAUDSTACK_TARGET", "aws"),
+        ("FRAUDSTACK_STATE_DIR", CONTAINER_STATE_DIR),
+        ("KAFKA_BOOTSTRAP_SERVERS", ref(parameters.KAFKA_BOOTSTRAP_SERVERS.name)),
+        ("AWS_REGION", ref("AWS::Region")),
+    )
+    return fixed + tuple(
+        (f"FRAUDSTACK_{field.upper()}", str(getattr(settings, field))) for field in CONTAINER_SETTINGS
+    )
+
+
+def declare_aws(settings: Settings) -> AwsDeclaration:
+    """The shared declaration for ``settings`` (target aws) plus everything only AWS has."""
+    if settings.is_local:
+        raise ConfigError(
+            "the AWS template is rendered from the aws target's settings (FRAUDSTACK_TARGET=aws)"
+        )
+    shared = declare(settings)
+    named = {r.name: r for r in shared}
+    lake, artifacts = named[settings.bucket], named[settings.artifacts_bucket]
+    stream, alerts, ops = named[settings.kinesis_stream], named[settings.sns_topic], named[settings.ops_topic]
+    declared_secret = named[settings.warehouse_secret_name]
+    assert isinstance(lake, Bucket) and isinstance(artifacts, Bucket) and isinstance(stream, KinesisStream)
+    assert isinstance(alerts, SnsTopic) and isinstance(ops, SnsTopic) and isinstance(declared_secret, Secret)
+    prefix = settings.aws_name_prefix
+
+    network = Network(logical_id="Network", name=f"{prefix}-vpc")
+    vpc_cidr = network.cidr
+    warehouse_sg = SecurityGroup(
+        logical_id="WarehouseSecurityGroup",
+        name=f"{prefix}-warehouse",
+        network=network,
+        description="Redshift: inbound only from the components that query it",
+    )
+    to_endpoints = Egress((HTTPS, HTTPS), "0.0.0.0/0", "AWS APIs via the VPC endpoints (no route elsewhere)")
+    to_warehouse = Egress((REDSHIFT_PORT, REDSHIFT_PORT), warehouse_sg, "Redshift")
+    to_kafka = Egress(KAFKA_PORTS, vpc_cidr, "Kafka brokers in this VPC")
+    glue_sg = SecurityGroup(
+        logical_id="GlueSecurityGroup",
+        name=f"{prefix}-glue",
+        network=network,
+        description="Glue jobs: AWS APIs, Redshift, and each other",
+        egress=(to_endpoints, to_warehouse),
+        self_ingress=True,
+    )
+    lambda_sg = SecurityGroup(
+        logical_id="AlertHandlerSecurityGroup",
+        name=f"{prefix}-alert-handler",
+        network=network,
+        description="Alert Lambda: AWS APIs and Redshift",
+        egress=(to_endpoints, to_warehouse),
+    )
+    service_sgs = {
+        component: SecurityGroup(
+            logical_id=f"{component.capitalize()}SecurityGroup",
+            name=f"{prefix}-{component}",
+            network=network,
+            description=f"{component}: Kafka and AWS APIs",
+            egress=(to_endpoints, to_kafka),
+        )
+        for component in SERVICES
+    }
+
+    workgroup = f"{prefix}-warehouse"
+    secret = generated_secret(declared_secret, settings, workgroup)
+    copy_role = iam.copy_role("WarehouseCopyRole", f"{prefix}-warehouse-copy", settings, lake)
+    redshift = RedshiftServerless(
+        logical_id="Warehouse",
+        name=f"{prefix}-warehouse",
+        secret=secret,
+        network=network,
+        security_group=warehouse_sg,
+        copy_role=copy_role,
+    )
+    connection = GlueConnection(
+        logical_id="WarehouseConnection",
+        name=f"{prefix}-warehouse",
+        secret=secret,
+        warehouse=redshift,
+        network=network,
+        security_group=glue_sg,
+    )
+
+    aws_forms: dict[str, Resource] = {secret.logical_id: secret}
+    additions: list[Resource] = []
+    used_parameters: list[Parameter] = [parameters.GLUE_LIBRARY_KEY]
+    for function in _by_type(shared, "AWS::Lambda::Function"):
+        key = parameters.code_key(function.logical_id)
+        used_parameters.append(key)
+        aws_forms[function.logical_id] = AwsForm(
+            logical_id=function.logical_id,
+            name=function.name,
+            shared=function,
+            properties={
+                **function.cfn_properties(),
+                "Code": {"S3Bucket": artifacts.name, "S3Key": ref(key.name)},
+                "VpcConfig": {"SubnetIds": network.subnet_ids, "SecurityGroupIds": [lambda_sg.group_id]},
+            },
+        )
+        role = getattr(function, "role")  # noqa: B009 - declared by resources.LambdaFunction
+        additions += [
+            LogGroup(logical_id=f"{function.logical_id}Logs", name=f"/aws/lambda/{function.name}"),
+            iam.RolePolicy(
+                logical_id=f"{function.logical_id}VpcPolicy",
+                name="vpc-and-metrics",
+                role=role,
+                statements=(iam.network_interfaces(), iam.put_metrics(settings)),
+            ),
+        ]
+    glue_roles = {}
+    for job in _by_type(shared, "AWS::Glue::Job"):
+        key = parameters.code_key(job.logical_id)
+        used_parameters.append(key)
+        properties = job.cfn_properties()
+        aws_forms[job.logical_id] = AwsForm(
+            logical_id=job.logical_id,
+            name=job.name,
+            shared=job,
+            properties={
+                **properties,
+                "Command": {
+                    **properties["Command"],
+                    "ScriptLocation": sub(f"s3://{artifacts.name}/${{{key.name}}}"),
+                },
+                "DefaultArguments": {
+                    **properties.get("DefaultArguments", {}),
+                    "--extra-py-files": sub(f"s3://{artifacts.name}/${{{parameters.GLUE_LIBRARY_KEY.name}}}"),
+                    "--additional-python-modules": ",".join(GLUE_PYTHON_MODULES),
+                },
+                "Connections": {"Connections": [connection.name]},
+            },
+        )
+        role = getattr(job, "role")  # noqa: B009 - declared by resources.GlueJob
+        glue_roles[role.logical_id] = role
+    for role in glue_roles.values():
+        additions.append(
+            iam.RolePolicy(
+                logical_id=f"{role.logical_id}ConnectionPolicy",
+                name="library-and-connection",
+                role=role,
+                statements=iam.glue_connection_statements(connection.name, artifacts, GLUE_LIBRARY_PREFIX),
+            )
+        )
+
+    cluster = EcsCluster(logical_id="ServicesCluster", name=f"{prefix}-services")
+    log_groups = {
+        component: LogGroup(logical_id=f"{component.capitalize()}Logs", name=f"/{prefix}/{component}")
+        for component in SERVICES
+    }
+    execution = iam.execution_role(
+        "ServicesExecutionRole", f"{prefix}-ecs-execution", tuple(log_groups.values())
+    )
+    task_statements = {
+        "bridge": iam.bridge_statements(settings, stream),
+        "scorer": iam.scorer_statements(settings, artifacts, alerts),
+    }
+    services: list[Resource] = [cluster, *log_groups.values(), execution]
+    for component, command in SERVICES.items():
+        role = iam.task_role(
+            f"{component.capitalize()}TaskRole", f"{prefix}-{component}", task_statements[component]
+        )
+        services += [
+            role,
+            FargateService(
+                logical_id=f"{component.capitalize()}Service",
+                name=f"{prefix}-{component}",
+                cluster=cluster,
+                network=network,
+                security_group=service_sgs[component],
+                task_role=role,
+                execution_role=execution,
+                command=("fraudstack", command),
+                environment=container_environment(settings),
+                log_group=log_groups[component].name,
+            ),
+        ]
+
+    monitoring = _monitoring(settings, shared, stream, ops, prefix)
+    resources = [
+        *(aws_forms.get(r.logical_id, r) for r in shared),
+        network,
+        warehouse_sg,
+        glue_sg,
+        lambda_sg,
+        *service_sgs.values(),
+        copy_role,
+        redshift,
+        connection,
+        *additions,
+        *services,
+        *monitoring,
+    ]
+    used_parameters += [
+        parameters.KAFKA_BOOTSTRAP_SERVERS,
+        parameters.CONTAINER_REPOSITORY,
+        parameters.CONTAINER_TAG,
+        parameters.SERVICE_COUNT,
+    ]
+    if any(isinstance(r, ScheduleRule) for r in monitoring):
+        used_parameters.append(parameters.PIPELINE_SCHEDULE)
+    return AwsDeclaration(resources=tuple(resources), parameters=tuple(used_parameters))
+
+
+def _monitoring(
+    settings: Settings, shared: list[Resource], stream: KinesisStream, ops: SnsTopic, prefix: str
+) -> list[Resource]:
+    """Alarms (pipeline failure, streaming lag, no data), the dashboard and the schedule."""
+    namespace = settings.metrics_namespace
+    incoming = Metric("AWS/Kinesis", "IncomingRecords", (("StreamName", stream.name),))
+    bridge_lag = Metric(namespace, "EndToEndLatency", (("Service", "bridge"),), "Maximum")
+    scorer_lag = Metric(namespace, "ConsumerLag", (("Service", "scorer"),), "Maximum")
+    resources: list[Resource] = [
+        Alarm(
+            logical_id="NoDataAlarm",
+            name=f"{prefix}-no-transactions",
+            description="No transaction reached Kinesis for 15 minutes: producer or bridge down",
+            metric=incoming,
+            threshold=1,
+            comparison="LessThanThreshold",
+            notify=ops.arn,
+            periods=3,
+            missing_data="breaching",
+        ),
+        Alarm(
+            logical_id="BridgeLagAlarm",
+            name=f"{prefix}-bridge-lag",
+            description="Kafka-to-Kinesis latency above 60 s for 10 minutes: the bridge is falling behind",
+            metric=bridge_lag,
+            threshold=60_000,
+            comparison="GreaterThanThreshold",
+            notify=ops.arn,
+            periods=2,
+        ),
+        Alarm(
+            logical_id="ScorerLagAlarm",
+            name=f"{prefix}-scorer-lag",
+            description="Scorer consumer lag above 30 s for 10 minutes: decisions are late",
+            metric=scorer_lag,
+            threshold=30_000,
+            comparison="GreaterThanThreshold",
+            notify=ops.arn,
+            periods=2,
+        ),
+    ]
+    widgets: list[tuple[str, Metric]] = [
+        ("Transactions into Kinesis", incoming),
+        ("Bridge end-to-end latency (ms)", bridge_lag),
+        ("Scorer consumer lag (ms)", scorer_lag),
+        ("Scorer alerts", Metric(namespace, "Alerts", (("Service", "scorer"),))),
+    ]
+    for machine in _by_type(shared, "AWS::StepFunctions::StateMachine"):
+        machine_arn = getattr(machine, "arn")  # noqa: B009 - declared by resources.StateMachine
+        failed = Metric("AWS/States", "ExecutionsFailed", (("StateMachineArn", machine_arn.cfn),))
+        resources.append(
+            Alarm(
+                logical_id=f"{machine.logical_id}FailedAlarm",
+                name=f"{machine.name}-failed",
+                description="A batch pipeline run (ETL, inference, alerts) failed",
+                metric=failed,
+                threshold=1,
+                comparison="GreaterThanOrEqualToThreshold",
+                notify=ops.arn,
+            )
+        )
+        widgets.append(("Pipeline runs failed", failed))
+        role = iam.schedule_role(f"{machine.logical_id}ScheduleRole", f"{machine.name}-schedule", machine_arn)
+        resources += [
+            role,
+            ScheduleRule(
+                logical_id=f"{machine.logical_id}Schedule",
+                name=f"{machine.name}-schedule",
+                schedule=ref(parameters.PIPELINE_SCHEDULE.name),
+                state_machine=machine_arn,
+                role=role,
+            ),
+        ]
+    for function in _by_type(shared, "AWS::Lambda::Function"):
+        errors = Metric("AWS/Lambda", "Errors", (("FunctionName", function.name),))
+        resources.append(
+            Alarm(
+                logical_id=f"{function.logical_id}ErrorsAlarm",
+                name=f"{function.name}-errors",
+                description="The alert handler failed: fraud alerts may not go out",
+                metric=errors,
+                threshold=1,
+                comparison="GreaterThanOrEqualToThreshold",
+                notify=ops.arn,
+            )
+        )
+        widgets.append(("Alert handler errors", errors))
+    resources.append(Dashboard(logical_id="Dashboard", name=prefix, widgets=tuple(widgets)))
+    return resources
+
+
+def render(settings: Settings) -> dict[str, Any]:
+    """The CloudFormation template of the AWS target, as a dict."""
+    declaration = declare_aws(settings)
+    template = render_template(declaration.resources, DESCRIPTION)
+    template["Parameters"] = {p.name: p.to_cfn() for p in declaration.parameters}
+    template["Outputs"] = {
+        "LakeBucket": {"Value": settings.bucket},
+        "TransactionsStream": {"Value": settings.kinesis_stream},
+        "WarehouseSecret": {"Value": ref("WarehouseSecret")},
+        "WarehouseEndpoint": {
+            "Value": sub(
+                next(r for r in declaration.resources if isinstance(r, RedshiftServerless)).secret.host
+            )
+        },
+        "VpcId": {"Value": ref("Network")},
+        "PrivateSubnets": {
+            "Value": {"Fn::Join": [",", [ref("NetworkPrivateSubnet1"), ref("NetworkPrivateSubnet2")]]}
+        },
+    }
+    return {
+        key: template[key]
+        for key in ("AWSTemplateFormatVersion", "Description", "Parameters", "Resources", "Outputs")
+    }
+
+
+def to_yaml(template: dict[str, Any]) -> str:
+    """Stable YAML (declaration order kept, no aliases) for the checked-in template."""
+
+    class _Dumper(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return yaml.dump(template, Dumper=_Dumper, sort_keys=False, width=120, default_flow_style=False)
