@@ -34,6 +34,7 @@ COMMAND_GROUPS: list[str] = [
     "warehouse",
     "score",
     "dashboard",
+    "pipeline",
     "train",
     "infra",
 ]

@@ -1,0 +1,98 @@
+"""Fixtures for the pipeline tests: the whole declaration deployed on the session stack.
+
+The ML inference job runs a TEST-ONLY stand-in script (``standin_inference_job.py``) until
+``glue/ml_inference_job.py`` lands; everything else is what ``fraudstack deploy`` deploys:
+the real ETL script, the alert Lambda zip, the state machine from ``statemachine/``.
+
+Resource names are the session settings' own, because the Glue scripts read their settings
+from the emulator's environment (the session's), exactly as a deployed job would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fraudstack.aws import client
+from fraudstack.deploy import deploy
+from fraudstack.resources import Resource, declare, pipeline_names
+from fraudstack.settings import Settings
+from fraudstack.warehouse import Warehouse, connect, migrate
+from tests.conftest import RunningStack
+from tests.glue.rawdata import lines, put_objects
+
+STANDIN_INFERENCE = Path(__file__).with_name("standin_inference_job.py")
+
+
+def declaration(settings: Settings, *, inference_fails: bool = False) -> list[Resource]:
+    """``declare(settings)`` with the stand-in inference script (failing on request)."""
+    names = pipeline_names(settings)
+    resources = []
+    for resource in declare(settings):
+        if resource.name == names.inference_job:
+            arguments = (("--fail", "yes"),) if inference_fails else ()
+            resource = dataclasses.replace(resource, script=STANDIN_INFERENCE, default_arguments=arguments)  # type: ignore[type-var]
+        resources.append(resource)
+    return resources
+
+
+@pytest.fixture(scope="session")
+def deployed(stack: RunningStack) -> Settings:
+    """The pipeline deployed on the session stack, with the warehouse schema in place."""
+    settings = stack.settings
+    deploy(settings, declaration(settings))
+    with connect(settings) as wh:
+        migrate(wh)
+    return settings
+
+
+@pytest.fixture
+def warehouse(deployed: Settings) -> Iterator[Warehouse]:
+    with connect(deployed) as wh:
+        yield wh
+
+
+def put_batch(settings: Settings, tag: str, count: int, hour: datetime) -> set[str]:
+    """One Firehose-format raw object of ``count`` events; returns the ids labelled fraud."""
+    batch = lines(tag, count, seed=sum(map(ord, tag)))
+    put_objects(client("s3", settings), settings.bucket, hour, [batch], stream=tag)
+    return {e["transaction_id"] for e in map(json.loads, batch) if e["is_fraud"]}
+
+
+def outbox(settings: Settings) -> list[dict[str, Any]]:
+    """Every e-mail the emulated SES has sent (moto's ``/moto-api/data.json``)."""
+    with urllib.request.urlopen(f"{settings.aws_endpoint_url}/moto-api/data.json", timeout=30) as response:
+        data = json.load(response)
+    return list(data["ses"]["Message"])
+
+
+def drain(settings: Settings, queue: str) -> list[dict[str, Any]]:
+    """Receive and delete every message on a tap queue; returns the SNS notifications."""
+    sqs = client("sqs", settings)
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    found = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        )
+        if not messages:
+            return found
+        for message in messages:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def alert_ids(notifications: list[dict[str, Any]]) -> list[str]:
+    """The transaction ids of alert notifications (one per SNS message, repeats kept)."""
+    return [json.loads(n["Message"])["transaction_id"] for n in notifications]
+
+
+def hour(day: int) -> datetime:
+    return datetime(2026, 11, day, 10, tzinfo=UTC)
