@@ -27,10 +27,10 @@ from fraudstack.features.definitions import (
     HISTORY_CAP,
     HOUR,
     KEY,
+    LOOKBACK,
     MCC_RISK,
     MICROS_PER_SECOND,
     MIN_SPEED_GAP_SECONDS,
-    SEEN_HORIZON,
     WINDOWS,
     available_features,
 )
@@ -105,7 +105,7 @@ def _is_new(keys: np.ndarray, values: pd.Series, times: np.ndarray) -> np.ndarra
     block_start = _group_starts(pair_new | _changed(t))
     has_before = block_start > pair_start
     gap = t - t[np.maximum(block_start - 1, 0)]
-    seen = has_before & (gap <= SEEN_HORIZON)
+    seen = has_before & (gap <= LOOKBACK)
     out[rows[order]] = np.where(seen, 0.0, 1.0)
     return out
 
@@ -136,7 +136,7 @@ def compute_features(frame: pd.DataFrame) -> pd.DataFrame:
         created = pd.to_datetime(frame["customer_account_created"], utc=True, format="ISO8601")
         created_us = created.dt.tz_convert(None).to_numpy().astype("datetime64[us]").astype(_I64)
         out["account_age_days"] = (t_in - created_us) / DAY
-    if "n_history" in names:
+    if "seconds_since_prev" in names:
         out.update(_history(frame, t_in, cents_in, names))
     if "is_vpn" in names:
         vpn = frame["ip_is_vpn"]
@@ -165,12 +165,10 @@ def _history(
     start = _group_starts(group_new)
     end = _group_starts(group_new | _changed(t))  # past = rows [start, end)
     cum = np.concatenate([[0], np.cumsum(amt)]).astype(_I64)
-    has_prev = end > start
     prev = np.maximum(end - 1, 0)
+    has_prev = (end > start) & (t - t[prev] <= LOOKBACK)
 
     res: dict[str, np.ndarray] = {}
-    n_history = end - start
-    res["n_history"] = n_history.astype(float)
     gap = np.where(has_prev, (t - t[prev]) / MICROS_PER_SECOND, np.nan)
     res["seconds_since_prev"] = gap
     floor = end - HISTORY_CAP
@@ -185,8 +183,6 @@ def _history(
     assert sum_7d is not None and count_7d is not None
     with np.errstate(divide="ignore", invalid="ignore"):
         res["amount_to_mean_7d"] = np.where(sum_7d != 0, (amt * count_7d) / sum_7d, np.nan)
-        sum_all = cum[end] - cum[start]
-        res["amount_to_mean_all"] = np.where(sum_all != 0, (amt * n_history) / sum_all, np.nan)
     if "dist_prev_km" in names:
         lat = frame["lat"].astype(float).to_numpy()[order]
         lon = frame["lon"].astype(float).to_numpy()[order]

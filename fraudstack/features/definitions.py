@@ -14,6 +14,10 @@ Semantics every feature keeps:
 * Strictly the past: an event at time ``t`` sees only events of its card with time ``< t``
   (ties at the same microsecond do not see each other), never labels
   (:data:`fraudstack.schema.LABEL_FIELDS`).
+* Bounded past: nothing older than :data:`LOOKBACK` (30 days) matters. So the batch inference
+  job needs only the last 30 days of history to reproduce the scorer's values exactly, and
+  features do not drift with how long a dataset or a scorer has been running (a whole-history
+  count would grow with the data's age, not with the card's behaviour).
 * Windows are half-open ``[t - w, t)`` and count at most :data:`HISTORY_CAP` most recent
   events, so the online state per card is bounded and the batch form applies the same cap.
 """
@@ -26,7 +30,8 @@ from typing import get_args
 from fraudstack.schema import Channel, EntryMode
 
 #: Version of the feature definitions; models trained on another version are refused.
-FEATURE_VERSION = 1
+#: 2: history bounded to LOOKBACK (whole-history count and mean removed).
+FEATURE_VERSION = 2
 
 #: The entity whose history the features describe.
 KEY = "card_id"
@@ -44,8 +49,9 @@ LONGEST_WINDOW = max(WINDOWS.values())
 #: with more than this many transactions in 7 days is already extraordinary).
 HISTORY_CAP = 2000
 
-#: A device, IP or merchant is "new" to a card when the card has not used it within this long.
-SEEN_HORIZON = 30 * DAY
+#: No feature depends on events older than this: a device, IP or merchant is "new" to a card
+#: when the card has not used it within it, and a "previous transaction" older than it is none.
+LOOKBACK = 30 * DAY
 
 #: Online state keeps at most this many distinct devices / IPs / merchants per card; beyond it
 #: the least recently seen is forgotten. The only place the online form may differ from the
@@ -113,12 +119,10 @@ FEATURES: tuple[Feature, ...] = (
         "days since the customer's account was opened",
         ("event_time", "customer_account_created"),
     ),
-    Feature("n_history", "earlier transactions of this card", _HISTORY),
-    Feature("seconds_since_prev", "seconds since the card's previous transaction", _HISTORY),
+    Feature("seconds_since_prev", "seconds since the card's previous transaction (within 30 days)", _HISTORY),
     *(Feature(f"n_{w}", f"transactions of this card in the previous {w}", _HISTORY) for w in WINDOWS),
     *(Feature(f"sum_{w}", f"amount spent by this card in the previous {w}", _HISTORY) for w in WINDOWS),
     Feature("amount_to_mean_7d", "amount / the card's mean amount over the previous 7 days", _HISTORY),
-    Feature("amount_to_mean_all", "amount / the card's mean amount over its whole history", _HISTORY),
     Feature("dist_prev_km", "km from the card's previous transaction", (*_HISTORY, "lat", "lon")),
     Feature("speed_prev_kmh", "implied km/h from the card's previous transaction", (*_HISTORY, "lat", "lon")),
     Feature(

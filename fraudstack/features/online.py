@@ -38,11 +38,11 @@ from fraudstack.features.definitions import (
     HOUR,
     KEY,
     LONGEST_WINDOW,
+    LOOKBACK,
     MCC_RISK,
     MICROS_PER_SECOND,
     MIN_SPEED_GAP_SECONDS,
     SEEN_CAP,
-    SEEN_HORIZON,
     WINDOWS,
 )
 
@@ -103,7 +103,7 @@ def _seen_is_new(seen: Seen, value: Any, t: int) -> float:
     before = latest if latest < t else earlier
     if before is None or before >= t:
         return 1.0
-    return 1.0 if t - before > SEEN_HORIZON else 0.0
+    return 1.0 if t - before > LOOKBACK else 0.0
 
 
 def _seen_add(seen: Seen, value: Any, t: int) -> None:
@@ -132,16 +132,14 @@ def _seen_shrink(seen: Seen) -> None:
 class CardState:
     """History of one card: recent events in time order plus remembered devices, IPs, merchants.
 
-    ``cum`` holds prefix sums of cents since the card was first seen (``cum[i]`` = cents of
-    every event before retained index ``i``), so a window sum is one subtraction and the
-    whole-history sum survives pruning.
+    ``cum`` holds running prefix sums of cents (``cum[i + 1] - cum[i]`` = cents of retained
+    event ``i``), so a window sum is one subtraction and pruning the front needs no rebasing.
     """
 
     __slots__ = (
         "countries",
         "cum",
         "devices",
-        "dropped",
         "ips",
         "lats",
         "lons",
@@ -156,7 +154,6 @@ class CardState:
         self.lats: list[float] = []
         self.lons: list[float] = []
         self.countries: list[str | None] = []
-        self.dropped = 0
         self.next_prune = 64
         self.devices: Seen = {}
         self.ips: Seen = {}
@@ -173,11 +170,11 @@ class CardState:
         ip: str | None,
         merchant: str | None,
     ) -> list[float]:
-        """Features from the card's events strictly before ``t`` (``n_history`` .. ``new_merchant``)."""
+        """Features from the card's events strictly before ``t`` (seconds_since_prev .. new_merchant)."""
         times, cum = self.times, self.cum
         end = bisect_left(times, t)
-        out: list[float] = [float(self.dropped + end)]
-        if end:
+        out: list[float] = []
+        if end and t - times[end - 1] <= LOOKBACK:
             prev = end - 1
             gap = (t - times[prev]) / MICROS_PER_SECOND
             dist = haversine_km(self.lats[prev], self.lons[prev], lat, lon)
@@ -201,8 +198,6 @@ class CardState:
                 mean_7d = (cents * count) / total
         out.extend(sums)
         out.append(mean_7d)
-        n_all = self.dropped + end
-        out.append((cents * n_all) / cum[end] if cum[end] else NAN)
         out.extend((dist, speed, changed))
         out.append(_seen_is_new(self.devices, device, t))
         out.append(_seen_is_new(self.ips, ip, t))
@@ -261,7 +256,6 @@ class CardState:
             del self.lats[:drop]
             del self.lons[:drop]
             del self.countries[:drop]
-            self.dropped += drop
         self.next_prune = max(64, 2 * len(times))
 
     def to_dict(self) -> dict[str, Any]:
@@ -271,7 +265,6 @@ class CardState:
             "la": self.lats,
             "lo": self.lons,
             "co": self.countries,
-            "d": self.dropped,
             "dev": self.devices,
             "ip": self.ips,
             "m": self.merchants,
@@ -282,7 +275,6 @@ class CardState:
         state = cls()
         state.times, state.cum = list(data["t"]), list(data["c"])
         state.lats, state.lons, state.countries = list(data["la"]), list(data["lo"]), list(data["co"])
-        state.dropped = int(data["d"])
         state.next_prune = max(64, 2 * len(state.times))
         for name, attr in (("dev", "devices"), ("ip", "ips"), ("m", "merchants")):
             setattr(state, attr, {k: (v[0], v[1]) for k, v in data[name].items()})

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from fraudstack.features import FEATURE_NAMES, OnlineFeatures, compute_features, definitions
+from fraudstack.simulator import SimulationConfig, iter_events, iter_tables
 from tests.features.events import as_frame, hand_made_events
 
 #: Everything is integer arithmetic or the same float operations, except sin/cos in the distance.
@@ -43,7 +45,7 @@ def test_ties_do_not_see_each_other() -> None:
     for e in events:
         e.update(card_id="same", event_time=events[0]["event_time"], device_id="d1")
     features = compute_features(as_frame(events))
-    assert (features["n_history"] == 0).all()
+    assert features["seconds_since_prev"].isna().all() and (features["n_7d"] == 0).all()
     assert (features["new_device"] == 1).all()
     assert_same(features.reset_index(drop=True), online_frame(events))
 
@@ -54,6 +56,19 @@ def test_appending_future_events_changes_no_earlier_feature() -> None:
     past = compute_features(as_frame(events[:cut]))
     full = compute_features(as_frame(events)).iloc[:cut]
     pd.testing.assert_frame_equal(past, full)
+
+
+def test_nothing_older_than_the_lookback_matters() -> None:
+    """The inference job reads only LOOKBACK of history; that must give the same features."""
+    frame = as_frame(hand_made_events(3000))
+    times = pd.to_datetime(frame["event_time"], utc=True)
+    score_from = times.min() + pd.Timedelta(days=36)
+    history = frame[times >= score_from - pd.Timedelta(microseconds=definitions.LOOKBACK)]
+    targets = frame.index[times >= score_from]
+    assert len(targets) > 100 and len(history) < len(frame)
+    pd.testing.assert_frame_equal(
+        compute_features(history).loc[targets], compute_features(frame).loc[targets]
+    )
 
 
 def test_labels_are_never_read() -> None:
@@ -89,3 +104,14 @@ def test_missing_columns_drop_only_the_features_that_need_them() -> None:
     names = set(compute_features(frame).columns)
     assert {"new_device", "dist_prev_km", "speed_prev_kmh", "account_age_days"}.isdisjoint(names)
     assert {"n_1h", "new_ip", "amount_to_mean_7d", "hour"} <= names
+
+
+def test_batch_equals_online_on_simulated_stream() -> None:
+    """The scorer's input (wire-form dicts: ISO strings, float amounts) against the Parquet form."""
+    config = SimulationConfig.create(customers=300, days=9, fraud_rate=0.02, seed=5)
+    events = list(iter_events(config))
+    frame = pa.concat_tables(list(iter_tables(config))).to_pandas()
+    batch = (
+        compute_features(frame).set_axis(frame["transaction_id"]).loc[[e["transaction_id"] for e in events]]
+    )
+    assert_same(batch.reset_index(drop=True), online_frame(events))
