@@ -1,9 +1,10 @@
 """``fraudstack produce``: stream transactions into the Kafka ``transactions`` topic.
 
-The source is the simulator (deterministic for ``--seed``) or a JSON-lines file (``--input``,
-``-`` for stdin) such as ``fraudstack simulate --format jsonl`` writes. A live progress line
-shows sent / failed / rate; the final summary is printed to stdout and the command exits 1
-when any record failed.
+The source is the simulator's event-time-ordered stream (deterministic for ``--seed``;
+``--speed`` replays event time, ``--rate`` caps transactions per second) or a JSON-lines
+file (``--input``, ``-`` for stdin) such as ``fraudstack simulate --format jsonl`` writes.
+A live progress line shows sent / failed / rate; the final summary is printed to stdout and
+the command exits 1 when any record failed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,6 +27,9 @@ from fraudstack.kafka.producer import ProduceSummary, produce_events
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.observability import MetricsPublisher
 from fraudstack.settings import load_settings
+from fraudstack.simulator import SimulationConfig, iter_events
+
+_SIM = SimulationConfig()
 
 
 def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
@@ -54,13 +58,34 @@ def produce_command(
         Path | None,
         typer.Option("--input", help="JSON-lines file of events ('-' for stdin) instead of the simulator"),
     ] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="simulator: replay event time this many times faster than real time"),
+    ] = None,
+    customers: Annotated[int, typer.Option(help="simulator: number of customers")] = _SIM.customers,
+    days: Annotated[int, typer.Option(help="simulator: days of event time")] = _SIM.days,
+    start: Annotated[str, typer.Option(help="simulator: first day, YYYY-MM-DD")] = _SIM.start.isoformat(),
+    fraud_rate: Annotated[
+        float, typer.Option(help="simulator: share of fraud-labelled rows")
+    ] = _SIM.fraud_rate,
+    seed: Annotated[
+        int, typer.Option(help="simulator: random seed; same seed, same transactions")
+    ] = _SIM.seed,
 ) -> None:
-    """Produce transactions keyed by card (idempotent, acks=all) and print a sent/failed summary."""
+    """Produce transactions keyed by card (acks=all, idempotent) and print a sent/failed summary."""
     settings = load_settings()
-    if input_path is None:
-        raise ConfigError("the simulator source is not available yet: pass --input FILE (JSON lines)")
-    if input_path is not None and str(input_path) != "-" and not input_path.exists():
-        raise ConfigError(f"--input {input_path} does not exist")
+    events: Iterable[dict[str, Any]]
+    if input_path is not None:
+        if speed is not None:
+            raise ConfigError("--speed paces the simulator; with --input use --rate")
+        if str(input_path) != "-" and not input_path.exists():
+            raise ConfigError(f"--input {input_path} does not exist")
+        events = _json_lines(input_path)
+    else:
+        config = SimulationConfig.create(
+            customers=customers, days=days, start=start, fraud_rate=fraud_rate, seed=seed
+        )
+        events = iter_events(config, speed=speed or None)
     ensure_topics(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
@@ -85,7 +110,7 @@ def produce_command(
 
         summary = produce_events(
             settings,
-            _json_lines(input_path),
+            events,
             rate=rate or None,
             count=count,
             duration=duration,
