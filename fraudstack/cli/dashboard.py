@@ -2,14 +2,13 @@
 
 Bound to 127.0.0.1 by default: the dashboard shows transaction data and has no login, so
 exposing it (``--host 0.0.0.0``, e.g. in a container behind a proxy) is an explicit choice.
-It runs ``streamlit run`` as a child process - Streamlit's supported entry point - with the
-settings handed down unchanged, and exits with its status.
+It becomes ``streamlit run`` (Streamlit's supported entry point, by ``exec``) with the
+settings handed down unchanged.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -24,7 +23,7 @@ APP_SCRIPT = REPO_ROOT / "dashboard" / "app.py"
 
 
 def streamlit_command(host: str, port: int) -> list[str]:
-    """The ``streamlit run`` command line: headless, no file watcher, no usage statistics."""
+    """The ``streamlit run`` command line: headless, no file watcher, no usage statistics, no dev menu."""
     return [
         sys.executable,
         "-m",
@@ -36,6 +35,7 @@ def streamlit_command(host: str, port: int) -> list[str]:
         f"--server.port={port}",
         "--server.fileWatcherType=none",
         "--browser.gatherUsageStats=false",
+        "--client.toolbarMode=viewer",
     ]
 
 
@@ -59,11 +59,10 @@ def dashboard_command(
         raise ConfigError(f"dashboard app not found at {APP_SCRIPT}; run fraudstack from a source checkout")
     chosen = port or settings.dashboard_port
     typer.echo(f"dashboard: http://{host}:{chosen}/", err=True)
-    try:
-        code = subprocess.call(streamlit_command(host, chosen), env=_environment(settings))
-    except KeyboardInterrupt:
-        code = 130
-    raise typer.Exit(code)
+    command = streamlit_command(host, chosen)
+    sys.stderr.flush()
+    # exec, not a child: signals (Ctrl-C, a supervisor's SIGTERM) reach Streamlit itself.
+    os.execve(command[0], command, _environment(settings))  # noqa: S606 - argv list, no shell
 
 
 def register(app: typer.Typer) -> None:

@@ -42,11 +42,16 @@ TRANSACTIONS = [
 ]  # fmt: skip
 
 REASONS = {
+    "t05": [
+        {"feature": "card_txn_count_10m", "contribution": 1.8},
+        {"feature": "ip_is_vpn", "contribution": 0.9},
+        {"feature": "amount", "contribution": 0.3},
+    ],
     "t06": [
         {"feature": "km_from_previous", "contribution": 2.1},
         {"feature": "speed_kmh", "contribution": 1.4},
         {"feature": "amount", "contribution": -0.2},
-    ]
+    ],
 }
 
 
