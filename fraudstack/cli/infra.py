@@ -15,7 +15,7 @@ import typer
 
 from fraudstack.aws import client
 from fraudstack.infra import artifacts
-from fraudstack.infra.template import declare_aws, render, to_yaml
+from fraudstack.infra.template import declare_aws, default_settings, render, to_yaml
 from fraudstack.settings import Settings, load_settings
 
 infra_app = typer.Typer(help="The AWS CloudFormation template rendered from the resource declaration.")
@@ -27,9 +27,13 @@ def aws_settings() -> Settings:
 
 
 @infra_app.command("render")
-def render_command() -> None:
+def render_command(
+    defaults: Annotated[
+        bool, typer.Option("--defaults", help="ignore the environment: the checked-in infra/fraudstack.yaml")
+    ] = False,
+) -> None:
     """Print the CloudFormation template (YAML) for the aws target."""
-    typer.echo(to_yaml(render(aws_settings())), nl=False)
+    typer.echo(to_yaml(render(default_settings() if defaults else aws_settings())), nl=False)
 
 
 def package_command(

@@ -10,7 +10,7 @@ resource keeps its logical id, so the template and the local deploy list the sam
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import yaml
@@ -24,7 +24,16 @@ from fraudstack.infra.network import HTTPS, KAFKA_PORTS, REDSHIFT_PORT, Egress, 
 from fraudstack.infra.parameters import Parameter
 from fraudstack.infra.warehouse import GlueConnection, RedshiftServerless, generated_secret
 from fraudstack.packaging import GLUE_PYTHON_MODULES
-from fraudstack.resources import Bucket, KinesisStream, Resource, Secret, SnsTopic, declare, render_template
+from fraudstack.resources import (
+    Bucket,
+    FirehoseDeliveryStream,
+    KinesisStream,
+    Resource,
+    Secret,
+    SnsTopic,
+    declare,
+    render_template,
+)
 from fraudstack.settings import Settings
 
 DESCRIPTION = "fraudstack: real-time fraud detection pipeline (rendered by `fraudstack infra render`)"
@@ -102,6 +111,45 @@ class AwsDeclaration:
 
 def _by_type(resources: list[Resource], cfn_type: str) -> list[Resource]:
     return [r for r in resources if r.cfn_type == cfn_type]
+
+
+def lake_lifecycle(settings: Settings) -> dict[str, Any]:
+    """Raw data ages into cheaper storage, then expires; rejected and staging files go sooner.
+
+    Raw objects are kept a year (the curated Parquet and the warehouse hold the history);
+    Firehose errors 90 days; files staged for a warehouse load a week.
+    """
+    return {
+        "Rules": [
+            {
+                "Id": "raw-tiering",
+                "Status": "Enabled",
+                "Prefix": settings.raw_prefix,
+                "Transitions": [
+                    {"StorageClass": "STANDARD_IA", "TransitionInDays": 30},
+                    {"StorageClass": "GLACIER_IR", "TransitionInDays": 90},
+                ],
+                "ExpirationInDays": 365,
+            },
+            {
+                "Id": "delivery-errors",
+                "Status": "Enabled",
+                "Prefix": settings.raw_error_prefix,
+                "ExpirationInDays": 90,
+            },
+            {
+                "Id": "warehouse-staging",
+                "Status": "Enabled",
+                "Prefix": settings.warehouse_staging_prefix,
+                "ExpirationInDays": 7,
+            },
+            {
+                "Id": "incomplete-uploads",
+                "Status": "Enabled",
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
+            },
+        ]
+    }
 
 
 def container_environment(settings: Settings) -> tuple[tuple[str, Any], ...]:
@@ -189,7 +237,20 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
         security_group=glue_sg,
     )
 
-    aws_forms: dict[str, Resource] = {secret.logical_id: secret}
+    aws_forms: dict[str, Resource] = {
+        secret.logical_id: secret,
+        lake.logical_id: AwsForm(
+            logical_id=lake.logical_id,
+            name=lake.name,
+            shared=lake,
+            properties={**lake.cfn_properties(), "LifecycleConfiguration": lake_lifecycle(settings)},
+        ),
+    }
+    for delivery in _by_type(shared, "AWS::KinesisFirehose::DeliveryStream"):
+        # Raw JSON lines compress ~10x; Spark reads the .gz objects Firehose writes as they are.
+        # Locally the emulator's delivery stays uncompressed, which is easier to inspect.
+        assert isinstance(delivery, FirehoseDeliveryStream)
+        aws_forms[delivery.logical_id] = replace(delivery, compression="GZIP")
     additions: list[Resource] = []
     used_parameters: list[Parameter] = [parameters.GLUE_LIBRARY_KEY]
     for function in _by_type(shared, "AWS::Lambda::Function"):
@@ -398,6 +459,15 @@ def _monitoring(
         widgets.append(("Alert handler errors", errors))
     resources.append(Dashboard(logical_id="Dashboard", name=prefix, widgets=tuple(widgets)))
     return resources
+
+
+def default_settings() -> Settings:
+    """The aws target with every other setting at its default: what ``infra/fraudstack.yaml`` holds.
+
+    Built without reading the environment or ``.env``, so the checked-in render is the same
+    on every machine.
+    """
+    return Settings.model_construct(target="aws")
 
 
 def render(settings: Settings) -> dict[str, Any]:

@@ -1,0 +1,37 @@
+"""Fixtures for the AWS target: the default aws settings, its declaration and its template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fraudstack.infra.template import AwsDeclaration, declare_aws, default_settings, render
+from fraudstack.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def aws_settings() -> Settings:
+    return default_settings()
+
+
+@pytest.fixture(scope="session")
+def declaration(aws_settings: Settings) -> AwsDeclaration:
+    return declare_aws(aws_settings)
+
+
+@pytest.fixture(scope="session")
+def template(aws_settings: Settings) -> dict[str, Any]:
+    return render(aws_settings)
+
+
+def policy_documents(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(logical id, policy document) of every inline policy in the template."""
+    found = []
+    for logical_id, definition in template["Resources"].items():
+        properties = definition["Properties"]
+        if definition["Type"] == "AWS::IAM::Role":
+            found += [(logical_id, p["PolicyDocument"]) for p in properties.get("Policies", [])]
+        elif definition["Type"] == "AWS::IAM::RolePolicy":
+            found.append((logical_id, properties["PolicyDocument"]))
+    return found

@@ -1,0 +1,178 @@
+"""The AWS template: checked in equal to a fresh render, valid, complete, least privilege."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fraudstack.infra.base import UNSCOPED_ACTIONS
+from fraudstack.infra.template import AwsDeclaration, to_yaml
+from fraudstack.resources import declare
+from fraudstack.settings import Settings, load_settings
+from tests.infra.conftest import policy_documents
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECKED_IN = ROOT / "infra" / "fraudstack.yaml"
+
+#: Declared on local targets only: SQS queues subscribed to the topics so tests can read them.
+LOCAL_ONLY = {"AlertsTapQueue", "OpsTapQueue"}
+#: Kinds of resource only the AWS template has (fraudstack.infra): nothing local stands in for them.
+AWS_ONLY_KINDS = {
+    "vpc",
+    "security-group",
+    "redshift-serverless",
+    "glue-connection",
+    "ecs-cluster",
+    "ecs-service",
+    "log-group",
+    "alarm",
+    "dashboard",
+    "schedule",
+    "iam-policy",  # AWS-only statements (VPC ENIs, Glue library) on shared roles
+    "iam-role",  # roles of the AWS-only components: Fargate tasks, schedule, Redshift COPY
+}
+
+
+def test_checked_in_template_is_a_fresh_render(template: dict[str, Any]) -> None:
+    assert CHECKED_IN.read_text() == to_yaml(template), (
+        "infra/fraudstack.yaml is stale: run `fraudstack infra render --defaults > infra/fraudstack.yaml`"
+    )
+    assert yaml.safe_load(CHECKED_IN.read_text()) == template
+
+
+def test_cfn_lint_passes(template: dict[str, Any]) -> None:
+    from cfnlint.api import lint
+
+    matches = lint(json.dumps(template), regions=["us-east-1"])
+    assert not matches, "\n".join(str(m) for m in matches)
+
+
+def test_local_and_aws_declare_the_same_shared_resources(
+    declaration: AwsDeclaration, template: dict[str, Any], tmp_path: Path
+) -> None:
+    local = {r.logical_id for r in declare(load_settings(state_dir=tmp_path, warehouse_password="x"))}
+    shared_on_aws = {r.logical_id for r in declare(Settings.model_construct(target="aws"))}
+    assert local - LOCAL_ONLY == shared_on_aws
+    assert local >= LOCAL_ONLY and not LOCAL_ONLY & template["Resources"].keys()
+    assert shared_on_aws <= template["Resources"].keys()
+    for resource in declaration.resources:
+        if resource.logical_id not in shared_on_aws:
+            assert resource.kind in AWS_ONLY_KINDS, resource
+    # Every template resource comes from a declared resource, none from elsewhere.
+    rendered = set().union(*(r.to_cfn().keys() for r in declaration.resources))
+    assert rendered == template["Resources"].keys()
+
+
+def _refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found: set[str] = set()
+        for key, value in node.items():
+            if key == "Ref":
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                found.add(value[0])
+            elif key == "Fn::Sub":
+                text = value if isinstance(value, str) else value[0]
+                found |= {v.split(".")[0] for v in _sub_variables(text)} - (
+                    set(value[1]) if isinstance(value, list) else set()
+                )
+                found |= _refs(value[1]) if isinstance(value, list) else set()
+            else:
+                found |= _refs(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(_refs(item) for item in node)) if node else set()
+    return set()
+
+
+def _sub_variables(text: str) -> set[str]:
+    import re
+
+    return {m for m in re.findall(r"\$\{([^}!]+)\}", text) if not m.startswith("AWS::")}
+
+
+def test_every_reference_resolves(template: dict[str, Any]) -> None:
+    known = template["Resources"].keys() | template["Parameters"].keys() | {"AWS::Region", "AWS::AccountId"}
+    assert _refs(template["Resources"]) - known == set()
+
+
+def test_no_wildcard_actions_and_unscoped_resources_only_where_aws_requires(template: dict[str, Any]) -> None:
+    documents = policy_documents(template)
+    assert len(documents) >= 10
+    for logical_id, document in documents:
+        for statement in document["Statement"]:
+            actions = statement["Action"]
+            assert all("*" not in action for action in actions), (logical_id, actions)
+            if "*" in statement["Resource"]:
+                assert statement["Resource"] == ["*"], logical_id
+                assert set(actions) <= UNSCOPED_ACTIONS, (logical_id, set(actions) - UNSCOPED_ACTIONS)
+            if "cloudwatch:PutMetricData" in actions:
+                assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "fraudstack"}}
+
+
+def test_one_role_per_component(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    role_of = {
+        logical_id: json.dumps(role)
+        for logical_id, definition in resources.items()
+        for key in ("Role", "RoleArn", "TaskRoleArn")
+        if isinstance(role := definition["Properties"].get(key), dict)
+    }
+    for logical_id, definition in resources.items():
+        if definition["Type"] == "AWS::KinesisFirehose::DeliveryStream":
+            role_of[logical_id] = json.dumps(
+                definition["Properties"]["ExtendedS3DestinationConfiguration"]["RoleARN"]
+            )
+    components = {
+        "AlertHandler",
+        "FraudPipeline",
+        "BridgeServiceTaskDefinition",
+        "ScorerServiceTaskDefinition",
+        "RawDeliveryStream",
+        "EtlCleaningJob",
+    }
+    assert components <= role_of.keys()
+    roles = [role_of[c] for c in components]
+    assert len(set(roles)) == len(roles)
+
+
+def test_data_lake_and_streams_are_configured_for_production(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    lake = resources["LakeBucket"]["Properties"]
+    assert lake["PublicAccessBlockConfiguration"]["BlockPublicAcls"] is True
+    assert lake["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    rules = lake["LifecycleConfiguration"]["Rules"]
+    assert any(rule["Prefix"] == "raw/" for rule in rules)
+    firehose = resources["RawDeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
+    assert firehose["CompressionFormat"] == "GZIP" and firehose["ErrorOutputPrefix"]
+    subnets = [r for r in resources.values() if r["Type"] == "AWS::EC2::Subnet"]
+    assert len(subnets) == 2 and all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets)
+    assert not [
+        r for r in resources.values() if r["Type"] in {"AWS::EC2::InternetGateway", "AWS::EC2::NatGateway"}
+    ]
+    endpoints = {
+        json.dumps(r["Properties"]["ServiceName"])
+        for r in resources.values()
+        if r["Type"] == "AWS::EC2::VPCEndpoint"
+    }
+    for service in (".s3", ".kinesis-streams", ".secretsmanager"):
+        assert any(service + '"' in e for e in endpoints), service
+    assert resources["WarehouseWorkgroup"]["Properties"]["PubliclyAccessible"] is False
+
+
+def test_warehouse_password_is_generated_never_in_the_template(template: dict[str, Any]) -> None:
+    secret = template["Resources"]["WarehouseSecret"]["Properties"]
+    assert secret["GenerateSecretString"]["GenerateStringKey"] == "password"
+    assert "SecretString" not in secret
+    namespace = template["Resources"]["Warehouse"]["Properties"]
+    assert "resolve:secretsmanager" in namespace["AdminUserPassword"]["Fn::Sub"]
+
+
+def test_models_prefix_matches_the_registry() -> None:
+    from fraudstack.infra.iam import MODELS_PREFIX
+    from fraudstack.model.registry import PREFIX
+
+    assert MODELS_PREFIX == PREFIX
