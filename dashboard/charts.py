@@ -17,13 +17,19 @@ def _long(frame: pd.DataFrame, columns: list[str], name: str, value: str) -> pd.
     return frame.melt(id_vars=["day"], value_vars=columns, var_name=name, value_name=value)
 
 
-def daily_lines(frame: pd.DataFrame, columns: list[str], *, name: str, value: str) -> alt.Chart:
-    """One line per column over days."""
+def daily_lines(
+    frame: pd.DataFrame, columns: list[str], *, name: str, value: str, percent: bool = False
+) -> alt.Chart:
+    """One line per column over days (days without a value, e.g. no flags for precision, are gaps)."""
+    axis = alt.Axis(format="%") if percent else alt.Axis()
     return (
         alt.Chart(_long(frame, columns, name, value))
         .mark_line(point=True)
         .encode(
-            _DAY, alt.Y(f"{value}:Q"), alt.Color(f"{name}:N"), tooltip=["day:T", f"{name}:N", f"{value}:Q"]
+            _DAY,
+            alt.Y(f"{value}:Q", axis=axis),
+            alt.Color(f"{name}:N"),
+            tooltip=["day:T", f"{name}:N", alt.Tooltip(f"{value}:Q", format=".2%" if percent else ",")],
         )
     )
 
@@ -84,7 +90,11 @@ def reason_codes(frame: pd.DataFrame) -> alt.Chart:
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            alt.Y("feature:N", sort=alt.EncodingSortField("contribution", op="max", order="descending")),
+            alt.Y(
+                "feature:N",
+                sort=alt.EncodingSortField("contribution", op="max", order="descending"),
+                axis=alt.Axis(labelLimit=240),
+            ),
             alt.X("contribution:Q"),
             alt.Color(
                 "direction:N",

@@ -50,7 +50,9 @@ def render(ctx: Context) -> None:
         right.metric("False-positive rate (range)", f"{totals['fp'] / negatives:.2%}" if negatives else "n/a")
         st.subheader("Precision and false-positive rate per day")
         st.altair_chart(
-            charts.daily_lines(daily, ["precision", "false_positive_rate"], name="metric", value="rate"),
+            charts.daily_lines(
+                daily, ["precision", "false_positive_rate"], name="metric", value="rate", percent=True
+            ),
             width="stretch",
         )
         st.subheader("Score distribution")
