@@ -7,7 +7,9 @@ Events (the state machine sends both):
 * ``{"action": "send"}`` -> ``{"claimed", "taken_over", "published", "emails", "alerts_sent"}``
   (``SendAlerts``); see :mod:`fraudstack.alerts.dispatch` for the exactly-once guarantee.
 
-Optional keys: ``min_score`` (default :data:`DEFAULT_MIN_SCORE`), ``max_alerts`` (default
+Which predictions alert: the latest one of each transaction whose decision is ``review`` or
+``decline`` (the model's own threshold, as the inference job decides). Optional keys:
+``min_score`` (a stricter score floor; default none), ``max_alerts`` (default
 :data:`DEFAULT_MAX_ALERTS`, bounded so a run fits the function timeout).
 
 Configuration is the one settings object, fed by the function's environment
@@ -24,7 +26,7 @@ from fraudstack.alerts.dispatch import DispatchConfig, connect_from_secret, pend
 from fraudstack.aws import client
 from fraudstack.settings import Settings, load_settings
 
-DEFAULT_MIN_SCORE = 0.5
+DEFAULT_MIN_SCORE = 0.0
 DEFAULT_MAX_ALERTS = 500
 #: A claim outlives its invocation by this factor of the timeout before another run takes it over.
 LEASE_FACTOR = 5

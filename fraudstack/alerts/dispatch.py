@@ -43,21 +43,24 @@ from fraudstack.settings import Settings
 from fraudstack.warehouse import Dialect, Warehouse
 from fraudstack.warehouse.connection import _secret_params
 
+#: Decisions that alert: the inference job (and the streaming scorer) decide ``review`` at the
+#: model's own threshold and ``decline`` above a higher one; ``approve`` never alerts.
+ALERT_DECISIONS = ("review", "decline")
 #: Alerts above this many in one run go out as one digest e-mail instead of one each.
 DIGEST_AFTER = 3
 #: SES takes at most 50 recipients per message.
 _MAX_RECIPIENTS = 50
 
-#: The latest prediction of each transaction, when it reaches the alert threshold and no
-#: alert row exists yet. Parameters: min_score.
+#: The latest prediction of each transaction, when its decision alerts, its score reaches
+#: ``min_score`` and no alert row exists yet. Parameters: decisions, min_score.
 _CANDIDATES = """
 SELECT l.transaction_id, l.model_version
 FROM (
-    SELECT transaction_id, model_version, score,
+    SELECT transaction_id, model_version, score, decision,
            ROW_NUMBER() OVER (PARTITION BY transaction_id ORDER BY scored_at DESC, model_version DESC) AS rn
     FROM fraud_predictions
 ) AS l
-WHERE l.rn = 1 AND l.score >= %s
+WHERE l.rn = 1 AND l.decision = ANY(%s) AND l.score >= %s
   AND NOT EXISTS (SELECT 1 FROM fraud_alerts AS a WHERE a.transaction_id = l.transaction_id)
 """
 
@@ -108,7 +111,7 @@ ORDER BY f.transaction_id
 class DispatchConfig:
     """What one run may do and where it sends (built from settings by the handler)."""
 
-    min_score: float
+    min_score: float  # on top of the decision: 0 alerts every review/decline
     lease_seconds: int
     max_alerts: int
     topic_arn: str
@@ -151,7 +154,8 @@ def _require_postgres(wh: Warehouse) -> None:
 def pending(wh: Warehouse, config: DispatchConfig) -> int:
     """Alerts a send run would handle now: new candidates plus expired claims."""
     _require_postgres(wh)
-    new = wh.query(f"SELECT count(*) FROM ({_CANDIDATES}) AS c", (config.min_score,))[0][0]
+    candidates = (list(ALERT_DECISIONS), config.min_score)
+    new = wh.query(f"SELECT count(*) FROM ({_CANDIDATES}) AS c", candidates)[0][0]
     expired = wh.query(_EXPIRED_COUNT, (config.lease_seconds,))[0][0]
     wh.commit()
     return int(new) + int(expired)
@@ -162,7 +166,9 @@ def claim(wh: Warehouse, config: DispatchConfig) -> tuple[list[str], list[str]]:
     _require_postgres(wh)
     taken = [str(r[0]) for r in wh.query(_TAKE_OVER, (config.lease_seconds, config.max_alerts))]
     room = max(config.max_alerts - len(taken), 0)
-    claimed = [str(r[0]) for r in wh.query(_CLAIM, (config.min_score, room))] if room else []
+    claimed: list[str] = []
+    if room:
+        claimed = [str(r[0]) for r in wh.query(_CLAIM, (list(ALERT_DECISIONS), config.min_score, room))]
     wh.commit()
     return claimed, taken
 

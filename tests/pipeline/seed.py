@@ -44,7 +44,7 @@ def seed_flagged(wh: Warehouse, tag: str, count: int, score: float = 0.97) -> li
             (transaction_id, _TS + timedelta(seconds=i), f"cus_{tag}", f"card_{tag}", 100 + i),
         )
         wh.execute(
-            "INSERT INTO fraud_predictions VALUES (%s, %s, %s, 'fraud', now(), %s)",
+            "INSERT INTO fraud_predictions VALUES (%s, %s, %s, 'review', now(), %s)",
             (transaction_id, MODEL_VERSION, score, reasons),
         )
     wh.commit()

@@ -55,7 +55,7 @@ def main() -> None:
                     transaction_id,
                     MODEL_VERSION,
                     0.97 if is_fraud else 0.02,
-                    "fraud" if is_fraud else "legit",
+                    "review" if is_fraud else "approve",
                     now,
                     json.dumps(reasons) if is_fraud else None,
                 ),

@@ -1,0 +1,254 @@
+"""``fraudstack demo``: the whole system from nothing, on simulated data, in a few minutes.
+
+Steps, each reusing the component a user would run by hand:
+
+1. ``stack up`` - Kafka, the AWS emulator and PostgreSQL (skipped when already running);
+2. ``deploy`` - every declared resource, with a short Firehose buffer so data lands quickly;
+3. ``train`` - a small, fast model, only when the registry has no current one;
+4. stream - simulated transactions (a few days of event time, at full speed) through the
+   producer -> Kafka -> bridge (a real subprocess) -> Kinesis -> Firehose -> S3 ``raw/``;
+5. ``pipeline run`` - until alerts have been sent (ETL, inference, alert Lambda);
+6. a summary read back from the warehouse and the emulator, and where to look next.
+
+Why sizes are small: the demo must finish in under five minutes on a 2-core machine, and
+two Spark jobs dominate that; the simulated world is sized to give a few dozen frauds.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+
+from rich.console import Console
+from rich.table import Table
+
+from fraudstack.aws import client
+from fraudstack.deploy import deploy, format_change
+from fraudstack.errors import FraudstackError
+from fraudstack.kafka.producer import produce_events
+from fraudstack.kafka.topics import ensure_topics
+from fraudstack.pipeline import PipelineRun, StateEvent, run_pipeline
+from fraudstack.settings import Settings
+from fraudstack.stack import EmbeddedStack
+from fraudstack.warehouse import connect
+
+#: The simulated stream: a world and window that give a few thousand transactions, ~1% fraud.
+STREAM = {"customers": 1_500, "days": 3, "start": date(2025, 3, 1), "fraud_rate": 0.01, "seed": 2026}
+#: A small training run: enough days for a time split, few customers so it takes seconds.
+TRAINING = {"customers": 1_500, "days": 21, "seed": 42}
+FIREHOSE_BUFFER_SECONDS = 2
+#: Pipeline runs before giving up on seeing alerts (the first normally sends them).
+MAX_RUNS = 2
+
+
+@dataclass
+class DemoReport:
+    """What the demo did, for the closing summary."""
+
+    produced: int = 0
+    lake_records: int = 0
+    model: str = ""
+    runs: list[PipelineRun] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The user's settings with a short Firehose buffer, so streamed data lands in seconds."""
+    return settings.model_copy(update={"firehose_buffer_seconds": FIREHOSE_BUFFER_SECONDS})
+
+
+@contextmanager
+def _step(console: Console, report: DemoReport, title: str) -> Iterator[None]:
+    console.rule(f"[bold]{title}")
+    started = time.monotonic()
+    with console.status(title):
+        yield
+    report.timings[title] = time.monotonic() - started
+    console.print(f"[dim]{title}: {report.timings[title]:.1f}s[/]")
+
+
+def start_stack(settings: Settings, console: Console) -> None:
+    started, running, _ = EmbeddedStack(settings).up()
+    console.print(
+        f"started {', '.join(started) or 'nothing'}; already running {', '.join(running) or 'none'}"
+    )
+
+
+def ensure_model(settings: Settings, console: Console) -> str:
+    """The current model's version, training and promoting a small one when there is none."""
+    from fraudstack.model import data as datasets
+    from fraudstack.model.registry import current_version
+    from fraudstack.model.release import release
+    from fraudstack.model.training import TrainConfig, train
+
+    current = current_version(settings)
+    if current is not None:
+        console.print(f"current model: {current} (kept)")
+        return current
+    dataset = datasets.simulated(**TRAINING)
+    console.print(f"training on {len(dataset.frame):,} simulated transactions")
+    config = TrainConfig.create(val_days=4, test_days=4, gap_days=1, warmup_days=3)
+    result = train(dataset, config)
+    outcome = release(settings, result, settings.state_path / "models" / result.model.version, "always")
+    test = result.evaluation["test"]
+    console.print(
+        f"model {result.model.version}: average precision {test['average_precision']:.3f}, "
+        f"recall {test['recall']:.1%} at threshold {test['threshold']:.3f}; {outcome['decision']}"
+    )
+    return result.model.version
+
+
+def _lake_records(settings: Settings) -> int:
+    """Records under ``raw/`` (newline-delimited JSON, maybe gzip)."""
+    s3 = client("s3", settings)
+    total = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=settings.bucket, Prefix=settings.raw_prefix
+    ):
+        for obj in page.get("Contents", []):
+            body = s3.get_object(Bucket=settings.bucket, Key=obj["Key"])["Body"].read()
+            total += (gzip.decompress(body) if obj["Key"].endswith(".gz") else body).count(b"\n")
+    return total
+
+
+def stream(settings: Settings, console: Console, report: DemoReport) -> None:
+    """Simulated transactions through Kafka, the bridge, Kinesis and Firehose into S3."""
+    from fraudstack.simulator import SimulationConfig, iter_events
+
+    ensure_topics(settings)
+    before = _lake_records(settings)
+    log = (settings.state_path / "logs" / "demo-bridge.log").open("ab")
+    bridge = subprocess.Popen(
+        [sys.executable, "-m", "fraudstack", "bridge", "--linger", "0.1", "--exit-when-idle", "5"],
+        env={**os.environ, **settings.subprocess_env(), "PYTHONUNBUFFERED": "1"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        summary = produce_events(settings, iter_events(SimulationConfig.create(**STREAM)))
+        if summary.failed:
+            raise FraudstackError(
+                f"{summary.failed} transactions could not be produced: {summary.errors[:3]}"
+            )
+        report.produced = summary.sent
+        console.print(f"produced {summary.sent:,} transactions to Kafka ({summary.rate:,.0f}/s)")
+        deadline = time.monotonic() + 120
+        while (landed := _lake_records(settings) - before) < summary.sent:
+            if time.monotonic() > deadline:
+                raise FraudstackError(
+                    f"only {landed:,} of {summary.sent:,} transactions reached S3 raw/ in 120 s"
+                )
+            time.sleep(1.0)
+        report.lake_records = landed
+        console.print(f"{landed:,} transactions in s3://{settings.bucket}/{settings.raw_prefix}")
+    finally:
+        bridge.terminate()
+        bridge.wait(30)
+        log.close()
+
+
+def run_until_alerts(settings: Settings, console: Console, report: DemoReport) -> None:
+    from fraudstack.cli.pipeline import print_event, print_outcome
+
+    def show(event: StateEvent) -> None:
+        print_event(console, event)
+
+    for _ in range(MAX_RUNS):
+        run = run_pipeline(settings, show, timeout_seconds=600)
+        report.runs.append(run)
+        print_outcome(console, run)
+        if not run.succeeded:
+            raise FraudstackError(f"pipeline run {run.name} failed: {run.error}: {run.cause}")
+        if run.alerts_sent:
+            return
+
+
+def summary_tables(settings: Settings) -> list[Table]:
+    """Warehouse totals, and the alerted transactions by labelled fraud type."""
+    with connect(settings) as wh:
+        facts, predictions, flagged = wh.query(
+            "SELECT (SELECT count(*) FROM fact_transactions), (SELECT count(*) FROM fraud_predictions), "
+            "(SELECT count(*) FROM fraud_predictions WHERE decision <> 'approve')"
+        )[0]
+        by_type = wh.query(
+            "SELECT coalesce(f.fraud_type, 'not fraud (false alarm)'), count(*), "
+            "sum(CASE WHEN a.status = 'sent' THEN 1 ELSE 0 END) "
+            "FROM fraud_alerts AS a JOIN fact_transactions AS f ON f.transaction_id = a.transaction_id "
+            "GROUP BY 1 ORDER BY 2 DESC"
+        )
+        frauds = wh.query("SELECT count(*) FROM fact_transactions WHERE is_fraud")[0][0]
+    totals = Table(title="warehouse", show_header=False)
+    for label, value in (
+        ("transactions ingested", facts),
+        ("labelled fraud among them", frauds),
+        ("predictions", predictions),
+        ("flagged (review/decline)", flagged),
+    ):
+        totals.add_row(label, f"{value:,}")
+    caught = Table(title="alerts by labelled fraud type")
+    caught.add_column("type")
+    caught.add_column("alerts", justify="right")
+    caught.add_column("e-mailed", justify="right")
+    for kind, count, sent in by_type:
+        caught.add_row(str(kind).replace("_", " "), f"{count:,}", f"{sent:,}")
+    return [totals, caught]
+
+
+def where_to_look(settings: Settings) -> str:
+    queue = client("sqs", settings).get_queue_url(QueueName=settings.alerts_tap_queue)["QueueUrl"]
+    sent = client("ses", settings).get_send_quota()["SentLast24Hours"]
+    endpoint = settings.aws_endpoint_url
+    return (
+        f"SES: {sent:.0f} alert e-mail(s) sent "
+        f"(aws --endpoint-url {endpoint} ses get-send-quota)\n"
+        f"SNS alerts topic, tapped by an SQS queue: aws --endpoint-url {endpoint} sqs receive-message "
+        f"--queue-url {queue} --max-number-of-messages 10\n"
+        f"alert rows: fraud_alerts in the warehouse ({settings.warehouse_url().split('@')[-1]})\n"
+        f"pipeline metrics: aws --endpoint-url {endpoint} cloudwatch list-metrics "
+        f"--namespace {settings.metrics_namespace}\n"
+        f"dashboard: fraudstack dashboard, then open http://localhost:{settings.dashboard_port}\n"
+        "run again: fraudstack pipeline run   |   stop everything: fraudstack stack down"
+    )
+
+
+def run_demo(settings: Settings, console: Console) -> DemoReport:
+    """Every step in order; returns what happened (the CLI prints the summary)."""
+    settings = demo_settings(settings)
+    report = DemoReport()
+    with _step(console, report, "1/5 start the stack"):
+        start_stack(settings, console)
+    with _step(console, report, "2/5 deploy"):
+        for change in deploy(settings):
+            if change.outcome.value != "unchanged" or change.detail:
+                console.print(format_change(change))
+    with _step(console, report, "3/5 model"):
+        report.model = ensure_model(settings, console)
+    with _step(console, report, "4/5 stream transactions"):
+        stream(settings, console, report)
+    with _step(console, report, "5/5 pipeline"):
+        run_until_alerts(settings, console, report)
+    return report
+
+
+def print_summary(settings: Settings, console: Console, report: DemoReport, total: float) -> None:
+    console.rule("[bold]summary")
+    for table in summary_tables(settings):
+        console.print(table)
+    sent = sum(run.alerts_sent for run in report.runs)
+    console.print(
+        f"streamed {report.produced:,} transactions ({report.lake_records:,} in the lake), "
+        f"model {report.model}, {len(report.runs)} pipeline run(s), {sent} alert(s) sent"
+    )
+    console.print(where_to_look(settings))
+    console.print(
+        f"[bold]demo finished in {total:.0f}s[/] "
+        + json.dumps({k: round(v) for k, v in report.timings.items()})
+    )
