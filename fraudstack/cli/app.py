@@ -37,6 +37,7 @@ COMMAND_GROUPS: list[str] = [
     "pipeline",
     "train",
     "infra",
+    "demo",
 ]
 
 
