@@ -14,9 +14,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from fraudstack.deploy import connect
-from fraudstack.errors import StackError
-from fraudstack.infra import artifacts, changeset
+from fraudstack.errors import ConfigError, FraudstackError, StackError
+from fraudstack.infra import artifacts, changeset, parameters
 from fraudstack.infra.template import DESCRIPTION, declare_aws, render
 from fraudstack.settings import Settings
 
@@ -25,10 +27,39 @@ Echo = Callable[[str], None]
 
 def deploy_stack(settings: Settings, stack: str, dry_run: bool, echo: Echo) -> None:
     """Create or update ``stack`` from the declaration; with ``dry_run`` only print the changes."""
+    try:
+        _deploy_stack(settings, stack, dry_run, echo)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise FraudstackError(
+            f"deploying stack {stack} failed: {error.get('Code')}: {error.get('Message')}"
+        ) from exc
+
+
+def stack_parameters(settings: Settings, package: artifacts.Package) -> dict[str, str]:
+    """Artifact keys plus what the settings say about the account (the Kafka brokers)."""
+    if settings.kafka_bootstrap_servers.startswith(("127.", "localhost")):
+        raise ConfigError(
+            f"KAFKA_BOOTSTRAP_SERVERS is {settings.kafka_bootstrap_servers}: set it to the brokers the "
+            "AWS services reach (MSK or Kafka in the stack's VPC), see docs/deploy-aws.md"
+        )
+    return {
+        **package.parameter_values(),
+        parameters.KAFKA_BOOTSTRAP_SERVERS.name: settings.kafka_bootstrap_servers,
+    }
+
+
+def _deploy_stack(settings: Settings, stack: str, dry_run: bool, echo: Echo) -> None:
     declaration = declare_aws(settings)
     template = render(settings)
     package = artifacts.build(declaration)
-    parameters = package.parameter_values()
+    try:
+        values = stack_parameters(settings, package)
+    except ConfigError as exc:
+        if not dry_run:
+            raise
+        echo(f"note: {exc}")
+        values = {**package.parameter_values(), parameters.KAFKA_BOOTSTRAP_SERVERS.name: "unset"}
     echo(f"template: {len(template['Resources'])} resources, {len(package.artifacts)} artifacts")
     try:
         target = connect(settings)
@@ -56,7 +87,7 @@ def deploy_stack(settings: Settings, stack: str, dry_run: bool, echo: Echo) -> N
         artifacts.upload(package, s3, bucket, echo)
         upload_template = _template_uploader(s3, bucket, settings.aws_region)
     change_set = changeset.create_change_set(
-        cfn, stack, changeset.template_source(template, upload_template), parameters
+        cfn, stack, changeset.template_source(template, upload_template), values
     )
     if not change_set.changes:
         echo(f"stack {stack}: no changes")

@@ -12,7 +12,7 @@ from fraudstack.infra.base import UNSCOPED_ACTIONS
 from fraudstack.infra.template import AwsDeclaration, to_yaml
 from fraudstack.resources import declare
 from fraudstack.settings import Settings, load_settings
-from tests.infra.conftest import policy_documents
+from tests.infra.conftest import policy_documents, references
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKED_IN = ROOT / "infra" / "fraudstack.yaml"
@@ -66,37 +66,9 @@ def test_local_and_aws_declare_the_same_shared_resources(
     assert rendered == template["Resources"].keys()
 
 
-def _refs(node: Any) -> set[str]:
-    if isinstance(node, dict):
-        found: set[str] = set()
-        for key, value in node.items():
-            if key == "Ref":
-                found.add(value)
-            elif key == "Fn::GetAtt":
-                found.add(value[0])
-            elif key == "Fn::Sub":
-                text = value if isinstance(value, str) else value[0]
-                found |= {v.split(".")[0] for v in _sub_variables(text)} - (
-                    set(value[1]) if isinstance(value, list) else set()
-                )
-                found |= _refs(value[1]) if isinstance(value, list) else set()
-            else:
-                found |= _refs(value)
-        return found
-    if isinstance(node, list):
-        return set().union(*(_refs(item) for item in node)) if node else set()
-    return set()
-
-
-def _sub_variables(text: str) -> set[str]:
-    import re
-
-    return {m for m in re.findall(r"\$\{([^}!]+)\}", text) if not m.startswith("AWS::")}
-
-
 def test_every_reference_resolves(template: dict[str, Any]) -> None:
     known = template["Resources"].keys() | template["Parameters"].keys() | {"AWS::Region", "AWS::AccountId"}
-    assert _refs(template["Resources"]) - known == set()
+    assert references(template["Resources"]) - known == set()
 
 
 def test_no_wildcard_actions_and_unscoped_resources_only_where_aws_requires(template: dict[str, Any]) -> None:

@@ -1,0 +1,129 @@
+"""``fraudstack deploy --target aws`` against the emulator's CloudFormation (moto, in process).
+
+moto creates only some resource types from a template and cannot evaluate ``Fn::Cidr`` /
+``Fn::GetAZs``, so the real deploy path (bootstrap, upload, change set, execute) runs on the
+subset it supports: the template minus unsupported types, the VPC and whatever refers to
+them. The full template is exercised as a dry run, which only creates a change set.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.cloudformation.parsing import resource_class_from_type
+
+from fraudstack.cli.app import main
+from fraudstack.infra import deploy as infra_deploy
+from fraudstack.infra.template import render
+from fraudstack.settings import Settings
+from tests.infra.conftest import references
+
+STACK = "fraudstack-test"
+
+
+def supported_subset(template: dict[str, Any]) -> dict[str, Any]:
+    """The resources moto's CloudFormation creates, minus any that refer to one it does not."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kept = {
+            logical_id: definition
+            for logical_id, definition in template["Resources"].items()
+            if resource_class_from_type(definition["Type"])
+            and not definition["Type"].startswith("AWS::EC2::")
+        }
+    while True:
+        dangling = {
+            logical_id
+            for logical_id, definition in kept.items()
+            if (references(definition) - kept.keys() - template["Parameters"].keys())
+            - {"AWS::Region", "AWS::AccountId"}
+        }
+        if not dangling:
+            break
+        kept = {k: v for k, v in kept.items() if k not in dangling}
+    return {**template, "Resources": kept, "Outputs": {}}
+
+
+@pytest.fixture
+def emulated_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in list(__import__("os").environ):
+        if name.startswith(("FRAUDSTACK_", "AWS_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "b-1.kafka.internal:9098")
+    with warnings.catch_warnings(), mock_aws():
+        warnings.simplefilter("ignore")  # moto warns for each type it skips
+        yield
+
+
+def test_the_supported_subset_deploys_then_redeploys_unchanged(
+    emulated_aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    full = render(Settings(target="aws"))
+    subset = supported_subset(full)
+    assert {"LakeBucket", "ArtifactsBucket", "TransactionsStream", "AlertsTopic", "BridgeTaskRole"} <= subset[
+        "Resources"
+    ].keys()
+    monkeypatch.setattr(infra_deploy, "render", lambda settings: subset)
+
+    assert main(["deploy", "--target", "aws", "--stack", STACK]) == 0
+    out = capsys.readouterr().out
+    assert "creating stack fraudstack-test with the artifacts bucket first" in out
+    assert "uploaded   s3://fraudstack-artifacts/lambda/" in out
+    assert f"stack {STACK}: CREATE_COMPLETE" in out or f"stack {STACK}: UPDATE_COMPLETE" in out
+
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    created = {
+        r["LogicalResourceId"] for r in cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+    }
+    assert subset["Resources"].keys() <= created
+    s3 = boto3.client("s3", region_name="us-east-1")
+    assert {"fraudstack-lake", "fraudstack-artifacts"} <= {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    kinesis = boto3.client("kinesis", region_name="us-east-1")
+    summary = kinesis.describe_stream_summary(StreamName="fraudstack-transactions")[
+        "StreamDescriptionSummary"
+    ]
+    assert summary["OpenShardCount"] == 2
+    topics = boto3.client("sns", region_name="us-east-1").list_topics()["Topics"]
+    assert any(t["TopicArn"].endswith(":fraudstack-alerts") for t in topics)
+    iam = boto3.client("iam", region_name="us-east-1")
+    assert iam.get_role_policy(RoleName="fraudstack-bridge", PolicyName="least-privilege")["PolicyDocument"]
+
+    assert main(["deploy", "--target", "aws", "--stack", STACK]) == 0
+    again = capsys.readouterr().out
+    assert "uploaded" not in again and again.count("unchanged  s3://") >= 3
+
+
+def test_dry_run_of_the_full_template_prints_the_change_set_and_applies_nothing(
+    emulated_aws: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["deploy", "--target", "aws", "--stack", STACK, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "Add      AWS::RedshiftServerless::Workgroup" in out
+    assert "Add      AWS::ECS::Service" in out
+    assert "none applied" in out
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    assert not [s for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"]
+    assert not boto3.client("s3", region_name="us-east-1").list_buckets()["Buckets"]
+
+
+def test_dry_run_without_credentials_only_renders(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    for name in list(__import__("os").environ):
+        if name.startswith(("FRAUDSTACK_", "AWS_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert main(["deploy", "--target", "aws", "--stack", STACK, "--dry-run"]) == 0
+    assert main(["deploy", "--target", "aws", "--stack", STACK]) != 0  # a real deploy needs credentials
+
+
+def test_aws_target_needs_a_stack_name() -> None:
+    assert main(["deploy", "--target", "aws"]) != 0
