@@ -1,7 +1,7 @@
 """Entry point of the ``fraudstack`` command.
 
 Each command group lives in its own module (``fraudstack/cli/<group>.py``) and is
-registered in :data:`COMMAND_GROUPS`; that keeps this file the only place that knows them
+registered in :data:`COMMANDS`; that keeps this file the only place that knows them
 all. Errors a user can fix (:class:`~fraudstack.errors.FraudstackError`, bad arguments)
 print one line to stderr and exit non-zero.
 """
@@ -24,32 +24,39 @@ app = typer.Typer(
     add_completion=False,
 )
 
-#: (module under fraudstack.cli, attribute) of every command group or single command.
-COMMAND_GROUPS: list[str] = [
-    "stack",
-    "deploy",
-    "produce",
-    "bridge",
-    "simulate",
-    "warehouse",
-    "score",
-    "dashboard",
-    "pipeline",
-    "train",
-    "infra",
-    "demo",
-]
+#: Every top-level command and the module under ``fraudstack.cli`` that registers it.
+#: A module is imported only when its command runs (or for the full help listing), so
+#: ``fraudstack stack status`` never pays for importing Spark, XGBoost or Streamlit.
+COMMANDS: dict[str, str] = {
+    "stack": "stack",
+    "deploy": "deploy",
+    "simulate": "simulate",
+    "produce": "produce",
+    "bridge": "bridge",
+    "warehouse": "warehouse",
+    "etl": "warehouse",
+    "train": "train",
+    "score": "score",
+    "pipeline": "pipeline",
+    "dashboard": "dashboard",
+    "infra": "infra",
+    "package": "infra",
+    "demo": "demo",
+}
 
 
-def _register() -> None:
-    for name in COMMAND_GROUPS:
-        module = importlib.import_module(f"fraudstack.cli.{name}")
-        module.register(app)
+def _register(argv: list[str]) -> None:
+    """Register the invoked command's module, or all of them when none is named."""
+    invoked = next((arg for arg in argv if not arg.startswith("-")), None)
+    modules = [COMMANDS[invoked]] if invoked in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for name in modules:
+        importlib.import_module(f"fraudstack.cli.{name}").register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (also used by ``python -m fraudstack``)."""
-    _register()
+    argv = sys.argv[1:] if argv is None else argv
+    _register(argv)
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="fraudstack", standalone_mode=False)
