@@ -30,18 +30,23 @@ Card numbers never appear: events carry only ``card_token``.
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fraudstack.aws import client
 from fraudstack.gluejob import glue_job
 from fraudstack.schema import arrow_schema, validate_event
 from fraudstack.settings import Settings, load_settings
-from fraudstack.warehouse import SPARK_CSV_OPTIONS, CsvParts, Warehouse, connect, migrate, table
+from fraudstack.warehouse import SPARK_CSV_OPTIONS, CsvParts, Dialect, Warehouse, connect, migrate, table
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -64,6 +69,16 @@ DIMENSIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "dim_device": ("device_id", ("device_os",)),
     "dim_location": ("location_key", ("city", "country")),
 }
+#: Dimensions in foreign-key order (referenced tables first).
+DIMENSION_LOAD_ORDER = (
+    "dim_date",
+    "dim_time",
+    "dim_customer",
+    "dim_card",
+    "dim_merchant",
+    "dim_device",
+    "dim_location",
+)
 #: Event field -> warehouse column, where the names differ.
 RENAMES = {"customer_account_created": "account_created", "event_time": "event_ts"}
 
@@ -104,7 +119,9 @@ def claim_batch(wh: Warehouse, settings: Settings) -> Batch | None:
 
     Objects are recorded as ``s3://bucket/key`` so two buckets never share a bookmark.
     """
-    running = wh.query("SELECT run_id FROM etl_runs WHERE status = %s ORDER BY started_at LIMIT 1", ("running",))
+    running = wh.query(
+        "SELECT run_id FROM etl_runs WHERE status = %s ORDER BY started_at LIMIT 1", ("running",)
+    )
     if running:
         run_id = str(running[0][0])
         uris = wh.query("SELECT object_uri FROM etl_objects WHERE run_id = %s ORDER BY object_uri", (run_id,))
@@ -113,8 +130,12 @@ def claim_batch(wh: Warehouse, settings: Settings) -> Batch | None:
     claimed = {str(k) for (k,) in wh.query("SELECT object_uri FROM etl_objects")}
     s3 = client("s3", settings)
     new: list[tuple[str, int]] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket, Prefix=settings.raw_prefix):
-        new.extend((root + o["Key"], o["Size"]) for o in page.get("Contents", []) if root + o["Key"] not in claimed)
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=settings.bucket, Prefix=settings.raw_prefix
+    ):
+        new.extend(
+            (root + o["Key"], o["Size"]) for o in page.get("Contents", []) if root + o["Key"] not in claimed
+        )
     if not new:
         return None
     run_id = f"etl-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -130,7 +151,7 @@ def validated(spark: SparkSession, uris: list[str]) -> DataFrame:
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    def reasons(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def reasons(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         # Runs on the executors; nested so cloudpickle ships it by value with the job.
         for batch in batches:
             found = [validate_event(line).reason for line in batch.column(0).to_pylist()]
@@ -138,14 +159,18 @@ def validated(spark: SparkSession, uris: list[str]) -> DataFrame:
 
     lines = (
         spark.read.text(uris)
-        .select(F.col("value"), F.regexp_replace(F.input_file_name(), r"^s3a?://[^/]+/", "").alias("source_object"))
+        .select(
+            F.col("value"),
+            F.regexp_replace(F.input_file_name(), r"^s3a?://[^/]+/", "").alias("source_object"),
+        )
         .where(F.trim("value") != "")
     )
     checked = lines.mapInArrow(reasons, "value string, source_object string, reason string")
     event_type = from_arrow_schema(arrow_schema())
     event = F.when(F.col("reason").isNull(), F.from_json("value", event_type))
     fields: list[Column] = [
-        (F.trim(event[name]) if name in TRIMMED else event[name]).alias(name) for name in event_type.fieldNames()
+        (F.trim(event[name]) if name in TRIMMED else event[name]).alias(name)
+        for name in event_type.fieldNames()
     ]
     parsed = checked.select("value", "source_object", "reason", *fields)
     blank = [F.when(F.col(n) == "", F.lit(f"{n}: blank after trimming")) for n in TRIMMED]
@@ -169,35 +194,59 @@ def with_keys(events: DataFrame, run_id: str) -> DataFrame:
     )
 
 
-def dimension_frames(facts: DataFrame) -> dict[str, DataFrame]:
-    """Each dimension's rows, one per key, in the warehouse column order."""
+def dimension_rows(facts: DataFrame) -> dict[str, list[tuple[Any, ...]]]:
+    """Each dimension's rows (warehouse column order), one per key, from ONE Spark job.
+
+    Dimensions are small next to facts, so every dimension's (key, latest attributes) pairs
+    are computed in one shuffle and collected, rather than one Spark job per table. Date and
+    time attributes follow from their keys and are filled in here.
+    """
+    from functools import reduce
+
     from pyspark.sql import functions as F
 
-    frames: dict[str, DataFrame] = {}
-    for name, (key, attrs) in DIMENSIONS.items():
-        latest = F.max_by(F.struct(*attrs), "event_time").alias("latest")
-        rows = facts.where(F.col(key).isNotNull()).groupBy(key).agg(latest)
-        frames[name] = rows.select(key, *[F.col(f"latest.{a}").alias(RENAMES.get(a, a)) for a in attrs])
-    day = F.col("event_date")
-    frames["dim_date"] = facts.select("date_key", "event_date").distinct().select(
-        "date_key",
-        day.alias("full_date"),
-        F.year(day).cast("smallint").alias("year"),
-        F.quarter(day).cast("smallint").alias("quarter"),
-        F.month(day).cast("smallint").alias("month"),
-        F.dayofmonth(day).cast("smallint").alias("day"),
-        ((F.dayofweek(day) + 5) % 7 + 1).cast("smallint").alias("day_of_week"),
-        F.dayofweek(day).isin(1, 7).alias("is_weekend"),
+    parts = [
+        facts.where(F.col(key).isNotNull()).select(
+            F.lit(name).alias("dim"),
+            F.col(key).cast("string").alias("key"),
+            F.col("event_time"),
+            F.to_json(F.struct(*attrs)).alias("attrs"),
+        )
+        for name, (key, attrs) in {
+            **DIMENSIONS,
+            "dim_date": ("date_key", ()),
+            "dim_time": ("time_key", ()),
+        }.items()
+    ]
+    latest = (
+        reduce(lambda a, b: a.unionByName(b), parts)
+        .groupBy("dim", "key")
+        .agg(F.max_by("attrs", "event_time").alias("attrs"))
     )
-    hour = F.floor(F.col("time_key") / 100)
-    part = (
-        F.when(hour < 6, "night").when(hour < 12, "morning").when(hour < 18, "afternoon").otherwise("evening")
-    )
-    frames["dim_time"] = facts.select("time_key").distinct().select(
-        "time_key", hour.cast("smallint").alias("hour"), (F.col("time_key") % 100).cast("smallint").alias("minute"),
-        part.alias("day_part"),
-    )  # fmt: skip
-    return frames
+    rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in DIMENSION_LOAD_ORDER}
+    for row in latest.collect():
+        if row["dim"] == "dim_date":
+            rows["dim_date"].append(date_row(int(row["key"])))
+        elif row["dim"] == "dim_time":
+            rows["dim_time"].append(time_row(int(row["key"])))
+        else:
+            attrs = json.loads(row["attrs"])
+            rows[row["dim"]].append((row["key"], *(attrs.get(a) for a in DIMENSIONS[row["dim"]][1])))
+    return rows
+
+
+def date_row(date_key: int) -> tuple[Any, ...]:
+    """A ``dim_date`` row from its ``YYYYMMDD`` key."""
+    day = date(date_key // 10000, date_key // 100 % 100, date_key % 100)
+    weekday = day.isoweekday()
+    return (date_key, day, day.year, (day.month - 1) // 3 + 1, day.month, day.day, weekday, weekday >= 6)
+
+
+def time_row(time_key: int) -> tuple[Any, ...]:
+    """A ``dim_time`` row from its ``HHMM`` key."""
+    hour, minute = divmod(time_key, 100)
+    part = "night" if hour < 6 else "morning" if hour < 12 else "afternoon" if hour < 18 else "evening"
+    return (time_key, hour, minute, part)
 
 
 def fact_frame(facts: DataFrame) -> tuple[list[str], DataFrame]:
@@ -221,12 +270,31 @@ def _existing_ids(spark: SparkSession, wh: Warehouse, first: Any, last: Any) -> 
     return spark.createDataFrame(rows, "transaction_id string") if rows else None
 
 
-def _delete_prefix(settings: Settings, prefix: str) -> None:
-    s3 = client("s3", settings)
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket, Prefix=prefix):
-        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-        if keys:
-            s3.delete_objects(Bucket=settings.bucket, Delete={"Objects": keys, "Quiet": True})
+@contextmanager
+def staging_area(spark: SparkSession, wh: Warehouse, run_id: str) -> Iterator[str]:
+    """Where Spark writes the CSV files ``COPY`` loads; removed afterwards.
+
+    Redshift copies from S3, and on a cluster only S3 is shared by the executors and the
+    driver, so that is the default. A local-mode Spark loading PostgreSQL shares the driver's
+    disk, and a local folder spares the S3 round trip (the driver streams the files to COPY).
+    """
+    if (spark.sparkContext.master or "").startswith("local") and wh.dialect is Dialect.POSTGRES:
+        folder = Path(tempfile.mkdtemp(prefix=f"fraudstack-{run_id}-"))
+        try:
+            yield folder.as_uri() + "/"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    settings = wh.settings
+    prefix = f"{settings.warehouse_staging_prefix}{run_id}/"
+    try:
+        yield f"s3://{settings.bucket}/{prefix}"
+    finally:
+        s3 = client("s3", settings)
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket, Prefix=prefix):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                s3.delete_objects(Bucket=settings.bucket, Delete={"Objects": keys, "Quiet": True})
 
 
 def run(spark: SparkSession, settings: Settings) -> EtlSummary:
@@ -253,9 +321,13 @@ def run(spark: SparkSession, settings: Settings) -> EtlSummary:
         assert stats is not None  # an aggregate always returns one row
         summary.rows_read, summary.rows_quarantined = int(stats["read"]), int(stats["quarantined"])
 
-        rows.where(~valid_only).select(
-            "reason", "source_object", F.col("value").alias("record"), F.lit(batch.run_id).alias("etl_run_id")
-        ).write.mode("overwrite").json(f"{bucket}{QUARANTINE_PREFIX}etl_run_id={batch.run_id}/")
+        if summary.rows_quarantined:
+            rows.where(~valid_only).select(
+                "reason",
+                "source_object",
+                F.col("value").alias("record"),
+                F.lit(batch.run_id).alias("etl_run_id"),
+            ).write.mode("overwrite").json(f"{bucket}{QUARANTINE_PREFIX}etl_run_id={batch.run_id}/")
 
         deduped = rows.where(valid_only).drop("value", "reason").dropDuplicates(["transaction_id"])
         loaded = _existing_ids(spark, wh, stats["first"], stats["last"]) if stats["first"] else None
@@ -271,20 +343,15 @@ def run(spark: SparkSession, settings: Settings) -> EtlSummary:
         )
         rows.unpersist()
 
-        staging = f"{settings.warehouse_staging_prefix}{batch.run_id}/"
         fact_columns, fact_rows = fact_frame(facts)
-        frames = dimension_frames(facts)
-        for name, frame in [*frames.items(), ("fact_transactions", fact_rows)]:
-            out = frame if name == "fact_transactions" else frame.coalesce(1)
-            out.write.mode("overwrite").options(**SPARK_CSV_OPTIONS).csv(f"{bucket}{staging}{name}/")
-        facts.unpersist()
-
-        # Referenced tables first; one transaction, so the warehouse never sees half a run.
-        for name in ("dim_date", "dim_time", "dim_customer", "dim_card", "dim_merchant", "dim_device", "dim_location"):
-            wh.upsert(name, CsvParts(f"{bucket}{staging}{name}/"), columns=frames[name].columns)
-        result = wh.upsert(
-            "fact_transactions", CsvParts(f"{bucket}{staging}fact_transactions/"), columns=fact_columns, update=False
-        )
+        dimensions = dimension_rows(facts)
+        with staging_area(spark, wh, batch.run_id) as staging:
+            fact_rows.write.mode("overwrite").options(**SPARK_CSV_OPTIONS).csv(staging)
+            facts.unpersist()
+            # Referenced tables first; one transaction, so the warehouse never sees half a run.
+            for name in DIMENSION_LOAD_ORDER:
+                wh.upsert(name, dimensions[name])
+            result = wh.upsert("fact_transactions", CsvParts(staging), columns=fact_columns, update=False)
         summary.rows_loaded = result.written
         summary.duplicates_dropped = summary.rows_read - summary.rows_quarantined - result.written
         summary.elapsed_s = time.monotonic() - started
@@ -302,7 +369,6 @@ def run(spark: SparkSession, settings: Settings) -> EtlSummary:
                 batch.run_id,
             ),
         )
-    _delete_prefix(settings, staging)
     summary.elapsed_s = time.monotonic() - started
     return summary
 

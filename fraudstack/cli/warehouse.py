@@ -21,7 +21,9 @@ from fraudstack.warehouse import MIGRATIONS, applied_versions, connect, migrate
 #: The Glue script ``fraudstack etl`` runs.
 ETL_SCRIPT = Path(__file__).resolve().parents[2] / "glue" / "etl_cleaning_job.py"
 
-warehouse_app = typer.Typer(help="Warehouse schema (PostgreSQL locally, Redshift on AWS).", no_args_is_help=True)
+warehouse_app = typer.Typer(
+    help="Warehouse schema (PostgreSQL locally, Redshift on AWS).", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +36,9 @@ def migrate_command() -> None:
     """Apply pending schema migrations (idempotent)."""
     with connect(load_settings()) as wh:
         done = migrate(wh)
-        typer.echo(f"applied {', '.join(f'V{v:03d}' for v in done)}" if done else "warehouse schema is up to date")
+        typer.echo(
+            f"applied {', '.join(f'V{v:03d}' for v in done)}" if done else "warehouse schema is up to date"
+        )
 
 
 @warehouse_app.command("status")

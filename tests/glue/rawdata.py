@@ -63,7 +63,9 @@ def lines(batch: str, count: int, seed: int = 7) -> list[bytes]:
     return [event_to_json_bytes(event(batch, i, rng)) for i in range(count)]
 
 
-def put_objects(s3: Any, bucket: str, hour: datetime, chunks: list[list[bytes]], stream: str = "raw") -> list[str]:
+def put_objects(
+    s3: Any, bucket: str, hour: datetime, chunks: list[list[bytes]], stream: str = "raw"
+) -> list[str]:
     """Write each chunk as one Firehose object under ``raw/YYYY/MM/DD/HH/``; return the keys."""
     keys = []
     for n, chunk in enumerate(chunks):
