@@ -97,6 +97,7 @@ class Bridge:
         self._dlq = Producer(producer_config(settings, client_id="fraudstack-bridge-dlq", **{"linger.ms": 5}))
         self._dlq_errors: list[str] = []
         self._pending = _Pending()
+        self._active: float | None = None  # last time records arrived or partitions were assigned
 
     def _check_stream(self, kinesis: Any) -> None:
         try:
@@ -108,7 +109,11 @@ class Bridge:
 
     # --- main loop -------------------------------------------------------------------------------
     def run(self, stop: threading.Event | None = None, exit_when_idle: float | None = None) -> BridgeStats:
-        """Forward records until ``stop`` is set (or nothing arrived for ``exit_when_idle`` s)."""
+        """Forward records until ``stop`` is set.
+
+        With ``exit_when_idle``, also return once partitions are assigned and no record
+        arrived for that many seconds (drain-and-exit runs, benchmarks).
+        """
         if stop is not None:
             self._stop = stop
         self._consumer.subscribe(
@@ -125,18 +130,17 @@ class Bridge:
                 "group": self.settings.bridge_group_id,
             },
         )
-        last_record = time.monotonic()
         try:
             while not self._stop.is_set():
-                got = self._fill()
-                if got:
-                    last_record = time.monotonic()
+                if self._fill():
+                    self._active = time.monotonic()
                 if self._due():
                     self._flush()
                 elif (
                     exit_when_idle is not None
                     and not self._pending
-                    and time.monotonic() - last_record >= exit_when_idle
+                    and self._active is not None
+                    and time.monotonic() - self._active >= exit_when_idle
                 ):
                     break
             self._flush()
@@ -273,6 +277,7 @@ class Bridge:
     # --- rebalancing ------------------------------------------------------------------------------
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("partitions assigned", extra={"partitions": [p.partition for p in partitions]})
+        self._active = time.monotonic()
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Finish the batch while we still own its partitions, so the next owner starts after it."""
