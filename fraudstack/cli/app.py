@@ -24,6 +24,15 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+@app.callback()
+def _group() -> None:
+    """Keeps ``fraudstack`` a command group when only the invoked command is registered.
+
+    Without a callback, typer turns an app holding a single command into that command, and
+    ``fraudstack deploy`` would read ``deploy`` as an extra argument.
+    """
+
 #: Every top-level command and the module under ``fraudstack.cli`` that registers it.
 #: A module is imported only when its command runs (or for the full help listing), so
 #: ``fraudstack stack status`` never pays for importing Spark, XGBoost or Streamlit.
