@@ -23,18 +23,24 @@ import streamlit as st
 from dashboard.filters import DIMENSIONS, FRAUD, Filters, facts_from
 from fraudstack.errors import FraudstackError
 from fraudstack.settings import load_settings
-from fraudstack.warehouse import connect
+from fraudstack.warehouse import Dialect, connect
 
 CACHE_SECONDS = 60
 APPROVE = "approve"
-FLAGGED = f"(p.decision <> '{APPROVE}')"
 AnalystLabel = Literal["fraud", "legitimate"]
 _cached = st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
 
 
 def _frame(sql: str, params: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
-    """Run one parameterised ``SELECT`` on a fresh connection; rows as a DataFrame."""
+    """Run one parameterised ``SELECT`` on a fresh connection; rows as a DataFrame.
+
+    PostgreSQL's JIT is switched off for these sessions: the dashboard's aggregates are
+    costed high enough on a million rows to trigger it, and compiling them takes longer
+    (about 2 s) than running them. Redshift has no such setting.
+    """
     with connect(load_settings()) as wh:
+        if wh.dialect is Dialect.POSTGRES:
+            wh.execute("SET jit = off")
         rows = wh.query(sql, params)
     return pd.DataFrame(rows, columns=list(columns))
 
@@ -77,61 +83,51 @@ def model_versions() -> list[str]:
 
 # --- headline KPIs ----------------------------------------------------------------------------
 @_cached
-def kpis(filters: Filters) -> pd.DataFrame:
-    """One row per period (``current``, ``previous``): value, count, frauds, fraud loss, alerts sent."""
-    previous = filters.previous()
+def daily_totals(filters: Filters) -> pd.DataFrame:
+    """Per day of this period and the previous one: count, value, frauds, fraud loss, alerts sent.
+
+    Why per day over both periods in one scan: the KPIs (sums per period) and the daily chart
+    both come from it, so the page reads the fact table once. Days are UTC (``date_key``).
+    """
     where, params = filters.where(include_time=False)
-    start, _ = filters.bounds()
-    span = [previous.bounds()[0], filters.bounds()[1]]
-    period = "CASE WHEN f.event_ts >= %s THEN 'current' ELSE 'previous' END"
+    span = [filters.previous().bounds()[0], filters.bounds()[1]]
     facts = _frame(
-        f"SELECT {period}, COUNT(*), CAST(COALESCE(SUM(f.amount), 0) AS DOUBLE PRECISION), "
+        f"SELECT f.date_key, COUNT(*), CAST(SUM(f.amount) AS DOUBLE PRECISION), "
         f"SUM(CASE WHEN {FRAUD} THEN 1 ELSE 0 END), "
-        f"CAST(COALESCE(SUM(CASE WHEN {FRAUD} THEN f.amount ELSE 0 END), 0) AS DOUBLE PRECISION) "
+        f"CAST(SUM(CASE WHEN {FRAUD} THEN f.amount ELSE 0 END) AS DOUBLE PRECISION) "
         f"FROM {facts_from(dimensions=filters.active)} "
-        f"WHERE f.event_ts >= %s AND f.event_ts < %s AND {where} GROUP BY 1",
-        [start, *span, *params],
-        ["period", "count", "value", "frauds", "fraud_loss"],
+        f"WHERE f.event_ts >= %s AND f.event_ts < %s AND {where} GROUP BY f.date_key",
+        [*span, *params],
+        ["date_key", "count", "value", "frauds", "fraud_loss"],
     )
     alerts = _frame(
-        f"SELECT {period}, COUNT(*) FROM fraud_alerts a "
+        f"SELECT f.date_key, COUNT(*) FROM fraud_alerts a "
         f"JOIN {facts_from(dimensions=filters.active)} ON f.transaction_id = a.transaction_id "
-        f"WHERE a.status = 'sent' AND f.event_ts >= %s AND f.event_ts < %s AND {where} GROUP BY 1",
-        [start, *span, *params],
-        ["period", "alerts_sent"],
+        f"WHERE a.status = 'sent' AND f.event_ts >= %s AND f.event_ts < %s AND {where} GROUP BY f.date_key",
+        [*span, *params],
+        ["date_key", "alerts_sent"],
     )
-    out = pd.DataFrame({"period": ["current", "previous"]})
-    out = out.merge(facts, on="period", how="left").merge(alerts, on="period", how="left")
-    return out.fillna(0).set_index("period")
+    frame = facts.merge(alerts, on="date_key", how="left").fillna({"alerts_sent": 0})
+    return _with_day(frame.sort_values("date_key", ignore_index=True))
 
 
-@_cached
+def kpis(filters: Filters) -> pd.DataFrame:
+    """One row per period (``current``, ``previous``): count, value, frauds, fraud loss, alerts sent."""
+    daily = daily_totals(filters)
+    start = pd.Timestamp(filters.start)
+    daily["period"] = ["current" if day >= start else "previous" for day in daily["day"]]
+    sums = daily.groupby("period")[["count", "value", "frauds", "fraud_loss", "alerts_sent"]].sum()
+    return sums.reindex(["current", "previous"], fill_value=0)
+
+
 def daily_volume(filters: Filters) -> pd.DataFrame:
-    """Transactions and frauds per day (``date_key`` is the UTC day of the event)."""
-    where, params = filters.where()
-    frame = _frame(
-        f"SELECT f.date_key, COUNT(*), SUM(CASE WHEN {FRAUD} THEN 1 ELSE 0 END) "
-        f"FROM {facts_from(dimensions=filters.active)} WHERE {where} GROUP BY f.date_key ORDER BY 1",
-        params,
-        ["date_key", "transactions", "frauds"],
-    )
-    return _with_day(frame)
+    """Transactions and frauds per day of the selected range."""
+    daily = daily_totals(filters)
+    current = daily.loc[daily["day"] >= pd.Timestamp(filters.start)]
+    return current.rename(columns={"count": "transactions"}).reset_index(drop=True)
 
 
 # --- operations -------------------------------------------------------------------------------
-@_cached
-def decisions(filters: Filters, model_version: str) -> pd.DataFrame:
-    """Predictions per decision (approve / review / decline ...) for one model version."""
-    where, params = filters.where()
-    return _frame(
-        f"SELECT p.decision, COUNT(*) FROM fraud_predictions p "
-        f"JOIN {facts_from(dimensions=filters.active)} ON f.transaction_id = p.transaction_id "
-        f"WHERE p.model_version = %s AND {where} GROUP BY p.decision ORDER BY 2 DESC",
-        [model_version, *params],
-        ["decision", "count"],
-    )
-
-
 @_cached
 def fraud_by_dimension(filters: Filters, dimension: str) -> pd.DataFrame:
     """Transactions, frauds and fraud rate per value of ``dimension``."""
@@ -148,42 +144,56 @@ def fraud_by_dimension(filters: Filters, dimension: str) -> pd.DataFrame:
     return frame
 
 
-# --- model performance ------------------------------------------------------------------------
+# --- predictions (operations and model performance) ------------------------------------------
+SCORE_BINS = 20
+
+
 @_cached
-def daily_performance(filters: Filters, model_version: str) -> pd.DataFrame:
-    """Per day: confusion counts of flagged vs labelled, precision and false-positive rate."""
+def prediction_summary(filters: Filters, model_version: str) -> pd.DataFrame:
+    """Predictions of one model version counted per day, decision, score bin and label.
+
+    Why one query for the decision donut, precision/FPR per day and the score histogram:
+    each needs the predictions joined to the facts (for the filters and labels), and that
+    join is the most expensive step on a million rows - done once, it serves all three.
+    """
     where, params = filters.where()
-    frame = _frame(
-        f"SELECT f.date_key, "
-        f"SUM(CASE WHEN {FLAGGED} AND {FRAUD} THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN {FLAGGED} AND NOT {FRAUD} THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN NOT {FLAGGED} AND NOT {FRAUD} THEN 1 ELSE 0 END), "
-        f"SUM(CASE WHEN NOT {FLAGGED} AND {FRAUD} THEN 1 ELSE 0 END) "
+    return _frame(
+        f"SELECT f.date_key, p.decision, LEAST(FLOOR(p.score * %s), %s), {FRAUD}, COUNT(*) "
         f"FROM fraud_predictions p "
         f"JOIN {facts_from(dimensions=filters.active)} ON f.transaction_id = p.transaction_id "
-        f"WHERE p.model_version = %s AND {where} GROUP BY f.date_key ORDER BY 1",
-        [model_version, *params],
-        ["date_key", "tp", "fp", "tn", "fn"],
+        f"WHERE p.model_version = %s AND {where} GROUP BY 1, 2, 3, 4",
+        [SCORE_BINS, SCORE_BINS - 1, model_version, *params],
+        ["date_key", "decision", "bin", "is_fraud", "count"],
     )
-    flagged = frame["tp"] + frame["fp"]
-    negatives = frame["fp"] + frame["tn"]
-    frame["precision"] = (frame["tp"] / flagged.where(flagged > 0)).astype(float)
+
+
+def decisions(filters: Filters, model_version: str) -> pd.DataFrame:
+    """Predictions per decision (approve / review / decline ...), most frequent first."""
+    summary = prediction_summary(filters, model_version)
+    out = summary.groupby("decision", as_index=False)["count"].sum()
+    return out.sort_values(["count", "decision"], ascending=[False, True], ignore_index=True)
+
+
+def daily_performance(filters: Filters, model_version: str) -> pd.DataFrame:
+    """Per day: confusion counts of flagged vs labelled, precision and false-positive rate."""
+    summary = prediction_summary(filters, model_version)
+    flagged = summary["decision"] != APPROVE
+    fraud = summary["is_fraud"].astype(bool)
+    cells = {"tp": flagged & fraud, "fp": flagged & ~fraud, "tn": ~flagged & ~fraud, "fn": ~flagged & fraud}
+    frame = pd.DataFrame({name: summary["count"].where(mask, 0) for name, mask in cells.items()})
+    frame["date_key"] = summary["date_key"]
+    frame = frame.groupby("date_key", as_index=False).sum().sort_values("date_key", ignore_index=True)
+    predicted, negatives = frame["tp"] + frame["fp"], frame["fp"] + frame["tn"]
+    frame["precision"] = (frame["tp"] / predicted.where(predicted > 0)).astype(float)
     frame["false_positive_rate"] = (frame["fp"] / negatives.where(negatives > 0)).astype(float)
     return _with_day(frame)
 
 
-@_cached
-def score_distribution(filters: Filters, model_version: str, bins: int = 20) -> pd.DataFrame:
-    """Predictions per score bin (``bins`` equal-width bins on [0, 1]), split by label."""
-    where, params = filters.where()
-    frame = _frame(
-        f"SELECT LEAST(FLOOR(p.score * %s), %s), {FRAUD}, COUNT(*) FROM fraud_predictions p "
-        f"JOIN {facts_from(dimensions=filters.active)} ON f.transaction_id = p.transaction_id "
-        f"WHERE p.model_version = %s AND {where} GROUP BY 1, 2 ORDER BY 1, 2",
-        [bins, bins - 1, model_version, *params],
-        ["bin", "is_fraud", "count"],
-    )
-    frame["score"] = frame["bin"].astype(float) / bins
+def score_distribution(filters: Filters, model_version: str) -> pd.DataFrame:
+    """Predictions per score bin (:data:`SCORE_BINS` equal-width bins on [0, 1]), split by label."""
+    summary = prediction_summary(filters, model_version)
+    frame = summary.groupby(["bin", "is_fraud"], as_index=False)["count"].sum()
+    frame["score"] = frame["bin"].astype(float) / SCORE_BINS
     frame["label"] = frame["is_fraud"].map({True: "fraud", False: "legitimate"})
     return frame
 

@@ -8,8 +8,6 @@ from dashboard import charts, queries
 from dashboard.model_info import current_model
 from dashboard.views import Context
 
-BINS = 20
-
 
 def _model_card() -> None:
     info = current_model()
@@ -56,6 +54,6 @@ def render(ctx: Context) -> None:
             width="stretch",
         )
         st.subheader("Score distribution")
-        scores = queries.score_distribution(ctx.filters, ctx.model_version, BINS)
-        st.altair_chart(charts.score_histogram(scores, bin_width=1 / BINS), width="stretch")
+        scores = queries.score_distribution(ctx.filters, ctx.model_version)
+        st.altair_chart(charts.score_histogram(scores, bin_width=1 / queries.SCORE_BINS), width="stretch")
     _model_card()
