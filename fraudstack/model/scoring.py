@@ -87,9 +87,6 @@ class FraudModel:
         """Fraud probability per row (as calibrated as training with class weights allows)."""
         return np.asarray(self.booster.predict(self.matrix(features)), dtype=np.float64)
 
-    def flag(self, scores: np.ndarray) -> np.ndarray:
-        return scores >= self.threshold
-
     def contributions(self, features: pd.DataFrame | np.ndarray) -> np.ndarray:
         """TreeSHAP: one column per feature plus the bias last; each row sums to the raw margin."""
         return np.asarray(self.booster.predict(self.matrix(features), pred_contribs=True), dtype=np.float64)
@@ -117,14 +114,17 @@ class FraudModel:
             for i in range(len(values))
         ]
 
-    def score_and_explain(self, features: pd.DataFrame, top_k: int = 3) -> pd.DataFrame:
+    def score_and_explain(
+        self, features: pd.DataFrame, top_k: int = 3, threshold: float | None = None
+    ) -> pd.DataFrame:
         """Score every row; reason codes for the flagged rows only (``None`` elsewhere).
 
+        ``threshold`` overrides the model's own (a deployment may review from another score).
         Returns a frame on ``features``' index with ``score``, ``flagged`` and ``reasons``
         (a list of :class:`Reason` per flagged row).
         """
         scores = self.score(features)
-        flagged = self.flag(scores)
+        flagged = scores >= (self.threshold if threshold is None else threshold)
         reasons: list[list[Reason] | None] = [None] * len(scores)
         picked = np.flatnonzero(flagged)
         for row, found in zip(picked, self.reasons(features.iloc[picked], top_k), strict=True):

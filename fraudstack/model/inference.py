@@ -1,0 +1,51 @@
+"""Batch inference on a slice of history: what each Spark task of the inference job runs.
+
+Why in the package and not in the Glue script: Spark ships task functions to executors by
+pickling, and only code importable there (``fraudstack``, shipped with ``--extra-py-files``)
+can be referenced; it also keeps the logic testable without Spark.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from fraudstack.features import compute_features
+from fraudstack.model.scoring import FraudModel
+
+#: Column marking the rows to score; the other rows are history only.
+TARGET = "target"
+
+
+def decide(scores: np.ndarray, review: float, decline: float) -> np.ndarray:
+    """``approve`` / ``review`` / ``decline`` per score, by the streaming scorer's rule."""
+    return np.where(
+        scores >= max(review, decline), "decline", np.where(scores >= review, "review", "approve")
+    )
+
+
+def score_new_rows(
+    history: pd.DataFrame, model: FraudModel, review: float, decline: float, top_k: int
+) -> pd.DataFrame:
+    """Features over ``history`` (whole cards, their last 30 days at least), scores of the target rows.
+
+    Returns ``transaction_id``, ``score``, ``decision`` and ``reason_codes`` (JSON text of the
+    top-k reasons for rows at or above ``review``; ``None`` for approved rows).
+    """
+    features = compute_features(history.drop(columns=[TARGET]))
+    new = history[TARGET].fillna(False).to_numpy(dtype=bool)
+    scored = model.score_and_explain(features[new], top_k=top_k, threshold=review)
+    scores = scored["score"].to_numpy()
+    return pd.DataFrame(
+        {
+            "transaction_id": history.loc[new, "transaction_id"].to_numpy(),
+            "score": scores,
+            "decision": decide(scores, review, decline),
+            "reason_codes": [
+                None if found is None else json.dumps([r.as_dict() for r in found])
+                for found in scored["reasons"]
+            ],
+        }
+    )

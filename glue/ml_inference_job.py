@@ -1,0 +1,171 @@
+"""Glue ML inference job: score every transaction not yet scored, with reason codes.
+
+Runs unchanged on Glue 5.0 (Spark 3.5, Python 3.11; ship ``fraudstack`` with
+``--extra-py-files`` and ``xgboost-cpu``, ``scikit-learn``, ``psycopg2-binary`` with
+``--additional-python-modules``), through the local Glue runner, and in-process from tests
+and the benchmark (which call :func:`run`).
+
+One run:
+
+1. **What is new.** Transactions in ``fact_transactions`` with no row in
+   ``fraud_predictions`` - i.e. loaded since the last run, plus anything a failed run left.
+   A rerun therefore finds nothing and writes nothing; no bookmark can drift from the data.
+2. **History.** Features need each card's past, and by definition nothing older than
+   :data:`fraudstack.features.definitions.LOOKBACK` (30 days). The job reads the curated
+   Parquet the ETL job wrote (``curated/transactions/event_date=...``), pruned to the
+   partitions from 30 days before the oldest new transaction, and only the cards with
+   something new.
+3. **Features and scores** in Spark: cards are hashed into buckets and each bucket goes
+   through the *same* :func:`fraudstack.features.compute_features` as training (one pandas
+   call per bucket, vectorised), then the current registry model scores the new rows and
+   explains only the flagged ones (TreeSHAP reason codes).
+4. **Write** ``fraud_predictions`` (transaction, model version, score, decision, scored_at,
+   reason codes) with an upsert on (transaction_id, model_version): idempotent.
+
+Decisions follow the streaming scorer's rule: ``review`` from the model's threshold (or
+``FRAUDSTACK_SCORER_REVIEW_THRESHOLD``), ``decline`` from ``FRAUDSTACK_SCORER_DECLINE_THRESHOLD``,
+else ``approve``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, cast
+
+import pandas as pd
+
+from fraudstack.features.definitions import INPUT_COLUMNS, KEY, LOOKBACK
+from fraudstack.gluejob import glue_job
+from fraudstack.model.inference import TARGET
+from fraudstack.model.registry import load_current_model, model_to_bytes
+from fraudstack.settings import Settings, load_settings
+from fraudstack.warehouse import connect
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+CURATED_PREFIX = "curated/transactions/"
+TOP_K = 3
+#: Rows of new transactions per Spark bucket (each bucket is one vectorised pandas call).
+ROWS_PER_BUCKET = 200_000
+PREDICTION_COLUMNS = ("transaction_id", "model_version", "score", "decision", "scored_at", "reason_codes")
+_BUCKET_SCHEMA = "transaction_id string, score double, decision string, reason_codes string"
+
+_PENDING = """
+SELECT f.transaction_id, f.event_ts FROM fact_transactions AS f
+WHERE NOT EXISTS (SELECT 1 FROM fraud_predictions AS p WHERE p.transaction_id = f.transaction_id)
+"""
+
+
+@dataclass
+class InferenceSummary:
+    """What one run did."""
+
+    model_version: str
+    pending: int = 0
+    scored: int = 0
+    decisions: dict[str, int] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    @property
+    def missing_history(self) -> int:
+        """New warehouse rows absent from the curated layer (retried by the next run)."""
+        return self.pending - self.scored
+
+    def line(self) -> str:
+        if not self.pending:
+            return f"inference: nothing new to score ({self.elapsed_s:.1f}s)"
+        rate = self.scored / self.elapsed_s if self.elapsed_s else 0.0
+        split = ", ".join(f"{count} {name}" for name, count in sorted(self.decisions.items()))
+        missing = (
+            f", {self.missing_history} without curated rows (retried next run)"
+            if self.missing_history
+            else ""
+        )
+        return (
+            f"inference with model {self.model_version}: {self.scored} of {self.pending} new transactions "
+            f"scored ({split}){missing} in {self.elapsed_s:.1f}s ({rate:,.0f} rows/s)"
+        )
+
+
+def history(spark: SparkSession, settings: Settings, pending: DataFrame, oldest: datetime) -> DataFrame:
+    """Curated events of ``pending``'s cards from ``LOOKBACK`` before ``oldest`` on, new ones ``target``."""
+    from pyspark.sql import functions as F
+
+    since = (oldest - timedelta(microseconds=LOOKBACK)).date()
+    curated = (
+        spark.read.parquet(f"s3://{settings.bucket}/{CURATED_PREFIX}")
+        .where(F.col("event_date") >= F.lit(since))
+        .select("transaction_id", *INPUT_COLUMNS)
+        .dropDuplicates(["transaction_id"])
+    )
+    cards = curated.join(pending, "transaction_id").select(KEY).distinct()
+    return curated.join(cards, KEY, "left_semi").join(
+        pending.select("transaction_id", F.lit(True).alias(TARGET)), "transaction_id", "left"
+    )
+
+
+def run(spark: SparkSession, settings: Settings, top_k: int = TOP_K) -> InferenceSummary:
+    """Score what is new; returns what was done (see the module docstring)."""
+    from pyspark.sql import functions as F
+
+    started = time.monotonic()
+    model = load_current_model(settings)
+    summary = InferenceSummary(model_version=model.version)
+    with connect(settings) as wh:
+        pending_rows = wh.query(_PENDING)
+    summary.pending = len(pending_rows)
+    if not pending_rows:
+        summary.elapsed_s = time.monotonic() - started
+        return summary
+
+    review = settings.scorer_review_threshold
+    review = model.threshold if review is None else review
+    decline = settings.scorer_decline_threshold
+    model_bytes, manifest = model_to_bytes(model), model.manifest
+
+    def score_bucket(frame: pd.DataFrame) -> pd.DataFrame:
+        """Executor side: features over one bucket of cards' history, scores of its new rows."""
+        from fraudstack.model.inference import score_new_rows
+        from fraudstack.model.registry import model_from_bytes
+
+        return score_new_rows(frame, model_from_bytes(model_bytes, manifest), review, decline, top_k)
+
+    spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
+    pending = spark.createDataFrame([(tx,) for tx, _ in pending_rows], "transaction_id string")
+    oldest = min(ts for _, ts in pending_rows)
+    buckets = max(spark.sparkContext.defaultParallelism, math.ceil(len(pending_rows) / ROWS_PER_BUCKET))
+    events = history(spark, settings, pending, oldest).withColumn(
+        "bucket", F.pmod(F.hash(KEY), F.lit(buckets))
+    )
+    scored = cast(
+        pd.DataFrame, events.groupBy("bucket").applyInPandas(score_bucket, _BUCKET_SCHEMA).toPandas()
+    )
+
+    scored_at = datetime.now(UTC)
+    rows = [
+        (tx, model.version, float(score), decision, scored_at, reasons)
+        for tx, score, decision, reasons in zip(
+            scored["transaction_id"], scored["score"], scored["decision"], scored["reason_codes"], strict=True
+        )
+    ]
+    with connect(settings) as wh:
+        wh.upsert("fraud_predictions", rows, columns=PREDICTION_COLUMNS, update=True)
+    summary.scored = len(rows)
+    summary.decisions = dict(Counter(scored["decision"]))
+    summary.elapsed_s = time.monotonic() - started
+    return summary
+
+
+def main() -> None:
+    """Glue entry point: ``--JOB_NAME`` (and Glue's own arguments); the rest is settings."""
+    with glue_job(["JOB_NAME"]) as job:
+        print(run(job.spark, load_settings()).line(), flush=True)
+
+
+if __name__ == "__main__":
+    main()

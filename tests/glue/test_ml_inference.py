@@ -1,0 +1,182 @@
+"""End to end: simulated raw objects -> ETL job -> ML inference job -> ``fraud_predictions``.
+
+One module-scoped scenario (Spark runs are expensive), in its own warehouse database and
+buckets: batch 1 is loaded and scored, a rerun scores nothing, batch 2 (later days of the same
+cards) is loaded and scored with batch 1 as history. The job's scores must equal scoring the
+batch feature frame of all events in memory: the inference path computes the training
+features.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+import pandas as pd
+import psycopg2
+import pyarrow as pa
+import pytest
+from pydantic import SecretStr
+
+from fraudstack.aws import client
+from fraudstack.cli.warehouse import load_etl_script
+from fraudstack.features import compute_features
+from fraudstack.model import FraudModel, registry
+from fraudstack.model.data import simulated
+from fraudstack.model.training import TrainConfig, train
+from fraudstack.schema import event_to_json_bytes
+from fraudstack.settings import Settings
+from fraudstack.simulator import SimulationConfig, iter_tables
+from fraudstack.simulator.assemble import table_to_events
+from fraudstack.warehouse import connect, migrate
+from tests.conftest import RunningStack
+from tests.glue.rawdata import put_objects
+
+JOB = Path(__file__).resolve().parents[2] / "glue" / "ml_inference_job.py"
+SPLIT_DAY = pd.Timestamp("2025-01-05", tz="UTC")
+
+
+def load_job() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("fraudstack_ml_inference_job", JOB)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class Scenario:
+    settings: Settings
+    model: FraudModel
+    events: pd.DataFrame
+    first: Any
+    rerun: Any
+    second: Any
+    predictions: pd.DataFrame
+
+
+def _scratch_settings(stack: RunningStack, admin: Any) -> Settings:
+    name = f"infer_{uuid.uuid4().hex[:10]}"
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {name}")
+    dsn = urlsplit(stack.settings.warehouse_url())._replace(path=f"/{name}").geturl()
+    tag = uuid.uuid4().hex[:8]
+    return stack.settings.model_copy(
+        update={
+            "warehouse_dsn": SecretStr(dsn),
+            "bucket": f"infer-lake-{tag}",
+            "artifacts_bucket": f"infer-models-{tag}",
+        }
+    )
+
+
+def _put_raw(settings: Settings, events: list[dict[str, Any]], hour: datetime) -> None:
+    lines = [event_to_json_bytes(e) for e in events]
+    put_objects(
+        client("s3", settings), settings.bucket, hour, [lines[i : i + 500] for i in range(0, len(lines), 500)]
+    )
+
+
+@pytest.fixture(scope="module")
+def scenario(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    from fraudstack.spark import spark_session
+
+    admin = psycopg2.connect(stack.settings.warehouse_url())
+    admin.autocommit = True
+    settings = _scratch_settings(stack, admin)
+    s3 = client("s3", settings)
+    s3.create_bucket(Bucket=settings.bucket)
+    s3.create_bucket(Bucket=settings.artifacts_bucket)
+    with connect(settings) as wh:
+        migrate(wh)
+
+    # A small model on other simulated cards, published as current.
+    config = TrainConfig(warmup_days=1, val_days=3, test_days=3, max_rounds=60, early_stopping_rounds=15)
+    result = train(simulated(customers=400, days=14, fraud_rate=0.03, seed=3), config)
+    directory = tmp_path_factory.mktemp("model")
+    registry.save_local(result.model, directory)
+    registry.publish(settings, directory)
+    registry.set_current(settings, result.model.version, "test")
+
+    sim = SimulationConfig.create(customers=120, days=7, fraud_rate=0.03, seed=9)
+    table = pa.concat_tables(list(iter_tables(sim)))
+    events = table_to_events(table)
+    frame = table.to_pandas()
+    early = frame["event_time"] < SPLIT_DAY
+    etl, job = load_etl_script(), load_job()
+    spark = spark_session("inference-test", settings)
+    try:
+        _put_raw(
+            settings,
+            [e for e, keep in zip(events, early, strict=True) if keep],
+            datetime(2025, 1, 5, tzinfo=UTC),
+        )
+        etl.run(spark, settings)
+        first = job.run(spark, settings)
+        rerun = job.run(spark, settings)
+        _put_raw(
+            settings,
+            [e for e, keep in zip(events, early, strict=True) if not keep],
+            datetime(2025, 1, 8, tzinfo=UTC),
+        )
+        etl.run(spark, settings)
+        second = job.run(spark, settings)
+        with connect(settings) as wh:
+            rows = wh.query(f"SELECT {', '.join(job.PREDICTION_COLUMNS)} FROM fraud_predictions")
+        predictions = pd.DataFrame(rows, columns=list(job.PREDICTION_COLUMNS))
+        yield Scenario(settings, result.model, frame, first, rerun, second, predictions)
+    finally:
+        spark.stop()
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {urlsplit(settings.warehouse_url()).path[1:]} WITH (FORCE)")
+        admin.close()
+
+
+def test_every_transaction_scored_once_with_the_current_model(scenario: Scenario) -> None:
+    predictions = scenario.predictions
+    assert (
+        scenario.first.scored
+        == scenario.first.pending
+        == int((scenario.events["event_time"] < SPLIT_DAY).sum())
+    )
+    assert scenario.first.scored + scenario.second.scored == len(scenario.events)
+    assert predictions["transaction_id"].is_unique
+    assert set(predictions["transaction_id"]) == set(scenario.events["transaction_id"])
+    assert (predictions["model_version"] == scenario.model.version).all()
+
+
+def test_rerun_writes_nothing(scenario: Scenario) -> None:
+    assert scenario.rerun.pending == 0 and scenario.rerun.scored == 0
+    assert "nothing new" in scenario.rerun.line()
+
+
+def test_scores_equal_the_training_feature_path(scenario: Scenario) -> None:
+    """Second-batch rows were scored from curated history only; they must match full-data features."""
+    features = compute_features(scenario.events).set_axis(scenario.events["transaction_id"])
+    expected = pd.Series(scenario.model.score(features), index=features.index)
+    got = scenario.predictions.set_index("transaction_id")["score"]
+    np.testing.assert_allclose(got.to_numpy(), expected.loc[got.index].to_numpy(), rtol=1e-6)
+
+
+def test_reason_codes_for_every_flagged_row_only(scenario: Scenario) -> None:
+    predictions = scenario.predictions
+    flagged = predictions["decision"] != "approve"
+    assert flagged.any() and (~flagged).any()
+    assert predictions.loc[~flagged, "reason_codes"].isna().all()
+    assert (predictions.loc[flagged, "score"] >= scenario.model.threshold).all()
+    for codes in predictions.loc[flagged, "reason_codes"]:
+        reasons = codes if isinstance(codes, list) else json.loads(codes)
+        assert 1 <= len(reasons) <= 3
+        assert all(set(r) == {"feature", "value", "contribution"} and r["contribution"] > 0 for r in reasons)
+        assert all(r["feature"] in scenario.model.features for r in reasons)
