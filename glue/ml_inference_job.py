@@ -42,6 +42,7 @@ from fraudstack.features.definitions import INPUT_COLUMNS, KEY, LOOKBACK
 from fraudstack.gluejob import glue_job
 from fraudstack.model.inference import TARGET
 from fraudstack.model.registry import load_current_model, model_to_bytes
+from fraudstack.model.scoring import FraudModel
 from fraudstack.settings import Settings, load_settings
 from fraudstack.warehouse import connect
 
@@ -92,13 +93,13 @@ class InferenceSummary:
         )
 
 
-def history(spark: SparkSession, settings: Settings, pending: DataFrame, oldest: datetime) -> DataFrame:
+def history(spark: SparkSession, curated_uri: str, pending: DataFrame, oldest: datetime) -> DataFrame:
     """Curated events of ``pending``'s cards from ``LOOKBACK`` before ``oldest`` on, new ones ``target``."""
     from pyspark.sql import functions as F
 
     since = (oldest - timedelta(microseconds=LOOKBACK)).date()
     curated = (
-        spark.read.parquet(f"s3://{settings.bucket}/{CURATED_PREFIX}")
+        spark.read.parquet(curated_uri)
         .where(F.col("event_date") >= F.lit(since))
         .select("transaction_id", *INPUT_COLUMNS)
         .dropDuplicates(["transaction_id"])
@@ -109,23 +110,22 @@ def history(spark: SparkSession, settings: Settings, pending: DataFrame, oldest:
     )
 
 
-def run(spark: SparkSession, settings: Settings, top_k: int = TOP_K) -> InferenceSummary:
-    """Score what is new; returns what was done (see the module docstring)."""
+def score_pending(
+    spark: SparkSession,
+    curated_uri: str,
+    model: FraudModel,
+    pending_rows: list[tuple[str, datetime]],
+    review: float,
+    decline: float,
+    top_k: int = TOP_K,
+) -> pd.DataFrame:
+    """The Spark stage: (transaction_id, event time) pairs in, scored rows out (no warehouse access).
+
+    Cards are hashed into buckets of about :data:`ROWS_PER_BUCKET` new rows; each bucket is
+    one vectorised pandas call on an executor.
+    """
     from pyspark.sql import functions as F
 
-    started = time.monotonic()
-    model = load_current_model(settings)
-    summary = InferenceSummary(model_version=model.version)
-    with connect(settings) as wh:
-        pending_rows = wh.query(_PENDING)
-    summary.pending = len(pending_rows)
-    if not pending_rows:
-        summary.elapsed_s = time.monotonic() - started
-        return summary
-
-    review = settings.scorer_review_threshold
-    review = model.threshold if review is None else review
-    decline = settings.scorer_decline_threshold
     model_bytes, manifest = model_to_bytes(model), model.manifest
 
     def score_bucket(frame: pd.DataFrame) -> pd.DataFrame:
@@ -139,13 +139,30 @@ def run(spark: SparkSession, settings: Settings, top_k: int = TOP_K) -> Inferenc
     pending = spark.createDataFrame([(tx,) for tx, _ in pending_rows], "transaction_id string")
     oldest = min(ts for _, ts in pending_rows)
     buckets = max(spark.sparkContext.defaultParallelism, math.ceil(len(pending_rows) / ROWS_PER_BUCKET))
-    events = history(spark, settings, pending, oldest).withColumn(
+    events = history(spark, curated_uri, pending, oldest).withColumn(
         "bucket", F.pmod(F.hash(KEY), F.lit(buckets))
     )
-    scored = cast(
-        pd.DataFrame, events.groupBy("bucket").applyInPandas(score_bucket, _BUCKET_SCHEMA).toPandas()
-    )
+    return cast(pd.DataFrame, events.groupBy("bucket").applyInPandas(score_bucket, _BUCKET_SCHEMA).toPandas())
 
+
+def run(spark: SparkSession, settings: Settings, top_k: int = TOP_K) -> InferenceSummary:
+    """Score what is new; returns what was done (see the module docstring)."""
+    started = time.monotonic()
+    model = load_current_model(settings)
+    summary = InferenceSummary(model_version=model.version)
+    with connect(settings) as wh:
+        pending_rows = wh.query(_PENDING)
+    summary.pending = len(pending_rows)
+    if not pending_rows:
+        summary.elapsed_s = time.monotonic() - started
+        return summary
+
+    review = settings.scorer_review_threshold
+    review = model.threshold if review is None else review
+    curated_uri = f"s3://{settings.bucket}/{CURATED_PREFIX}"
+    scored = score_pending(
+        spark, curated_uri, model, pending_rows, review, settings.scorer_decline_threshold, top_k
+    )
     scored_at = datetime.now(UTC)
     rows = [
         (tx, model.version, float(score), decision, scored_at, reasons)
