@@ -18,7 +18,6 @@ import json
 import logging
 import sys
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -218,13 +217,3 @@ def configure_json_logging(service: str, level: int = logging.INFO) -> None:
     # boto's own debug chatter is not the service's story.
     for noisy in ("botocore", "boto3", "urllib3"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
-
-
-class Stopwatch:
-    """Milliseconds since creation; a tiny helper for latency observations."""
-
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-
-    def ms(self) -> float:
-        return (time.perf_counter() - self.started) * 1000.0

@@ -168,7 +168,11 @@ def pipeline(stack: RunningStack, tmp_path: Path) -> Iterator[Pipeline]:
     )
     deploy(settings, [r for r in declare(settings) if r.kind in _PIPELINE_KINDS])
     yield Pipeline(settings=settings, log_dir=tmp_path)
+    # Stop the delivery loop reading this stream and free the emulator's memory for later tests.
     client("firehose", settings).delete_delivery_stream(DeliveryStreamName=settings.firehose_stream)
+    client("kinesis", settings).delete_stream(
+        StreamName=settings.kinesis_stream, EnforceConsumerDeletion=True
+    )
 
 
 class BackgroundProducer:
