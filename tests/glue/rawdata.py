@@ -17,9 +17,9 @@ from fraudstack.schema import FRAUD_TYPES, event_to_json_bytes
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def event(batch: str, i: int, rng: random.Random) -> dict[str, Any]:
+def event(batch: str, i: int, rng: random.Random, customers: int = 40) -> dict[str, Any]:
     """One valid event: ids from small pools so dimensions are shared across facts."""
-    customer = rng.randrange(40)
+    customer = rng.randrange(customers)
     merchant = rng.randrange(25)
     channel = rng.choice(["pos", "ecom", "atm"])
     fraud = rng.random() < 0.05
@@ -46,7 +46,7 @@ def event(batch: str, i: int, rng: random.Random) -> dict[str, Any]:
         "entry_mode": "card_not_present" if ecom else "chip",
         "device_id": f"dev_{customer:04d}" if ecom else None,
         "device_os": "android" if ecom else None,
-        "ip_address": f"10.0.{customer}.{merchant}" if ecom else None,
+        "ip_address": f"10.{customer // 256 % 256}.{customer % 256}.{merchant}" if ecom else None,
         "ip_is_vpn": False if ecom else None,
         "lat": 48.5,
         "lon": 2.5,
@@ -57,10 +57,10 @@ def event(batch: str, i: int, rng: random.Random) -> dict[str, Any]:
     }
 
 
-def lines(batch: str, count: int, seed: int = 7) -> list[bytes]:
+def lines(batch: str, count: int, seed: int = 7, customers: int = 40) -> list[bytes]:
     """``count`` valid, distinct events of ``batch`` as JSON lines."""
     rng = random.Random(seed)
-    return [event_to_json_bytes(event(batch, i, rng)) for i in range(count)]
+    return [event_to_json_bytes(event(batch, i, rng, customers)) for i in range(count)]
 
 
 def put_objects(

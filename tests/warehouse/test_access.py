@@ -64,3 +64,13 @@ def test_copy_loads_nulls_json_and_spark_style_csv_parts(wh: Warehouse, tmp_path
     assert got[1] == ("z", False, datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC), ["r"])
     assert got[2] == (None, None, None, None)
     wh.rollback()
+
+
+def test_cli_migrate_and_status(wh: Warehouse, capsys: pytest.CaptureFixture[str]) -> None:
+    from fraudstack.cli.app import main
+
+    assert main(["warehouse", "migrate"]) == 0
+    assert main(["warehouse", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "warehouse schema is up to date" in out
+    assert "V001__star_schema.sql" in out and "applied" in out

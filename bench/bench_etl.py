@@ -1,0 +1,124 @@
+"""The Glue ETL job on 1M raw transactions, against a plain Spark read+write of the same data.
+
+Target (issue 5): the ETL takes at most 3x the baseline, and 1M rows in under 2 minutes on a
+2-core machine. The benchmark starts its own embedded stack (fresh state dir, free ports),
+writes Firehose-format objects (~5 MB of JSON lines each, 1% of the events redelivered in
+a later object) to ``raw/``, then in ONE Spark session times
+
+* **baseline** - ``spark.read.json`` of the raw objects with the event schema, written as
+  Parquet to S3: what any JSON-to-Parquet job costs here;
+* **etl** - :func:`run` of ``glue/etl_cleaning_job.py``: bookmark, validation of every line
+  by the event schema, cleaning, dedupe, curated Parquet, staged COPY + upsert into the
+  warehouse;
+
+and prints both, rows/s and the ratio.
+
+    .venv/bin/python bench/bench_etl.py [--rows 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from fraudstack.aws import client
+from fraudstack.cli.warehouse import load_etl_script
+from fraudstack.schema import arrow_schema
+from fraudstack.settings import Settings, load_settings
+from fraudstack.spark import local_config
+from fraudstack.stack import EmbeddedStack
+from tests.glue.rawdata import lines, put_objects
+
+OBJECT_BYTES = 5 * 1024 * 1024  # Firehose's default buffer size
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_raw(settings: Settings, rows: int) -> tuple[int, int]:
+    """Upload ``rows`` events (+1% redelivered) as Firehose objects; return (lines, objects)."""
+    s3 = client("s3", settings)
+    s3.create_bucket(Bucket=settings.bucket)
+    events = lines("bench", rows, customers=20_000)
+    events += events[: rows // 100]  # at-least-once delivery: 1% arrive twice
+    chunks: list[list[bytes]] = [[]]
+    size = 0
+    for line in events:
+        if size + len(line) > OBJECT_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(line)
+        size += len(line) + 1
+    hour = datetime(2026, 11, 1, tzinfo=UTC)
+    per_hour = 12
+    for start in range(0, len(chunks), per_hour):
+        put_objects(
+            s3, settings.bucket, hour + timedelta(hours=start // per_hour), chunks[start : start + per_hour]
+        )
+    return len(events), len(chunks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--driver-memory", default="4g")
+    args = parser.parse_args()
+
+    from pyspark.sql import SparkSession
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    state = Path(tempfile.mkdtemp(prefix="fraudstack-bench-etl-"))
+    state.chmod(0o755)
+    settings = load_settings(
+        state_dir=state, kafka_port=_free_port(), moto_port=_free_port(), postgres_port=_free_port()
+    )
+    stack = EmbeddedStack(settings)
+    stack.up()
+    os.environ.update(settings.subprocess_env())
+    spark = None
+    try:
+        t0 = time.monotonic()
+        total, objects = write_raw(settings, args.rows)
+        print(f"wrote {total:,} raw lines in {objects} objects in {time.monotonic() - t0:.1f}s", flush=True)
+
+        os.environ.update(PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
+        builder = SparkSession.builder.appName("bench-etl").config("spark.driver.memory", args.driver_memory)
+        for key, value in local_config(settings).items():
+            builder = builder.config(key, value)
+        spark = builder.getOrCreate()
+        raw = f"s3://{settings.bucket}/{settings.raw_prefix}*/*/*/*/*"
+
+        t0 = time.monotonic()
+        spark.read.schema(from_arrow_schema(arrow_schema())).json(raw).write.mode("overwrite").parquet(
+            f"s3://{settings.bucket}/bench-baseline/"
+        )
+        baseline = time.monotonic() - t0
+        print(f"baseline read+write: {baseline:.1f}s ({total / baseline:,.0f} rows/s)", flush=True)
+
+        summary = load_etl_script().run(spark, settings)
+        print(summary.line(), flush=True)
+        ratio = summary.elapsed_s / baseline
+        print(
+            f"RESULT rows={total} baseline_s={baseline:.1f} etl_s={summary.elapsed_s:.1f} "
+            f"etl_rows_per_s={total / summary.elapsed_s:,.0f} ratio={ratio:.2f} "
+            f"loaded={summary.rows_loaded} duplicates={summary.duplicates_dropped} "
+            f"load_avg={os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+    finally:
+        if spark is not None:
+            spark.stop()
+        stack.down()
+
+
+if __name__ == "__main__":
+    main()
