@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from fraudstack.errors import FraudstackError
 from fraudstack.observability import MetricsPublisher
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,12 @@ class KinesisBatch:
         return len(self.entries)
 
 
-class PutAborted(Exception):
-    """Shutdown was requested and Kinesis still had not accepted every record in the grace period."""
+class PutAborted(FraudstackError):
+    """Shutdown was requested and Kinesis still had not accepted every record in the grace period.
+
+    A user-facing error (one line, exit 1): the records' offsets stay uncommitted, so the
+    next run replays them; nothing is lost.
+    """
 
 
 class KinesisSink:
@@ -99,7 +104,10 @@ class KinesisSink:
                 if stop is not None and stop.is_set():
                     give_up_at = give_up_at or time.monotonic() + self._grace
                     if time.monotonic() >= give_up_at:
-                        raise PutAborted(f"{len(pending)} records not accepted by Kinesis before shutdown")
+                        raise PutAborted(
+                            f"{len(pending)} records not accepted by Kinesis within {self._grace:.0f}s "
+                            "of shutdown; their offsets stay uncommitted and are replayed on restart"
+                        )
                 delay = min(self._max, self._base * 2 ** (attempt - 1))
                 time.sleep(delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not crypto
             attempt += 1
