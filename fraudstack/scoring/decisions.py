@@ -68,8 +68,12 @@ def _clean(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _time(value: datetime) -> str:
+def utc_text(value: datetime) -> str:
+    """The schema's spelling of a time: ISO-8601 UTC with microseconds and ``Z``."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
 def decision_record(
@@ -77,6 +81,7 @@ def decision_record(
     decision: DecisionType,
     score: float,
     model_version: str,
+    decided_at: str,
     reasons: Sequence[Reason] | None,
     features: Sequence[float] | None = None,
 ) -> dict[str, Any]:
@@ -84,14 +89,14 @@ def decision_record(
     record: dict[str, Any] = {
         "transaction_id": event.transaction_id,
         "card_id": event.card_id,
-        "event_time": _time(event.event_time),
+        "event_time": utc_text(event.event_time),
         "amount": float(event.amount),
         "currency": event.currency,
         "decision": decision,
         "score": score,
         "model_version": model_version,
         "reasons": None if reasons is None else [r.as_dict() for r in reasons],
-        "decided_at": _time(datetime.now(UTC)),
+        "decided_at": decided_at,
     }
     if features is not None:
         record["features"] = dict(zip(FEATURE_NAMES, map(_clean, features), strict=True))
@@ -100,7 +105,7 @@ def decision_record(
 
 def encode(record: dict[str, Any]) -> bytes:
     """Compact UTF-8 JSON (NaN never reaches here: :func:`decision_record` cleans features)."""
-    return json.dumps(record, separators=(",", ":"), allow_nan=False).encode()
+    return _ENCODER.encode(record).encode()
 
 
 def alert_message(record: dict[str, Any], reasons: Sequence[Reason]) -> tuple[str, str]:

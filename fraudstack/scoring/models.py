@@ -4,6 +4,11 @@ Why a background thread: polling is one small S3 GET, but loading a model (downl
 the booster) takes tens of milliseconds that the scoring loop must not stall for. The loop
 calls :meth:`ModelWatcher.take` at each batch boundary; that is a lock-free attribute read,
 so a swap never splits a batch between two models.
+
+:class:`ScoringModel` is a thin adapter over the model engineer's :class:`FraudModel` for the
+hot loop: one thread and ``inplace_predict`` (no ``DMatrix`` per batch). On a busy 2-core
+host, OpenMP's 2-thread teams cost 10-50 ms per call when the second thread waits for a CPU;
+single-threaded calls take well under a millisecond and give bit-identical scores.
 """
 
 from __future__ import annotations
@@ -11,15 +16,53 @@ from __future__ import annotations
 import logging
 import threading
 
+import numpy as np
+import xgboost as xgb
 from botocore.exceptions import BotoCoreError, ClientError
 
 from fraudstack.errors import FraudstackError
 from fraudstack.model import registry
-from fraudstack.model.scoring import FraudModel
+from fraudstack.model.scoring import FraudModel, Reason
 from fraudstack.observability import MetricsPublisher
 from fraudstack.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+class ScoringModel:
+    """A :class:`FraudModel` set up for per-batch scoring of online feature rows."""
+
+    def __init__(self, model: FraudModel) -> None:
+        self.model = model
+        self.version = model.version
+        self.threshold = model.threshold
+        self._columns = model.online_columns
+        self._names = list(model.features)
+        model.booster.set_param({"nthread": 1})
+
+    def inputs(self, rows: np.ndarray) -> np.ndarray:
+        """The model's columns of online feature rows (all of ``FEATURE_NAMES``), as float32 like training."""
+        return np.ascontiguousarray(rows[:, self._columns], dtype=np.float32)
+
+    def score(self, inputs: np.ndarray) -> np.ndarray:
+        """Fraud probability per row; equal to :meth:`FraudModel.score` on the same values."""
+        return np.asarray(self.model.booster.inplace_predict(inputs), dtype=np.float64)
+
+    def reasons(self, inputs: np.ndarray, top_k: int = 3) -> list[list[Reason]]:
+        """TreeSHAP reason codes as :meth:`FraudModel.reasons` gives them, single-threaded."""
+        matrix = xgb.DMatrix(inputs, feature_names=self._names, nthread=1)
+        contribs = np.asarray(self.model.booster.predict(matrix, pred_contribs=True), dtype=np.float64)[
+            :, :-1
+        ]
+        top = np.argsort(-contribs, axis=1, kind="stable")[:, :top_k]
+        return [
+            [
+                Reason(self._names[j], float(inputs[i, j]), float(contribs[i, j]))
+                for j in top[i]
+                if contribs[i, j] > 0
+            ]
+            for i in range(len(inputs))
+        ]
 
 
 class ModelWatcher:
@@ -28,8 +71,8 @@ class ModelWatcher:
     def __init__(self, settings: Settings, metrics: MetricsPublisher | None = None) -> None:
         self._settings = settings
         self._metrics = metrics
-        self.model: FraudModel = registry.load_current_model(settings)
-        self._next: FraudModel | None = None
+        self.model = ScoringModel(registry.load_current_model(settings))
+        self._next: ScoringModel | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="model-watcher", daemon=True)
         log.info("model loaded", extra={"model_version": self.model.version})
@@ -42,7 +85,7 @@ class ModelWatcher:
         self._stop.set()
         self._thread.join(timeout=10)
 
-    def take(self) -> tuple[FraudModel, bool]:
+    def take(self) -> tuple[ScoringModel, bool]:
         """The model to score the next batch with, and whether it just changed."""
         fresh = self._next
         if fresh is None:
@@ -60,7 +103,7 @@ class ModelWatcher:
                 version = registry.current_version(self._settings)
                 pending = self._next.version if self._next is not None else self.model.version
                 if version is not None and version != pending:
-                    self._next = registry.load_model(self._settings, version)
-            except (ClientError, BotoCoreError, FraudstackError) as exc:
+                    self._next = ScoringModel(registry.load_model(self._settings, version))
+            except (ClientError, BotoCoreError, FraudstackError, xgb.core.XGBoostError) as exc:
                 # Keep scoring with the model in hand; the next poll tries again.
                 log.warning("model registry poll failed", extra={"error": str(exc)})

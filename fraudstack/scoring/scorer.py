@@ -8,11 +8,13 @@ matrix with the current model, explain the reviews and declines (TreeSHAP reason
 and produce one decision per transaction to the decisions topic, keyed by ``transaction_id``.
 Invalid records go to the dead-letter topic with a reason; the scorer keeps running.
 
-At-least-once: every ``commit_interval`` seconds the scorer waits until the broker has
-acknowledged every decision and dead letter and SNS every alert, then commits the offsets
-of what it handled. A crash replays the uncommitted records; their decisions repeat with the
-same ``transaction_id`` and, because the state is rebuilt exactly (see
-:mod:`fraudstack.scoring.state`), the same features and scores.
+At-least-once: every ``commit_interval`` seconds the scorer cuts a checkpoint: it waits until
+the broker has acknowledged every decision and dead letter (milliseconds), notes each
+partition's position and how many alerts were queued, and commits those positions as soon as
+SNS has accepted those alerts - without stopping the loop for SNS. A crash replays the
+uncommitted records; their decisions repeat with the same ``transaction_id`` and, because
+the state is rebuilt exactly (see :mod:`fraudstack.scoring.state`), the same features and
+scores.
 
 Rebalancing uses the eager ``range`` protocol: on revoke the scorer checkpoints and
 snapshots the partitions it gives away, on assignment it restores each partition's state
@@ -43,11 +45,17 @@ from fraudstack.errors import FraudstackError
 from fraudstack.features import OnlineFeatures
 from fraudstack.kafka.config import consumer_config, producer_config
 from fraudstack.kafka.topics import ensure_topics
-from fraudstack.model.scoring import FraudModel
 from fraudstack.observability import MetricsPublisher
 from fraudstack.schema import TransactionEvent, validate_event
 from fraudstack.scoring.alerts import AlertPublisher
-from fraudstack.scoring.decisions import DECISION_TYPES, Thresholds, alert_message, decision_record, encode
+from fraudstack.scoring.decisions import (
+    DECISION_TYPES,
+    Thresholds,
+    alert_message,
+    decision_record,
+    encode,
+    utc_text,
+)
 from fraudstack.scoring.models import ModelWatcher
 from fraudstack.scoring.state import PartitionState, SnapshotStore
 from fraudstack.settings import Settings
@@ -86,6 +94,15 @@ class _Batch:
     timestamps_ms: list[int] = field(default_factory=list)
 
 
+@dataclass
+class _Fence:
+    """A checkpoint cut: offsets to commit once the first ``alerts`` alerts are published."""
+
+    alerts: int
+    positions: dict[int, int]
+    snapshots: dict[int, bytes]
+
+
 class Scorer:
     """One scorer process: a member of the consumer group ``settings.scorer_group_id``."""
 
@@ -104,7 +121,8 @@ class Scorer:
         self._topic = settings.topic_transactions
         ensure_topics(settings, [self._topic, settings.topic_dead_letter, settings.topic_decisions])
         self._models = ModelWatcher(settings, metrics)
-        self._thresholds = Thresholds.from_settings(settings, self._models.model.threshold)
+        self._model = self._models.model
+        self._thresholds = Thresholds.from_settings(settings, self._model.threshold)
         self._alerts = AlertPublisher(settings, metrics)
         self._snapshots = SnapshotStore(settings, settings.scorer_group_id, self._topic)
         self._consumer = Consumer(
@@ -124,6 +142,7 @@ class Scorer:
         self._parked: dict[int, PartitionState] = {}
         self._last_snapshot = time.monotonic()
         self._healthy = True
+        self._fence: _Fence | None = None
 
     # --- main loop -------------------------------------------------------------------------------
     def run(self, stop: threading.Event, exit_when_idle: float | None = None) -> ScorerStats:
@@ -145,6 +164,7 @@ class Scorer:
         consumed_at_commit = 0
         try:
             while not stop.is_set():
+                self._take_model()
                 messages = self._poll()
                 now = time.monotonic()
                 if messages:
@@ -152,14 +172,18 @@ class Scorer:
                     last_record = now
                 self._producer.poll(0)
                 if now - last_commit >= self.commit_interval:
-                    self._checkpoint(snapshot=self._snapshot_due(now))
+                    if self._fence is None:
+                        self._fence = self._cut(snapshot=self._snapshot_due(now))
                     if self.metrics is not None:
                         rate = (self.stats.consumed - consumed_at_commit) / (now - last_commit)
                         self.metrics.observe("Throughput", rate, unit="Count/Second")
                     last_commit, consumed_at_commit = now, self.stats.consumed
+                if self._fence is not None and self._alerts.published >= self._fence.alerts:
+                    self._commit(self._fence)
+                    self._fence = None
                 if exit_when_idle is not None and now - last_record >= exit_when_idle:
                     break
-            self._checkpoint()
+            self._checkpoint(snapshot=())
         except BaseException:
             self._healthy = False  # leave the group without committing what may not be durable
             raise
@@ -230,11 +254,8 @@ class Scorer:
 
     def _decide(self, batch: _Batch) -> None:
         """Score the batch as one matrix, explain the flagged rows, produce decisions and alerts."""
-        model, switched = self._models.take()
-        if switched:
-            self._thresholds = Thresholds.from_settings(self.settings, model.threshold)
-        rows = np.asarray(batch.rows, dtype=np.float64)
-        inputs = rows[:, model.online_columns]
+        model = self._model
+        inputs = model.inputs(np.asarray(batch.rows, dtype=np.float64))
         scores = model.score(inputs)
         codes = self._thresholds.decide(scores)
         alerting = self._thresholds.alerts(scores, codes)
@@ -244,6 +265,7 @@ class Scorer:
         )
         include_features = self.settings.scorer_include_features
         topic = self.settings.topic_decisions
+        decided_at = utc_text(datetime.now(UTC))
         for i, event in enumerate(batch.events):
             decision = DECISION_TYPES[codes[i]]
             record = decision_record(
@@ -251,6 +273,7 @@ class Scorer:
                 decision,
                 float(scores[i]),
                 model.version,
+                decided_at,
                 reasons.get(i),
                 batch.rows[i] if include_features else None,
             )
@@ -261,9 +284,16 @@ class Scorer:
                 self._alerts.publish(event.transaction_id, subject, body, decision)
                 self.stats.alerts += 1
         self.stats.decided += len(batch.events)
-        self._account(model, codes, batch.timestamps_ms)
+        self._account(codes, batch.timestamps_ms)
 
-    def _account(self, model: FraudModel, codes: np.ndarray, timestamps_ms: list[int]) -> None:
+    def _take_model(self) -> None:
+        """Switch to a newly promoted model between batches (never within one)."""
+        model, switched = self._models.take()
+        if switched:
+            self._model = model
+            self._thresholds = Thresholds.from_settings(self.settings, model.threshold)
+
+    def _account(self, codes: np.ndarray, timestamps_ms: list[int]) -> None:
         if self.metrics is None:
             return
         decided_at_ms = time.time() * 1000.0
@@ -312,19 +342,35 @@ class Scorer:
         )
 
     # --- checkpoints -----------------------------------------------------------------------------
-    def _checkpoint(self, snapshot: Iterable[int] = ()) -> None:
-        """Make decisions, dead letters and alerts durable, commit, then snapshot ``snapshot`` partitions."""
+    def _cut(self, snapshot: Iterable[int]) -> _Fence:
+        """Make decisions and dead letters durable; note what to commit once the alerts so far are out.
+
+        The snapshots of ``snapshot`` partitions are serialised here, at the cut, and uploaded
+        after the commit: a consistent state at exactly the committed offset.
+        """
         unconfirmed = self._producer.flush(60)
         if unconfirmed or self._delivery_errors:
             raise ScorerError(
                 f"the broker did not confirm {unconfirmed or len(self._delivery_errors)} decisions "
                 f"({'; '.join(self._delivery_errors[:3])}); offsets left uncommitted so they are replayed"
             )
-        if not self._alerts.flush(60):
-            raise ScorerError("SNS did not accept the alerts within 60 s; offsets left uncommitted")
-        moved = {p: s for p, s in self._partitions.items() if s.position > s.committed}
+        return _Fence(
+            alerts=self._alerts.enqueued,
+            positions={p: s.position for p, s in self._partitions.items() if not s.replaying},
+            snapshots={
+                p: self._partitions[p].features.snapshot()
+                for p in snapshot
+                if not self._partitions[p].replaying
+                and self._partitions[p].position > self._partitions[p].snapshot_at
+            },
+        )
+
+    def _commit(self, fence: _Fence) -> None:
+        """Commit a cut whose alerts are all published, then upload the snapshots taken at it."""
+        owned = {p: offset for p, offset in fence.positions.items() if p in self._partitions}
+        moved = {p: offset for p, offset in owned.items() if offset > self._partitions[p].committed}
         if moved:
-            offsets = [TopicPartition(self._topic, p, s.position) for p, s in moved.items()]
+            offsets = [TopicPartition(self._topic, p, offset) for p, offset in moved.items()]
             try:
                 self._consumer.commit(offsets=offsets, asynchronous=False)
             except KafkaException as exc:
@@ -335,13 +381,20 @@ class Scorer:
                 )
                 return
             self.stats.commits += 1
-            for state in moved.values():
-                state.committed = state.position
-        for partition in snapshot:
-            state = self._partitions[partition]
-            if state.position == state.committed and state.committed > state.snapshot_at:
-                self._snapshots.save(partition, state.committed, state.features)
-                state.snapshot_at = state.committed
+            for p, offset in moved.items():
+                self._partitions[p].committed = offset
+        for p, blob in fence.snapshots.items():
+            if p in owned and self._partitions[p].committed == owned[p]:
+                self._snapshots.save(p, owned[p], blob)
+                self._partitions[p].snapshot_at = owned[p]
+
+    def _checkpoint(self, snapshot: Iterable[int]) -> None:
+        """Cut and commit now, waiting for the alerts (shutdown and rebalance: the partitions move on)."""
+        self._fence = None  # a newer cut covers everything a pending one would commit
+        fence = self._cut(snapshot)
+        if not self._alerts.wait_for(fence.alerts, timeout=60):
+            raise ScorerError("SNS did not accept the alerts within 60 s; offsets left uncommitted")
+        self._commit(fence)
 
     def _snapshot_due(self, now: float) -> list[int]:
         """At most one partition per ``interval / partitions``: spreads the serialising pauses out."""
@@ -403,6 +456,7 @@ class Scorer:
 
     def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Ownership already moved: the new owner replays what we did not commit; drop our state."""
+        self._fence = None
         for tp in partitions:
             self._partitions.pop(tp.partition, None)
         log.warning("partitions lost", extra={"partitions": [tp.partition for tp in partitions]})

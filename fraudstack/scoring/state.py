@@ -13,8 +13,9 @@ Why snapshot + replay rather than a changelog topic or a replay window:
   replayed into the state only; their decisions were already produced before ``C`` was
   committed.
 
-Snapshots are written only right after a successful synchronous commit, so a snapshot's
-offset is never ahead of the group's committed offset. They are keyed by that offset
+A snapshot is serialised at a checkpoint cut (every record below offset ``S`` applied) and
+uploaded only after the commit of ``S`` succeeded, so a snapshot's offset is never ahead
+of the group's committed offset. They are keyed by that offset
 (``<prefix><group>/<topic>/<partition>/<offset:020d>.snap``) and a reader takes the
 newest one at or below the committed offset, so a late write by a scorer that has lost the
 partition can never replace newer state. The two newest snapshots per partition are kept.
@@ -90,9 +91,8 @@ class SnapshotStore:
                     found.append(int(name[: -len(_SUFFIX)]))
         return sorted(found)
 
-    def save(self, partition: int, offset: int, features: OnlineFeatures) -> None:
-        """Serialise now (a consistent cut), upload in the background, then prune old snapshots."""
-        blob = features.snapshot()
+    def save(self, partition: int, offset: int, blob: bytes) -> None:
+        """Upload a snapshot (:meth:`OnlineFeatures.snapshot` at ``offset``) in the background."""
         self._pending = [f for f in self._pending if not f.done()]
         self._pending.append(self._uploads.submit(self._upload, partition, offset, blob))
 

@@ -1,0 +1,264 @@
+"""Fixtures for the streaming-scorer tests: a tiny model in a registry, isolated topics, readers.
+
+Each test gets its own topics, consumer group and state prefix (so tests never see each
+other's records or snapshots) on one module-wide registry bucket and alerts topic. The
+model is trained once per session with the model engineer's API on a small simulation and
+published through their registry. Fault tests run the scorer as a real subprocess
+(``python -m fraudstack score``), as in production.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from fraudstack.aws import client
+from fraudstack.deploy import deploy
+from fraudstack.features import FEATURE_NAMES, compute_features
+from fraudstack.kafka.config import consumer_config
+from fraudstack.kafka.topics import ensure_topics
+from fraudstack.model import registry
+from fraudstack.model.data import simulated
+from fraudstack.model.scoring import FraudModel
+from fraudstack.model.training import TrainConfig, train
+from fraudstack.resources import declare
+from fraudstack.settings import Settings
+from fraudstack.simulator import SimulationConfig
+from fraudstack.simulator.stream import iter_events
+from tests.conftest import RunningStack
+
+_RESOURCE_KINDS = {"s3-bucket", "sqs-queue", "sns-topic"}
+
+
+def stream_events(customers: int, days: int, seed: int) -> list[dict[str, Any]]:
+    """A simulated stream with enough fraud that reviews and declines occur in a few thousand events."""
+    return list(iter_events(SimulationConfig(customers=customers, days=days, fraud_rate=0.05, seed=seed)))
+
+
+def batch_reference(model: FraudModel, events: list[dict[str, Any]]) -> pd.DataFrame:
+    """What the batch path computes for ``events``: batch features and the model's scores, by id."""
+    frame = pd.DataFrame(events)
+    features = compute_features(frame)
+    features["score"] = model.score(features)
+    features.index = frame["transaction_id"]
+    return features
+
+
+def assert_matches_batch(decisions: list[dict[str, Any]], reference: pd.DataFrame) -> None:
+    """Every decision (replays included) has the batch form's features and score."""
+    ids = [d["transaction_id"] for d in decisions]
+    expected = reference.loc[ids]
+    online = np.array(
+        [[np.nan if d["features"][n] is None else d["features"][n] for n in FEATURE_NAMES] for d in decisions]
+    )
+    np.testing.assert_allclose(online, expected[list(FEATURE_NAMES)].to_numpy(), rtol=1e-9, atol=1e-9)
+    scores = np.array([d["score"] for d in decisions])
+    np.testing.assert_allclose(scores, expected["score"].to_numpy(), rtol=0, atol=1e-6)
+
+
+class TopicReader:
+    """Reads a whole topic from the beginning without a consumer group (sees everything, commits nothing)."""
+
+    def __init__(self, settings: Settings, topic: str) -> None:
+        self._consumer = Consumer(consumer_config(settings, f"reader-{uuid.uuid4().hex[:8]}"))
+        partitions = self._consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        self._consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        self.messages: list[Any] = []
+
+    def read(self, seconds: float = 0.2) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for message in self._consumer.consume(10_000, 0.05):
+                if message.error() is None:
+                    self.messages.append(message)
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+class DecisionReader(TopicReader):
+    """The decisions topic as parsed records; :meth:`wait_for` polls until given ids were decided."""
+
+    @property
+    def decisions(self) -> list[dict[str, Any]]:
+        return [json.loads(m.value()) for m in self.messages]
+
+    def wait_for(self, ids: set[str], timeout: float, alive: Any = None) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.read()
+            decided = {d["transaction_id"] for d in self.decisions}
+            if ids <= decided:
+                return self.decisions
+            if alive is not None:
+                alive()
+            if time.monotonic() >= deadline:
+                pytest.fail(f"{len(ids - decided)} of {len(ids)} transactions not decided after {timeout}s")
+
+
+@dataclass
+class ScorerRun:
+    """One isolated scorer setup: settings (own topics, group, state prefix) and its log folder."""
+
+    settings: Settings
+    log_dir: Path
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start(self, name: str = "scorer", *args: str) -> subprocess.Popen[bytes]:
+        """``python -m fraudstack score`` with these settings; output to ``<name>.log``."""
+        log = (self.log_dir / f"{name}.log").open("ab")
+        env = {**os.environ, **self.settings.subprocess_env(), "PYTHONUNBUFFERED": "1"}
+        try:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "fraudstack",
+                    "score",
+                    "--commit-interval",
+                    "0.2",
+                    "--metrics-interval",
+                    "2",
+                    *args,
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        finally:
+            log.close()
+        self.procs.append(proc)
+        return proc
+
+    def log_lines(self, name: str = "scorer") -> list[dict[str, Any]]:
+        path = self.log_dir / f"{name}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+    def log_tail(self, name: str = "scorer", lines: int = 20) -> str:
+        path = self.log_dir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def wait_for_log(
+        self, msg: str, name: str = "scorer", timeout: float = 30.0, count: int = 1
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [line for line in self.log_lines(name) if line["msg"] == msg]
+            if len(found) >= count:
+                return found[count - 1]
+            time.sleep(0.1)
+        pytest.fail(f"no {msg!r} (x{count}) in the {name} log after {timeout}s:\n{self.log_tail(name)}")
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> int:
+    """SIGTERM and wait; SIGKILL only if it does not exit in time. Returns the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+@pytest.fixture(scope="session")
+def scoring_base(stack: RunningStack) -> Settings:
+    """Registry bucket, alerts topic and tap queue of their own, deployed once."""
+    tag = uuid.uuid4().hex[:8]
+    settings = stack.settings.model_copy(
+        update={
+            "bucket": f"lake-sc-{tag}",
+            "artifacts_bucket": f"artifacts-sc-{tag}",
+            "sns_topic": f"alerts-sc-{tag}",
+            "alerts_tap_queue": f"alerts-tap-sc-{tag}",
+            "ops_topic": f"ops-sc-{tag}",
+            "ops_tap_queue": f"ops-tap-sc-{tag}",
+            "kafka_session_timeout_ms": 6000,
+        }
+    )
+    deploy(settings, [r for r in declare(settings) if r.kind in _RESOURCE_KINDS])
+    return settings
+
+
+@pytest.fixture(scope="session")
+def tiny_model(scoring_base: Settings, tmp_path_factory: pytest.TempPathFactory) -> FraudModel:
+    """A small model trained with the model engineer's API, published and made current."""
+    dataset = simulated(customers=600, days=14, fraud_rate=0.02, seed=3)
+    config = TrainConfig(
+        warmup_days=1,
+        val_days=3,
+        test_days=3,
+        gap_days=0,
+        max_rounds=40,
+        early_stopping_rounds=40,
+        max_depth=4,
+    )
+    model = train(dataset, config).model
+    publish_model(scoring_base, model, tmp_path_factory.mktemp("model"))
+    return model
+
+
+def publish_model(settings: Settings, model: FraudModel, directory: Path) -> None:
+    registry.save_local(model, directory)
+    registry.publish(settings, directory)
+    registry.set_current(settings, model.version, reason="scorer tests")
+
+
+@pytest.fixture
+def run(scoring_base: Settings, tiny_model: FraudModel, tmp_path: Path) -> Iterator[ScorerRun]:
+    """Fresh topics, consumer group and state prefix; every scorer started is stopped at the end."""
+    tag = uuid.uuid4().hex[:8]
+    settings = scoring_base.model_copy(
+        update={
+            "topic_transactions": f"tx-{tag}",
+            "topic_dead_letter": f"tx-dlq-{tag}",
+            "topic_decisions": f"decisions-{tag}",
+            "scorer_group_id": f"scorer-{tag}",
+            "scorer_state_prefix": f"scorer-state-{tag}/",
+            "scorer_snapshot_seconds": 1.0,
+            "scorer_model_poll_seconds": 0.3,
+            "scorer_include_features": True,
+            # SNS on the emulator takes ~0.1-0.5 s a call: alert only where a test looks at alerts.
+            "scorer_alert_threshold": 0.999,
+        }
+    )
+    ensure_topics(
+        settings, [settings.topic_transactions, settings.topic_dead_letter, settings.topic_decisions]
+    )
+    scorer_run = ScorerRun(settings=settings, log_dir=tmp_path)
+    yield scorer_run
+    for proc in scorer_run.procs:
+        stop_process(proc, timeout=15)
+
+
+def alert_ids(settings: Settings, timeout: float = 10.0, expected: int = 1) -> set[str]:
+    """Transaction ids of the alerts the SNS topic delivered to its tap queue."""
+    sqs = client("sqs", settings)
+    url = sqs.get_queue_url(QueueName=settings.alerts_tap_queue)["QueueUrl"]
+    found: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(found) < expected:
+        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        ):
+            body = json.loads(message["Body"])["Message"]
+            found.add(json.loads(body.splitlines()[-1])["transaction_id"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
