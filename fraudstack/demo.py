@@ -43,7 +43,7 @@ from fraudstack.warehouse import connect
 #: The simulated stream: a world and window that give a few thousand transactions, ~1% fraud.
 STREAM = {"customers": 1_500, "days": 3, "start": date(2025, 3, 1), "fraud_rate": 0.01, "seed": 2026}
 #: A small training run: enough days for a time split, few customers so it takes seconds.
-TRAINING = {"customers": 1_500, "days": 21, "seed": 42}
+TRAINING = {"customers": 600, "days": 14, "seed": 42}
 FIREHOSE_BUFFER_SECONDS = 2
 #: Pipeline runs before giving up on seeing alerts (the first normally sends them).
 MAX_RUNS = 2
@@ -95,7 +95,7 @@ def ensure_model(settings: Settings, console: Console) -> str:
         return current
     dataset = datasets.simulated(**TRAINING)
     console.print(f"training on {len(dataset.frame):,} simulated transactions")
-    config = TrainConfig.create(val_days=4, test_days=4, gap_days=1, warmup_days=3)
+    config = TrainConfig.create(val_days=3, test_days=3, gap_days=1, warmup_days=2)
     result = train(dataset, config)
     outcome = release(settings, result, settings.state_path / "models" / result.model.version, "always")
     test = result.evaluation["test"]
@@ -142,6 +142,8 @@ def stream(settings: Settings, console: Console, report: DemoReport) -> None:
         console.print(f"produced {summary.sent:,} transactions to Kafka ({summary.rate:,.0f}/s)")
         deadline = time.monotonic() + 120
         while (landed := _lake_records(settings) - before) < summary.sent:
+            if bridge.poll() is not None:
+                raise FraudstackError(f"the bridge exited ({bridge.returncode}); see {log.name}")
             if time.monotonic() > deadline:
                 raise FraudstackError(
                     f"only {landed:,} of {summary.sent:,} transactions reached S3 raw/ in 120 s"
