@@ -1011,6 +1011,7 @@ def _pipeline(
         handler="alert_handler.handler",
         role=alert_role,
         artifacts=artifacts,
+        timeout_s=120,  # a full batch (max_alerts) publishes one SNS message and commit per alert
         environment=(
             ("FRAUDSTACK_TARGET", settings.target),
             ("FRAUDSTACK_WAREHOUSE_SECRET_NAME", settings.warehouse_secret_name),

@@ -28,7 +28,9 @@ def print_event(console: Console, event: StateEvent) -> None:
         console.print(f"{stamp} [cyan]>[/] {event.state}")
     elif event.kind == "exited":
         result = json.dumps(event.detail, default=str, separators=(",", ":")) if event.detail else ""
-        console.print(f"{stamp} [green]ok[/] {event.state} [dim]{event.seconds:.1f}s[/] {result}", soft_wrap=True)
+        console.print(
+            f"{stamp} [green]ok[/] {event.state} [dim]{event.seconds:.1f}s[/] {result}", soft_wrap=True
+        )
     else:
         console.print(
             f"{stamp} [red]x[/] {event.state}: {event.detail.get('error')}: {event.detail.get('cause')}",
@@ -47,13 +49,19 @@ def print_outcome(console: Console, run: PipelineRun) -> None:
 
 
 def run_command(
-    name: Annotated[str | None, typer.Option(help="execution name (default: run-<UTC time>-<random>)")] = None,
-    timeout: Annotated[float, typer.Option(min=1.0, help="give up following after this many seconds")] = 1800.0,
+    name: Annotated[
+        str | None, typer.Option(help="execution name (default: run-<UTC time>-<random>)")
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(min=1.0, help="give up following after this many seconds")
+    ] = 1800.0,
 ) -> None:
     """Start one pipeline execution, print each state as it runs; exit 1 unless it succeeds."""
     settings = load_settings()
     console = Console()
-    run = run_pipeline(settings, lambda event: print_event(console, event), name=name, timeout_seconds=timeout)
+    run = run_pipeline(
+        settings, lambda event: print_event(console, event), name=name, timeout_seconds=timeout
+    )
     print_outcome(console, run)
     if not run.succeeded:
         raise typer.Exit(1)

@@ -21,7 +21,7 @@ import pytest
 
 from fraudstack.aws import client
 from fraudstack.deploy import deploy
-from fraudstack.resources import Resource, declare, pipeline_names
+from fraudstack.resources import GlueJob, Resource, declare, pipeline_names
 from fraudstack.settings import Settings
 from fraudstack.warehouse import Warehouse, connect, migrate
 from tests.conftest import RunningStack
@@ -35,9 +35,9 @@ def declaration(settings: Settings, *, inference_fails: bool = False) -> list[Re
     names = pipeline_names(settings)
     resources = []
     for resource in declare(settings):
-        if resource.name == names.inference_job:
+        if isinstance(resource, GlueJob) and resource.name == names.inference_job:
             arguments = (("--fail", "yes"),) if inference_fails else ()
-            resource = dataclasses.replace(resource, script=STANDIN_INFERENCE, default_arguments=arguments)  # type: ignore[type-var]
+            resource = dataclasses.replace(resource, script=STANDIN_INFERENCE, default_arguments=arguments)
         resources.append(resource)
     return resources
 
@@ -79,7 +79,7 @@ def drain(settings: Settings, queue: str) -> list[dict[str, Any]]:
     """Receive and delete every message on a tap queue; returns the SNS notifications."""
     sqs = client("sqs", settings)
     url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
-    found = []
+    found: list[dict[str, Any]] = []
     while True:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
             "Messages", []
