@@ -8,8 +8,8 @@ what it needs and nothing else, and a test fails if a heavy module sneaks in.
 Third-party runtime dependencies are *not* bundled: ``psycopg2`` (warehouse) and
 ``pydantic``/``pydantic-settings`` (the settings object). Locally the emulator runs the
 handler with the venv's interpreter, which has them; on AWS they come from a Lambda layer
-built from manylinux wheels (``pip install --platform manylinux2014_x86_64
---only-binary=:all: psycopg2-binary pydantic-settings -t python/``), see :data:`RUNTIME_DEPENDENCIES`.
+built from manylinux wheels of exactly the versions installed here
+(:func:`build_dependency_layer`), see :data:`RUNTIME_DEPENDENCIES`.
 
 Why deterministic bytes: the zip's SHA-256 is Lambda's ``CodeSha256``. Fixed timestamps,
 permissions and entry order make the same sources give the same hash, so ``fraudstack
@@ -21,9 +21,13 @@ from __future__ import annotations
 import ast
 import base64
 import hashlib
+import importlib.metadata
 import io
+import subprocess
+import sys
+import tempfile
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,9 +145,15 @@ def _sources(paths: Iterable[Path]) -> dict[str, bytes]:
 
 # --- Glue ---------------------------------------------------------------------------------------
 
-#: What the Glue job scripts need besides what Glue 5.0 provides (Spark, pandas, pyarrow, boto3):
-#: passed as ``--additional-python-modules``, so Glue installs them when a run starts.
-GLUE_PYTHON_MODULES: tuple[str, ...] = ("psycopg2-binary==2.9.13", "pydantic-settings==2.16.*")
+#: What the Glue job scripts import that Glue 5.0 provides (with Spark): not shipped.
+GLUE_PROVIDED: tuple[str, ...] = ("boto3", "numpy", "pandas", "pyarrow")
+#: What they import that Glue 5.0 lacks: passed as ``--additional-python-modules``, so Glue
+#: installs them when a run starts (versions as in pyproject.toml).
+GLUE_PYTHON_MODULES: tuple[str, ...] = (
+    "psycopg2-binary==2.9.13",
+    "pydantic-settings==2.16.*",
+    "xgboost-cpu==3.2.0",
+)
 
 
 @dataclass(frozen=True)
@@ -165,4 +175,59 @@ def build_glue_library(scripts: Iterable[Path]) -> Archive:
     """
     closure = sorted({source for script in scripts for source in module_closure(script)})
     files = _sources(closure)
+    return Archive(data=deterministic_zip(files), files=tuple(sorted(files)))
+
+
+# --- Lambda layer -------------------------------------------------------------------------------
+
+#: Distributions the Lambda python3.11 runtime already provides: never put in the layer.
+LAMBDA_PROVIDED: frozenset[str] = frozenset(
+    {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"}
+)
+#: The Lambda platform: x86_64 Amazon Linux 2023, CPython 3.11.
+LAMBDA_PLATFORM = ("--platform", "manylinux2014_x86_64", "--implementation", "cp", "--python-version", "3.11")
+
+
+def _canonical(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def pinned_closure(requirements: Iterable[str], exclude: frozenset[str] = LAMBDA_PROVIDED) -> tuple[str, ...]:
+    """``name==version`` for ``requirements`` and everything they need, at the versions installed here.
+
+    Why the installed versions: they are what the test suite ran against, so the layer
+    ships exactly the tested code rather than whatever an index resolves to later.
+    """
+    from packaging.requirements import Requirement  # pip's own dependency; present wherever pip is
+
+    pins: dict[str, str] = {}
+    pending = [Requirement(r).name for r in requirements]
+    while pending:
+        name = _canonical(pending.pop())
+        if name in pins or name in exclude:
+            continue
+        pins[name] = importlib.metadata.version(name)
+        for line in importlib.metadata.requires(name) or ():
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                pending.append(requirement.name)
+    return tuple(f"{name}=={version}" for name, version in sorted(pins.items()))
+
+
+def build_dependency_layer(pins: Sequence[str]) -> Archive:
+    """A Lambda layer zip (``python/...``) of the manylinux wheels of ``pins`` (from pip's cache or index).
+
+    ``--no-compile`` keeps byte code (whose bytes vary) out; with the fixed zip entries the
+    same pins give the same bytes, so the layer's content-hashed key changes only with them.
+    """
+    with tempfile.TemporaryDirectory(prefix="fraudstack-layer-") as tmp:
+        target = Path(tmp) / "python"
+        command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile"]
+        command += ["--only-binary=:all:", *LAMBDA_PLATFORM, "--target", str(target), *pins]
+        subprocess.run(command, check=True, timeout=600)
+        files = {
+            path.relative_to(tmp).as_posix(): path.read_bytes()
+            for path in sorted(target.rglob("*"))
+            if path.is_file() and "__pycache__" not in path.parts
+        }
     return Archive(data=deterministic_zip(files), files=tuple(sorted(files)))

@@ -45,7 +45,8 @@ def package_command(
     ] = False,
 ) -> None:
     """Build the Lambda zip, Glue scripts and Glue library (content-hashed keys, deterministic bytes)."""
-    package = artifacts.build(declare_aws(aws_settings()))
+    settings = aws_settings()
+    package = artifacts.build(declare_aws(settings), artifacts.cache_dir(settings))
     for artifact in package.artifacts:
         path = out / artifact.key
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,8 +55,8 @@ def package_command(
     for pending in package.pending:
         typer.echo(f"pending (script not written yet): {pending}")
     if upload:
-        settings = load_settings()  # the configured target: the emulator locally, or AWS
-        artifacts.upload(package, client("s3", settings), settings.artifacts_bucket, typer.echo)
+        target = load_settings()  # the configured target: the emulator locally, or AWS
+        artifacts.upload(package, client("s3", target), target.artifacts_bucket, typer.echo)
 
 
 def register(app: typer.Typer) -> None:

@@ -17,7 +17,13 @@ from botocore.exceptions import ClientError
 
 from fraudstack.infra import parameters
 from fraudstack.infra.template import GLUE_LIBRARY_PREFIX, AwsDeclaration, AwsForm
-from fraudstack.packaging import build_glue_library
+from fraudstack.packaging import (
+    RUNTIME_DEPENDENCIES,
+    build_dependency_layer,
+    build_glue_library,
+    pinned_closure,
+)
+from fraudstack.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -46,9 +52,35 @@ class Package:
         return values
 
 
-def build(declaration: AwsDeclaration) -> Package:
-    """Build every artifact the template's parameters refer to (deterministic bytes)."""
+def cache_dir(settings: Settings) -> Path:
+    """Where built layers are kept between builds (in the state directory, never committed)."""
+    return settings.state_path / "artifacts-cache"
+
+
+def dependency_layer(cache_dir: Path) -> Artifact:
+    """The Lambda dependencies layer, built once per set of pins and kept in ``cache_dir``.
+
+    Building fetches wheels (pip's cache or index); the pins decide the bytes, so a cached
+    zip for the same pins is the same artifact.
+    """
+    pins = pinned_closure(RUNTIME_DEPENDENCIES)
+    cached = cache_dir / f"layer-{hashlib.sha256(' '.join(pins).encode()).hexdigest()[:16]}.zip"
+    if not cached.is_file():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        cached.write_bytes(build_dependency_layer(pins).data)
+    data = cached.read_bytes()
+    key = f"lambda/layers/dependencies-{hashlib.sha256(data).hexdigest()}.zip"
+    return Artifact(key, data, parameters.LAMBDA_LAYER_KEY.name)
+
+
+def build(declaration: AwsDeclaration, cache_dir: Path) -> Package:
+    """Build every artifact the template's parameters refer to (deterministic bytes).
+
+    ``cache_dir`` keeps the dependency layer between builds (it is the slow one).
+    """
     artifacts: list[Artifact] = []
+    if parameters.LAMBDA_LAYER_KEY in declaration.parameters:
+        artifacts.append(dependency_layer(cache_dir))
     pending: list[str] = []
     scripts: list[Path] = []
     for resource in declaration.resources:

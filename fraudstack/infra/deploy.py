@@ -52,7 +52,7 @@ def stack_parameters(settings: Settings, package: artifacts.Package) -> dict[str
 def _deploy_stack(settings: Settings, stack: str, dry_run: bool, echo: Echo) -> None:
     declaration = declare_aws(settings)
     template = render(settings)
-    package = artifacts.build(declaration)
+    package = artifacts.build(declaration, artifacts.cache_dir(settings))
     try:
         values = stack_parameters(settings, package)
     except ConfigError as exc:

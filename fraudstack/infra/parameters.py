@@ -43,6 +43,10 @@ SERVICE_COUNT = Parameter(
 PIPELINE_SCHEDULE = Parameter(
     "PipelineSchedule", "EventBridge schedule expression that starts the batch pipeline", "rate(1 hour)"
 )
+LAMBDA_LAYER_KEY = Parameter(
+    "LambdaDependenciesKey",
+    "Artifacts-bucket key of the Lambda dependencies layer zip (set by fraudstack deploy)",
+)
 GLUE_LIBRARY_KEY = Parameter(
     "GlueLibraryKey", "Artifacts-bucket key of the Glue --extra-py-files zip (set by fraudstack deploy)"
 )

@@ -19,6 +19,7 @@ from fraudstack.errors import ConfigError
 from fraudstack.infra import iam, parameters
 from fraudstack.infra.base import AwsOnly, ref, sub
 from fraudstack.infra.containers import EcsCluster, FargateService
+from fraudstack.infra.lambdas import LambdaLayer
 from fraudstack.infra.monitoring import Alarm, Dashboard, LogGroup, Metric, ScheduleRule
 from fraudstack.infra.network import HTTPS, KAFKA_PORTS, REDSHIFT_PORT, Egress, Network, SecurityGroup
 from fraudstack.infra.parameters import Parameter
@@ -253,7 +254,14 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
         aws_forms[delivery.logical_id] = replace(delivery, compression="GZIP")
     additions: list[Resource] = []
     used_parameters: list[Parameter] = [parameters.GLUE_LIBRARY_KEY]
-    for function in _by_type(shared, "AWS::Lambda::Function"):
+    functions = _by_type(shared, "AWS::Lambda::Function")
+    layer = LambdaLayer(
+        logical_id="LambdaDependencies", name=f"{prefix}-lambda-dependencies", bucket=artifacts.name
+    )
+    if functions:
+        additions.append(layer)
+        used_parameters.append(parameters.LAMBDA_LAYER_KEY)
+    for function in functions:
         key = parameters.code_key(function.logical_id)
         used_parameters.append(key)
         aws_forms[function.logical_id] = AwsForm(
@@ -264,6 +272,7 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
                 **function.cfn_properties(),
                 "Code": {"S3Bucket": artifacts.name, "S3Key": ref(key.name)},
                 "VpcConfig": {"SubnetIds": network.subnet_ids, "SecurityGroupIds": [lambda_sg.group_id]},
+                "Layers": [ref(layer.logical_id)],
             },
         )
         role = getattr(function, "role")  # noqa: B009 - declared by resources.LambdaFunction

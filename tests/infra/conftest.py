@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from fraudstack.infra import artifacts
 from fraudstack.infra.template import AwsDeclaration, declare_aws, default_settings, render
 from fraudstack.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def layer_cache(request: pytest.FixtureRequest) -> Path:
+    """Kept across runs (pytest's cache): the Lambda layer is rebuilt only when its pins change."""
+    state_dir = Path(request.config.cache.mkdir("fraudstack-state"))
+    return artifacts.cache_dir(Settings.model_construct(state_dir=state_dir))
 
 
 @pytest.fixture(scope="session")
