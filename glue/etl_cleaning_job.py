@@ -267,6 +267,7 @@ def _existing_ids(spark: SparkSession, wh: Warehouse, first: Any, last: Any) -> 
     rows = wh.query(
         "SELECT transaction_id FROM fact_transactions WHERE event_ts BETWEEN %s AND %s", (first, last)
     )
+    wh.commit()  # hold no snapshot open while Spark works
     return spark.createDataFrame(rows, "transaction_id string") if rows else None
 
 
