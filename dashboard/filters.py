@@ -35,8 +35,13 @@ _DIMENSION_ALIAS: dict[str, str] = {
     "Issuing bank": "c",
 }
 
-#: A transaction counts as fraud by its label, unless an analyst has reviewed it since.
-FRAUD = "(CASE WHEN f.analyst_label IS NULL THEN f.is_fraud ELSE f.analyst_label = 'fraud' END)"
+#: A transaction counts as fraud by its label, unless an analyst has reviewed it since. Written
+#: as AND/OR over the columns (never NULL) rather than a CASE, so the planner can estimate it
+#: from column statistics: about 1 % of rows, not its 50 % default guess for an expression.
+FRAUD = (
+    "((f.analyst_label IS NULL AND f.is_fraud) "
+    "OR (f.analyst_label IS NOT NULL AND f.analyst_label = 'fraud'))"
+)
 
 
 def facts_from(*, dimensions: tuple[str, ...] = (), aliases: tuple[str, ...] = ()) -> str:

@@ -34,13 +34,15 @@ _cached = st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
 def _frame(sql: str, params: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
     """Run one parameterised ``SELECT`` on a fresh connection; rows as a DataFrame.
 
-    PostgreSQL's JIT is switched off for these sessions: the dashboard's aggregates are
-    costed high enough on a million rows to trigger it, and compiling them takes longer
-    (about 2 s) than running them. Redshift has no such setting.
+    PostgreSQL sessions get two settings: no JIT (the aggregates on a million rows are costed
+    high enough to trigger it, and compiling takes longer - about 2 s - than running them),
+    and enough ``work_mem`` for the fact/prediction hash join to stay in memory instead of
+    spilling to temporary files. Redshift manages both itself.
     """
     with connect(load_settings()) as wh:
         if wh.dialect is Dialect.POSTGRES:
             wh.execute("SET jit = off")
+            wh.execute("SET work_mem = '128MB'")
         rows = wh.query(sql, params)
     return pd.DataFrame(rows, columns=list(columns))
 
