@@ -22,6 +22,10 @@ from fraudstack.settings import Settings
 from fraudstack.warehouse import connect
 from tests.pipeline.conftest import alert_ids, drain, emails_sent, hour, put_batch
 
+#: Spark job runs under the local Glue runner: minutes each on a loaded 2-core machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+
 EVENTS_PER_BATCH = 300
 
 

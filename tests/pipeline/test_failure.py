@@ -14,6 +14,9 @@ from fraudstack.warehouse import Warehouse
 from tests.pipeline.conftest import declaration, drain, emails_sent
 from tests.pipeline.seed import delete_seeded, seed_flagged
 
+#: Spark job runs under the local Glue runner: minutes each on a loaded 2-core machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
 
 @pytest.fixture
 def failing_inference(deployed: Settings) -> Iterator[Settings]:

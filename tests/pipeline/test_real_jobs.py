@@ -21,6 +21,10 @@ from fraudstack.warehouse import connect
 from tests.glue.rawdata import put_objects
 from tests.pipeline.conftest import alert_ids, declaration, drain
 
+#: Spark job runs under the local Glue runner: minutes each on a loaded 2-core machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+
 STREAM = {"customers": 300, "days": 2, "fraud_rate": 0.03, "seed": 11}
 
 
