@@ -145,15 +145,11 @@ def _sources(paths: Iterable[Path]) -> dict[str, bytes]:
 
 # --- Glue ---------------------------------------------------------------------------------------
 
-#: What the Glue job scripts import that Glue 5.0 provides (with Spark): not shipped.
-GLUE_PROVIDED: tuple[str, ...] = ("boto3", "numpy", "pandas", "pyarrow")
-#: What they import that Glue 5.0 lacks: passed as ``--additional-python-modules``, so Glue
-#: installs them when a run starts (versions as in pyproject.toml).
-GLUE_PYTHON_MODULES: tuple[str, ...] = (
-    "psycopg2-binary==2.9.13",
-    "pydantic-settings==2.16.*",
-    "xgboost-cpu==3.2.0",
-)
+#: What the Glue job scripts import that Glue 5.0 provides (with Spark): never shipped.
+GLUE_PROVIDED: frozenset[str] = frozenset({"boto3", "botocore", "numpy", "pandas", "pyarrow"})
+#: What they import that Glue 5.0 lacks. The jobs run in private subnets without internet,
+#: so these go to S3 as wheels (:func:`download_wheels`) for ``--additional-python-modules``.
+GLUE_DEPENDENCIES: tuple[str, ...] = ("psycopg2-binary", "pydantic-settings", "xgboost-cpu")
 
 
 @dataclass(frozen=True)
@@ -184,8 +180,11 @@ def build_glue_library(scripts: Iterable[Path]) -> Archive:
 LAMBDA_PROVIDED: frozenset[str] = frozenset(
     {"boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six"}
 )
-#: The Lambda platform: x86_64 Amazon Linux 2023, CPython 3.11.
-LAMBDA_PLATFORM = ("--platform", "manylinux2014_x86_64", "--implementation", "cp", "--python-version", "3.11")
+_CPYTHON_311 = ("--implementation", "cp", "--python-version", "3.11")
+#: Lambda python3.11 runs on Amazon Linux 2 (glibc 2.26): manylinux2014 (glibc 2.17) wheels.
+LAMBDA_PLATFORM = ("--platform", "manylinux2014_x86_64", *_CPYTHON_311)
+#: Glue 5.0 runs on Amazon Linux 2023 (glibc 2.34): newer wheels (scipy, xgboost) are 2_28 only.
+GLUE_PLATFORM = ("--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_28_x86_64", *_CPYTHON_311)
 
 
 def _canonical(name: str) -> str:
@@ -212,6 +211,14 @@ def pinned_closure(requirements: Iterable[str], exclude: frozenset[str] = LAMBDA
             if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
                 pending.append(requirement.name)
     return tuple(f"{name}=={version}" for name, version in sorted(pins.items()))
+
+
+def download_wheels(pins: Sequence[str], dest: Path, platform: Sequence[str] = GLUE_PLATFORM) -> list[Path]:
+    """The wheels of exactly ``pins`` for ``platform`` (no resolution: the pins are complete)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:"]
+    subprocess.run([*command, *platform, "--dest", str(dest), *pins], check=True, timeout=600)
+    return sorted(dest.glob("*.whl"))
 
 
 def build_dependency_layer(pins: Sequence[str]) -> Archive:

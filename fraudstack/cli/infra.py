@@ -52,8 +52,8 @@ def package_command(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(artifact.data)
         typer.echo(f"{artifact.parameter:<28} {artifact.key}  ({len(artifact.data):,} bytes)")
-    for pending in package.pending:
-        typer.echo(f"pending (script not written yet): {pending}")
+    for parameter, key in package.pending:
+        typer.echo(f"{parameter:<28} {key}  (pending: script not written yet)")
     if upload:
         target = load_settings()  # the configured target: the emulator locally, or AWS
         artifacts.upload(package, client("s3", target), target.artifacts_bucket, typer.echo)

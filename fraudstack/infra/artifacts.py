@@ -16,11 +16,15 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from fraudstack.infra import parameters
-from fraudstack.infra.template import GLUE_LIBRARY_PREFIX, AwsDeclaration, AwsForm
+from fraudstack.infra.template import GLUE_LIBRARY_PREFIX, GLUE_WHEELS_PREFIX, AwsDeclaration, AwsForm
 from fraudstack.packaging import (
+    GLUE_DEPENDENCIES,
+    GLUE_PROVIDED,
+    LAMBDA_PROVIDED,
     RUNTIME_DEPENDENCIES,
     build_dependency_layer,
     build_glue_library,
+    download_wheels,
     pinned_closure,
 )
 from fraudstack.settings import Settings
@@ -44,16 +48,24 @@ class Package:
     """Everything ``fraudstack package`` builds, plus Glue scripts not written yet."""
 
     artifacts: tuple[Artifact, ...]
-    pending: tuple[str, ...]
+    pending: tuple[tuple[str, str], ...]  # (parameter, placeholder key) of scripts not written yet
 
-    def parameter_values(self) -> dict[str, str]:
-        values = {artifact.parameter: artifact.key for artifact in self.artifacts}
-        values.update({p.split("=", 1)[0]: p.split("=", 1)[1] for p in self.pending})
+    def parameter_values(self, bucket: str) -> dict[str, str]:
+        """Template parameter values: artifact keys, and the Glue wheels as one list of S3 URIs."""
+        values: dict[str, str] = {}
+        wheels = []
+        for artifact in self.artifacts:
+            if artifact.parameter == parameters.GLUE_MODULES.name:
+                wheels.append(f"s3://{bucket}/{artifact.key}")
+            else:
+                values[artifact.parameter] = artifact.key
+        values[parameters.GLUE_MODULES.name] = ",".join(wheels)
+        values.update(self.pending)
         return values
 
 
 def cache_dir(settings: Settings) -> Path:
-    """Where built layers are kept between builds (in the state directory, never committed)."""
+    """Where the layer and wheels are kept between builds (in the state directory, never committed)."""
     return settings.state_path / "artifacts-cache"
 
 
@@ -73,15 +85,30 @@ def dependency_layer(cache_dir: Path) -> Artifact:
     return Artifact(key, data, parameters.LAMBDA_LAYER_KEY.name)
 
 
+def glue_wheels(cache_dir: Path) -> list[Artifact]:
+    """The wheels of the Glue jobs' dependencies (their installed versions), downloaded once per pin set."""
+    pins = pinned_closure(GLUE_DEPENDENCIES, exclude=LAMBDA_PROVIDED | GLUE_PROVIDED)
+    folder = cache_dir / f"glue-wheels-{hashlib.sha256(' '.join(pins).encode()).hexdigest()[:16]}"
+    if not (folder / "complete").is_file():
+        download_wheels(pins, folder)
+        (folder / "complete").touch()
+    artifacts = []
+    for wheel in sorted(folder.glob("*.whl")):
+        data = wheel.read_bytes()
+        key = f"{GLUE_WHEELS_PREFIX}{hashlib.sha256(data).hexdigest()}/{wheel.name}"
+        artifacts.append(Artifact(key, data, parameters.GLUE_MODULES.name))
+    return artifacts
+
+
 def build(declaration: AwsDeclaration, cache_dir: Path) -> Package:
     """Build every artifact the template's parameters refer to (deterministic bytes).
 
-    ``cache_dir`` keeps the dependency layer between builds (it is the slow one).
+    ``cache_dir`` keeps the dependency layer and the Glue wheels between builds (the slow part).
     """
     artifacts: list[Artifact] = []
     if parameters.LAMBDA_LAYER_KEY in declaration.parameters:
         artifacts.append(dependency_layer(cache_dir))
-    pending: list[str] = []
+    pending: list[tuple[str, str]] = []
     scripts: list[Path] = []
     for resource in declaration.resources:
         if not isinstance(resource, AwsForm):
@@ -97,7 +124,7 @@ def build(declaration: AwsDeclaration, cache_dir: Path) -> Package:
             script: Path = shared.script
             if not script.is_file():
                 # Mirrors the local deploy: the job exists, a run fails until the script lands.
-                pending.append(f"{parameter}=glue/scripts/pending/{script.name}")
+                pending.append((parameter, f"glue/scripts/pending/{script.name}"))
                 continue
             body = script.read_bytes()
             digest = hashlib.sha256(body).hexdigest()
@@ -111,6 +138,8 @@ def build(declaration: AwsDeclaration, cache_dir: Path) -> Package:
             parameters.GLUE_LIBRARY_KEY.name,
         )
     )
+    if scripts:
+        artifacts += glue_wheels(cache_dir)
     return Package(artifacts=tuple(artifacts), pending=tuple(pending))
 
 

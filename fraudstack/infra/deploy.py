@@ -44,23 +44,14 @@ def stack_parameters(settings: Settings, package: artifacts.Package) -> dict[str
             "AWS services reach (MSK or Kafka in the stack's VPC), see docs/deploy-aws.md"
         )
     return {
-        **package.parameter_values(),
+        **package.parameter_values(settings.artifacts_bucket),
         parameters.KAFKA_BOOTSTRAP_SERVERS.name: settings.kafka_bootstrap_servers,
     }
 
 
 def _deploy_stack(settings: Settings, stack: str, dry_run: bool, echo: Echo) -> None:
-    declaration = declare_aws(settings)
     template = render(settings)
-    package = artifacts.build(declaration, artifacts.cache_dir(settings))
-    try:
-        values = stack_parameters(settings, package)
-    except ConfigError as exc:
-        if not dry_run:
-            raise
-        echo(f"note: {exc}")
-        values = {**package.parameter_values(), parameters.KAFKA_BOOTSTRAP_SERVERS.name: "unset"}
-    echo(f"template: {len(template['Resources'])} resources, {len(package.artifacts)} artifacts")
+    echo(f"template: {len(template['Resources'])} resources")
     try:
         target = connect(settings)
     except StackError as exc:
@@ -69,6 +60,18 @@ def _deploy_stack(settings: Settings, stack: str, dry_run: bool, echo: Echo) -> 
         echo(f"no change set: {exc}")
         echo("dry run: the template renders; `fraudstack infra render` prints it")
         return
+    package = artifacts.build(declare_aws(settings), artifacts.cache_dir(settings))
+    echo(f"artifacts: {len(package.artifacts)} built")
+    try:
+        values = stack_parameters(settings, package)
+    except ConfigError as exc:
+        if not dry_run:
+            raise
+        echo(f"note: {exc}")
+        values = {
+            **package.parameter_values(settings.artifacts_bucket),
+            parameters.KAFKA_BOOTSTRAP_SERVERS.name: "unset",
+        }
     cfn = target.client("cloudformation")
     s3 = target.client("s3")
     bucket = settings.artifacts_bucket

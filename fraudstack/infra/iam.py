@@ -97,7 +97,7 @@ def scorer_statements(settings: Settings, artifacts: Bucket, alerts: SnsTopic) -
 def execution_role(logical_id: str, name: str, log_groups: tuple[LogGroup, ...]) -> IamRole:
     """What ECS itself needs to start the tasks: pull the image, write their logs."""
     repository = Arn(
-        "arn:{partition}:ecr:{region}:{account}:repository/fraudstack",
+        f"arn:{{partition}}:ecr:{{region}}:{{account}}:repository/{parameters.CONTAINER_REPOSITORY.default}",
         sub(
             "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/"
             f"${{{parameters.CONTAINER_REPOSITORY.name}}}"
@@ -143,11 +143,11 @@ def copy_role(logical_id: str, name: str, settings: Settings, lake: Bucket) -> I
 
 
 def glue_connection_statements(
-    connection: str, artifacts: Bucket, library_prefix: str
+    connection: str, artifacts: Bucket, prefixes: tuple[str, ...]
 ) -> tuple[Statement, ...]:
-    """What a Glue job adds on AWS: its library zip, its VPC connection and the ENIs behind it."""
+    """What a Glue job adds on AWS: its library and wheels, its VPC connection and the ENIs behind it."""
     return (
-        Statement(("s3:GetObject",), (artifacts.arn.join(f"/{library_prefix}*"),)),
+        Statement(("s3:GetObject",), tuple(artifacts.arn.join(f"/{prefix}*") for prefix in prefixes)),
         Statement(
             ("glue:GetConnection",),
             (sub_arn("glue", "catalog"), sub_arn("glue", f"connection/{connection}")),

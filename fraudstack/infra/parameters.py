@@ -47,6 +47,9 @@ LAMBDA_LAYER_KEY = Parameter(
     "LambdaDependenciesKey",
     "Artifacts-bucket key of the Lambda dependencies layer zip (set by fraudstack deploy)",
 )
+GLUE_MODULES = Parameter(
+    "GlueModules", "S3 URIs of the Glue jobs' dependency wheels, comma-separated (set by fraudstack deploy)"
+)
 GLUE_LIBRARY_KEY = Parameter(
     "GlueLibraryKey", "Artifacts-bucket key of the Glue --extra-py-files zip (set by fraudstack deploy)"
 )

@@ -17,14 +17,13 @@ import yaml
 
 from fraudstack.errors import ConfigError
 from fraudstack.infra import iam, parameters
-from fraudstack.infra.base import AwsOnly, ref, sub
+from fraudstack.infra.base import ref, sub
 from fraudstack.infra.containers import EcsCluster, FargateService
 from fraudstack.infra.lambdas import LambdaLayer
 from fraudstack.infra.monitoring import Alarm, Dashboard, LogGroup, Metric, ScheduleRule
 from fraudstack.infra.network import HTTPS, KAFKA_PORTS, REDSHIFT_PORT, Egress, Network, SecurityGroup
 from fraudstack.infra.parameters import Parameter
 from fraudstack.infra.warehouse import GlueConnection, RedshiftServerless, generated_secret
-from fraudstack.packaging import GLUE_PYTHON_MODULES
 from fraudstack.resources import (
     Bucket,
     FirehoseDeliveryStream,
@@ -39,8 +38,9 @@ from fraudstack.settings import Settings
 
 DESCRIPTION = "fraudstack: real-time fraud detection pipeline (rendered by `fraudstack infra render`)"
 
-#: Where ``fraudstack package`` puts the Glue library (the Glue role may read only this prefix).
+#: Where ``fraudstack package`` puts the Glue library and wheels (the Glue role may read these only).
 GLUE_LIBRARY_PREFIX = "glue/lib/"
+GLUE_WHEELS_PREFIX = "glue/wheels/"
 
 #: Settings every container receives, as compose passes them (tests/infra keeps both in step).
 CONTAINER_SETTINGS: tuple[str, ...] = (
@@ -96,10 +96,6 @@ class AwsDeclaration:
 
     resources: tuple[Resource, ...]
     parameters: tuple[Parameter, ...]
-
-    @property
-    def aws_only(self) -> tuple[Resource, ...]:
-        return tuple(r for r in self.resources if isinstance(r, AwsOnly))
 
     def artifact_parameters(self) -> dict[str, str]:
         """Parameter name -> logical id of the Lambda/Glue resource whose code key it holds."""
@@ -253,7 +249,7 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
         assert isinstance(delivery, FirehoseDeliveryStream)
         aws_forms[delivery.logical_id] = replace(delivery, compression="GZIP")
     additions: list[Resource] = []
-    used_parameters: list[Parameter] = [parameters.GLUE_LIBRARY_KEY]
+    used_parameters: list[Parameter] = [parameters.GLUE_LIBRARY_KEY, parameters.GLUE_MODULES]
     functions = _by_type(shared, "AWS::Lambda::Function")
     layer = LambdaLayer(
         logical_id="LambdaDependencies", name=f"{prefix}-lambda-dependencies", bucket=artifacts.name
@@ -303,7 +299,9 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
                 "DefaultArguments": {
                     **properties.get("DefaultArguments", {}),
                     "--extra-py-files": sub(f"s3://{artifacts.name}/${{{parameters.GLUE_LIBRARY_KEY.name}}}"),
-                    "--additional-python-modules": ",".join(GLUE_PYTHON_MODULES),
+                    # Wheels from S3 and no index: the jobs' subnets have no route to PyPI.
+                    "--additional-python-modules": ref(parameters.GLUE_MODULES.name),
+                    "--python-modules-installer-option": "--no-index",
                 },
                 "Connections": {"Connections": [connection.name]},
             },
@@ -316,7 +314,9 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
                 logical_id=f"{role.logical_id}ConnectionPolicy",
                 name="library-and-connection",
                 role=role,
-                statements=iam.glue_connection_statements(connection.name, artifacts, GLUE_LIBRARY_PREFIX),
+                statements=iam.glue_connection_statements(
+                    connection.name, artifacts, (GLUE_LIBRARY_PREFIX, GLUE_WHEELS_PREFIX)
+                ),
             )
         )
 
@@ -484,18 +484,19 @@ def render(settings: Settings) -> dict[str, Any]:
     declaration = declare_aws(settings)
     template = render_template(declaration.resources, DESCRIPTION)
     template["Parameters"] = {p.name: p.to_cfn() for p in declaration.parameters}
+    network = next(r for r in declaration.resources if isinstance(r, Network))
+    warehouse = next(r for r in declaration.resources if isinstance(r, RedshiftServerless))
+    kafka_clients = [r for r in declaration.resources if isinstance(r, FargateService)]
     template["Outputs"] = {
         "LakeBucket": {"Value": settings.bucket},
         "TransactionsStream": {"Value": settings.kinesis_stream},
-        "WarehouseSecret": {"Value": ref("WarehouseSecret")},
-        "WarehouseEndpoint": {
-            "Value": sub(
-                next(r for r in declaration.resources if isinstance(r, RedshiftServerless)).secret.host
-            )
-        },
-        "VpcId": {"Value": ref("Network")},
-        "PrivateSubnets": {
-            "Value": {"Fn::Join": [",", [ref("NetworkPrivateSubnet1"), ref("NetworkPrivateSubnet2")]]}
+        "WarehouseSecret": {"Value": ref(warehouse.secret.logical_id)},
+        "WarehouseEndpoint": {"Value": sub(warehouse.secret.host)},
+        "VpcId": {"Value": network.vpc_id},
+        "PrivateSubnets": {"Value": {"Fn::Join": [",", network.subnet_ids]}},
+        "KafkaClientSecurityGroups": {
+            "Description": "Allow these in the Kafka brokers' security group (TCP 9092-9098)",
+            "Value": {"Fn::Join": [",", [service.security_group.group_id for service in kafka_clients]]},
         },
     }
     return {

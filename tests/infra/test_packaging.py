@@ -17,7 +17,7 @@ from moto import mock_aws
 
 from fraudstack.infra import artifacts
 from fraudstack.infra.template import AwsDeclaration
-from fraudstack.packaging import GLUE_PROVIDED, GLUE_PYTHON_MODULES
+from fraudstack.packaging import GLUE_PROVIDED
 
 #: What the runtimes provide that the archives may import without declaring it.
 LAMBDA_RUNTIME = ("boto3==1.44.8",)  # the python3.11 runtime ships boto3
@@ -43,10 +43,16 @@ def test_builds_are_deterministic_and_keys_carry_the_content_hash(
                 infos = archive.infolist()
                 assert [i.filename for i in infos] == sorted(i.filename for i in infos)
                 assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
-    assert set(package.parameter_values()) == set(declaration.artifact_parameters()) | {
+    values = package.parameter_values("artifacts-test")
+    assert set(values) == set(declaration.artifact_parameters()) | {
         "GlueLibraryKey",
+        "GlueModules",
         "LambdaDependenciesKey",
     }
+    wheels = values["GlueModules"].split(",")
+    assert wheels and all(
+        w.startswith("s3://artifacts-test/glue/wheels/") and w.endswith(".whl") for w in wheels
+    )
 
 
 def test_upload_skips_what_the_bucket_already_holds(
@@ -63,24 +69,26 @@ def test_upload_skips_what_the_bucket_already_holds(
         assert sum(line.startswith("unchanged") for line in lines) == len(package.artifacts)
 
 
-def _clean_venv(cache: pytest.Cache, requirements: Iterable[str]) -> Path:
-    """A venv with no site packages but ``requirements``, kept in pytest's cache per requirement set.
+def _clean_venv(cache: pytest.Cache, requirements: Iterable[str], wheels: Iterable[Path] = ()) -> Path:
+    """A venv with no site packages but ``requirements`` (from the index) and ``wheels`` (files only).
 
-    Built from nothing but the declared requirements, so reusing it across runs keeps the
-    check honest while skipping the reinstall of large wheels (xgboost, pyarrow).
+    Kept in pytest's cache per requirement set and wheel names: it is built from nothing but
+    the declared dependencies, so reusing it keeps the check honest while skipping reinstalls
+    of large wheels (xgboost, scipy, pyarrow).
     """
     wanted = sorted(requirements)
-    root = Path(cache.mkdir(f"clean-venv-{hashlib.sha256(' '.join(wanted).encode()).hexdigest()[:16]}"))
+    files = sorted(wheels)
+    identity = " ".join([*wanted, *(f.name for f in files)])
+    root = Path(cache.mkdir(f"clean-venv-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"))
     python = root / "bin" / "python"
     if (root / "complete").is_file():
         return python
     shutil.rmtree(root)
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", *wanted],
-        check=True,
-        timeout=300,
-    )
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"]
+    subprocess.run([*pip, *wanted], check=True, timeout=300)
+    if files:
+        subprocess.run([*pip, "--no-index", *map(str, files)], check=True, timeout=300)
     (root / "complete").touch()
     return python
 
@@ -137,8 +145,15 @@ def test_glue_library_and_scripts_import_in_a_clean_venv(
     package: artifacts.Package, tmp_path: Path, pytestconfig: pytest.Config
 ) -> None:
     """As Glue 5.0 runs them: its own boto3, --additional-python-modules, the library zip on sys.path."""
-    assert [pin.split("==")[0] for pin in GLUE_RUNTIME] == list(GLUE_PROVIDED)
-    python = _clean_venv(pytestconfig.cache, {*GLUE_RUNTIME, *GLUE_PYTHON_MODULES})  # type: ignore[arg-type]
+    assert {pin.split("==")[0] for pin in GLUE_RUNTIME} <= GLUE_PROVIDED
+    wheels = []
+    for artifact in package.artifacts:
+        if artifact.parameter == "GlueModules":  # installed as Glue does: these files, no index
+            wheel = tmp_path / "wheels" / Path(artifact.key).name
+            wheel.parent.mkdir(exist_ok=True)
+            wheel.write_bytes(artifact.data)
+            wheels.append(wheel)
+    python = _clean_venv(pytestconfig.cache, GLUE_RUNTIME, wheels)  # type: ignore[arg-type]
     library = next(a for a in package.artifacts if a.parameter == "GlueLibraryKey")
     path = tmp_path / "fraudstack-lib.zip"
     path.write_bytes(library.data)  # Glue puts --extra-py-files zips on sys.path as they are
