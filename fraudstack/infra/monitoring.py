@@ -27,9 +27,13 @@ class LogGroup(AwsOnly):
 
     @property
     def arn(self) -> Arn:
+        """The group's ARN without the ``:*`` that CloudFormation's ``Arn`` attribute appends."""
         return Arn(
             f"arn:{{partition}}:logs:{{region}}:{{account}}:log-group:{self.name}",
-            {"Fn::GetAtt": [self.logical_id, "Arn"]},
+            {
+                "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+                f"${{{self.logical_id}}}"
+            },
         )
 
     def cfn_properties(self) -> dict[str, Any]:

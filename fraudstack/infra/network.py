@@ -40,10 +40,15 @@ def _endpoint_id(service: str) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class Network(AwsOnly):
-    """A VPC with ``zones`` private subnets, one route table and the service endpoints."""
+    """A VPC with ``zones`` private subnets, one route table and the service endpoints.
+
+    The interface endpoints sit in the first ``endpoint_zones`` subnets; their private DNS
+    names resolve from every subnet of the VPC.
+    """
 
     cidr: str = "10.42.0.0/16"
-    zones: int = 2
+    zones: int = 3  # Redshift Serverless wants subnets in three Availability Zones
+    endpoint_zones: int = 2  # interface endpoints bill per AZ; two keep them available
 
     kind = "vpc"
     cfn_type = "AWS::EC2::VPC"
@@ -121,7 +126,7 @@ class Network(AwsOnly):
                     "VpcEndpointType": "Interface",
                     "ServiceName": sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
                     "PrivateDnsEnabled": True,
-                    "SubnetIds": self.subnet_ids,
+                    "SubnetIds": self.subnet_ids[: self.endpoint_zones],
                     "SecurityGroupIds": [get_att(self.endpoint_security_group, "GroupId")],
                 },
             }

@@ -122,7 +122,7 @@ def test_data_lake_and_streams_are_configured_for_production(template: dict[str,
     firehose = resources["RawDeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
     assert firehose["CompressionFormat"] == "GZIP" and firehose["ErrorOutputPrefix"]
     subnets = [r for r in resources.values() if r["Type"] == "AWS::EC2::Subnet"]
-    assert len(subnets) == 2 and all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets)
+    assert len(subnets) == 3 and all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets)
     assert not [
         r for r in resources.values() if r["Type"] in {"AWS::EC2::InternetGateway", "AWS::EC2::NatGateway"}
     ]
