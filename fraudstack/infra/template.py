@@ -162,6 +162,15 @@ def container_environment(settings: Settings) -> tuple[tuple[str, Any], ...]:
     )
 
 
+def job_settings_arguments(settings: Settings) -> dict[str, str]:
+    """The containers' settings contract as Glue job arguments (``--FRAUDSTACK_BUCKET value``...)."""
+    return {
+        f"--{name}": value
+        for name, value in container_environment(settings)
+        if name.startswith("FRAUDSTACK_") and name != "FRAUDSTACK_STATE_DIR" and isinstance(value, str)
+    }
+
+
 def declare_aws(settings: Settings) -> AwsDeclaration:
     """The shared declaration for ``settings`` (target aws) plus everything only AWS has."""
     if settings.is_local:
@@ -302,6 +311,8 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
                     # Wheels from S3 and no index: the jobs' subnets have no route to PyPI.
                     "--additional-python-modules": ref(parameters.GLUE_MODULES.name),
                     "--python-modules-installer-option": "--no-index",
+                    # Glue has no per-job environment: the settings travel as job arguments.
+                    **job_settings_arguments(settings),
                 },
                 "Connections": {"Connections": [connection.name]},
             },

@@ -77,3 +77,18 @@ def test_same_resource_names(compose: dict[str, Any], template: dict[str, Any]) 
         assert match and match["default"] == value, name
     shards = resources["TransactionsStream"]["Properties"]["ShardCount"]
     assert env["FRAUDSTACK_KINESIS_SHARDS"] and env["FRAUDSTACK_KINESIS_SHARDS"]["default"] == str(shards)
+
+
+def test_glue_jobs_get_the_same_settings_as_job_arguments(template: dict[str, Any]) -> None:
+    (container, *_) = _containers(template).values()
+    names = {item["Name"]: item["Value"] for item in container["Environment"]}
+    jobs = [d for d in template["Resources"].values() if d["Type"] == "AWS::Glue::Job"]
+    assert jobs
+    for job in jobs:
+        arguments = job["Properties"]["DefaultArguments"]
+        passed = {key[2:]: value for key, value in arguments.items() if key.startswith("--FRAUDSTACK_")}
+        assert passed["FRAUDSTACK_TARGET"] == "aws"
+        assert passed == {k: v for k, v in names.items() if k in passed}
+        assert set(passed) == {
+            k for k in names if k.startswith("FRAUDSTACK_") and k != "FRAUDSTACK_STATE_DIR"
+        }
