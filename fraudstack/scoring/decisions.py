@@ -41,18 +41,22 @@ class Thresholds:
 
     @classmethod
     def from_settings(cls, settings: Settings, model_threshold: float) -> Thresholds:
-        """The configured thresholds; an unset review threshold is the model's own (from training)."""
+        """The configured thresholds; an unset review threshold is the model's own (from training).
+
+        A model whose own threshold lies above the decline threshold reviews nothing: its
+        flagged range is all declines. That is a property of a promoted model, so it must not
+        stop a hot reload; contradictory *settings* are an error.
+        """
+        decline = settings.scorer_decline_threshold
         review = settings.scorer_review_threshold
-        review = model_threshold if review is None else review
-        if review > settings.scorer_decline_threshold:
+        if review is None:
+            review = min(model_threshold, decline)
+        elif review > decline:
             raise ConfigError(
-                f"review threshold {review:g} is above the decline threshold "
-                f"{settings.scorer_decline_threshold:g}: set FRAUDSTACK_SCORER_REVIEW_THRESHOLD "
-                "or FRAUDSTACK_SCORER_DECLINE_THRESHOLD"
+                f"FRAUDSTACK_SCORER_REVIEW_THRESHOLD {review:g} is above "
+                f"FRAUDSTACK_SCORER_DECLINE_THRESHOLD {decline:g}: lower it or raise the decline threshold"
             )
-        return cls(
-            review=review, decline=settings.scorer_decline_threshold, alert=settings.scorer_alert_threshold
-        )
+        return cls(review=review, decline=decline, alert=settings.scorer_alert_threshold)
 
     def decide(self, scores: np.ndarray) -> np.ndarray:
         """Index into :data:`DECISION_TYPES` per score (0 approve, 1 review, 2 decline)."""
