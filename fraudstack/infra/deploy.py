@@ -75,9 +75,9 @@ def _deploy_stack(settings: Settings, stack: str, dry_run: bool, echo: Echo) -> 
     cfn = target.client("cloudformation")
     s3 = target.client("s3")
     bucket = settings.artifacts_bucket
-    upload_template = None
+    stack_exists = changeset.stack_status(cfn, stack) is not None
     if not dry_run:
-        if changeset.stack_status(cfn, stack) is None:
+        if not stack_exists:
             echo(f"creating stack {stack} with the artifacts bucket first")
             bootstrap = {
                 "AWSTemplateFormatVersion": template["AWSTemplateFormatVersion"],
@@ -88,7 +88,11 @@ def _deploy_stack(settings: Settings, stack: str, dry_run: bool, echo: Echo) -> 
                 cfn, changeset.create_change_set(cfn, stack, {"TemplateBody": _json(bootstrap)}, {})
             )
         artifacts.upload(package, s3, bucket, echo)
-        upload_template = _template_uploader(s3, bucket, settings.aws_region)
+    # A template over the inline limit goes through the artifacts bucket, once that exists
+    # (content-addressed, so a dry run's upload is harmless).
+    upload_template = (
+        _template_uploader(s3, bucket, settings.aws_region) if stack_exists or not dry_run else None
+    )
     change_set = changeset.create_change_set(
         cfn, stack, changeset.template_source(template, upload_template), values
     )

@@ -20,6 +20,7 @@ from moto import mock_aws
 from moto.cloudformation.parsing import resource_class_from_type
 
 from fraudstack.cli.app import main
+from fraudstack.infra import artifacts, changeset
 from fraudstack.infra import deploy as infra_deploy
 from fraudstack.infra.template import render
 from fraudstack.settings import Settings
@@ -80,7 +81,7 @@ def test_the_supported_subset_deploys_then_redeploys_unchanged(
     out = capsys.readouterr().out
     assert "creating stack fraudstack-test with the artifacts bucket first" in out
     assert "uploaded   s3://fraudstack-artifacts/lambda/" in out
-    assert f"stack {STACK}: CREATE_COMPLETE" in out or f"stack {STACK}: UPDATE_COMPLETE" in out
+    assert f"stack {STACK}: UPDATE_COMPLETE" in out  # the full template updates the bootstrap stack
 
     cfn = boto3.client("cloudformation", region_name="us-east-1")
     created = {
@@ -130,3 +131,19 @@ def test_dry_run_without_credentials_only_renders(monkeypatch: pytest.MonkeyPatc
 
 def test_aws_target_needs_a_stack_name() -> None:
     assert main(["deploy", "--target", "aws"]) != 0
+
+
+def test_a_template_over_the_inline_limit_goes_through_the_artifacts_bucket(
+    emulated_aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subset = supported_subset(render(Settings(target="aws")))
+    monkeypatch.setattr(infra_deploy, "render", lambda settings: subset)
+    monkeypatch.setattr(changeset, "MAX_TEMPLATE_BODY", 1_000)
+    monkeypatch.setattr(artifacts, "glue_wheels", lambda cache_dir: [])  # large, and beside the point here
+    assert main(["deploy", "--target", "aws", "--stack", STACK]) == 0
+    assert f"stack {STACK}: UPDATE_COMPLETE" in capsys.readouterr().out  # after the bootstrap's CREATE
+    s3 = boto3.client("s3", region_name="us-east-1")
+    keys = [
+        o["Key"] for o in s3.list_objects_v2(Bucket="fraudstack-artifacts", Prefix="templates/")["Contents"]
+    ]
+    assert len(keys) == 1 and keys[0].endswith(".json")
