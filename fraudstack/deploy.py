@@ -3,8 +3,8 @@
 Why separate from :mod:`fraudstack.resources`: the declaration says *what* exists; this
 module says *how a deploy runs* — connect once, ensure each resource in declaration order,
 report each outcome as it happens, and turn API failures into one actionable line.
-The AWS target (CloudFormation change sets) will sit beside :func:`deploy`, rendering the
-same declaration with :func:`fraudstack.resources.render_template`.
+The AWS target applies the same declaration as a CloudFormation change set instead
+(:mod:`fraudstack.infra.deploy`), reusing :func:`connect`.
 """
 
 from __future__ import annotations

@@ -17,6 +17,11 @@ subclass :class:`Resource`, set ``kind`` and ``cfn_type``, implement :meth:`Reso
 and :meth:`Resource.cfn_properties` (override :meth:`Resource.to_cfn` when one declared
 resource needs several template resources), expose an ``arn`` property if others refer
 to it, and add an instance to :func:`declare` after the resources it depends on.
+
+What exists on AWS only (the VPC, Redshift, Fargate services, alarms) is declared in
+:mod:`fraudstack.infra.template`, which renders this declaration plus those resources as
+``infra/fraudstack.yaml``; a new resource here shows up there after
+``fraudstack infra render --defaults > infra/fraudstack.yaml`` (a test says when it is due).
 """
 
 from __future__ import annotations
