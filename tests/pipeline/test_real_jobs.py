@@ -2,7 +2,8 @@
 
 Simulated transactions (realistic histories, so the model has something to find) land as
 Firehose objects; the pipeline must alert exactly the transactions the inference job
-flagged (``review``/``decline``), each once, and a rerun must alert nothing.
+flagged (``review``/``decline``), each once. (Reruns are covered with the stand-in job in
+``test_end_to_end.py``, where the expected alerts are known from the labels.)
 """
 
 from __future__ import annotations
@@ -77,7 +78,3 @@ def test_pipeline_alerts_exactly_what_the_model_flagged(real_jobs: Settings) -> 
     assert flagged, "the model flags some of the simulated fraud"
     assert sorted(t for t in alerted if t in set(ids)) == sorted(flagged)
     assert len(alerted) == len(set(alerted))
-
-    rerun = run_pipeline(settings, timeout_seconds=900)
-    assert rerun.succeeded and rerun.alerts_sent == 0
-    assert drain(settings, settings.alerts_tap_queue) == []
