@@ -26,6 +26,8 @@ from fraudstack.infra.parameters import Parameter
 from fraudstack.infra.warehouse import GlueConnection, RedshiftServerless, generated_secret
 from fraudstack.resources import (
     Bucket,
+    Change,
+    DeployTarget,
     FirehoseDeliveryStream,
     KinesisStream,
     Resource,
@@ -78,16 +80,16 @@ class AwsForm(Resource):
     properties: dict[str, Any]
 
     kind = "aws-form"
-    cfn_type = "AWS::CloudFormation::WaitConditionHandle"  # unused: to_cfn uses the shared type
 
-    def ensure(self, target: Any) -> Any:
+    @property  # the shared resource's type, per instance
+    def cfn_type(self) -> str:  # type: ignore[override]
+        return self.shared.cfn_type
+
+    def ensure(self, target: DeployTarget) -> Change:
         return self.shared.ensure(target)
 
     def cfn_properties(self) -> dict[str, Any]:
         return self.properties
-
-    def to_cfn(self) -> dict[str, Any]:
-        return {self.logical_id: {"Type": self.shared.cfn_type, "Properties": self.properties}}
 
 
 @dataclass(frozen=True)

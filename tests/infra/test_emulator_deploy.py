@@ -76,6 +76,7 @@ def test_the_supported_subset_deploys_then_redeploys_unchanged(
         "Resources"
     ].keys()
     monkeypatch.setattr(infra_deploy, "render", lambda settings: subset)
+    monkeypatch.setattr(artifacts, "glue_wheels", lambda cache_dir: [])  # ~80 MB; test_packaging covers them
 
     assert main(["deploy", "--target", "aws", "--stack", STACK]) == 0
     out = capsys.readouterr().out
