@@ -170,3 +170,17 @@ def test_glue_library_and_scripts_import_in_a_clean_venv(
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
     _import_all(python, [path], _modules(names), scripts)
+
+
+def test_package_command_writes_every_artifact_under_its_key(
+    tmp_path: Path, layer_cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fraudstack.cli.app import main
+
+    monkeypatch.setenv("FRAUDSTACK_STATE_DIR", str(layer_cache.parent))  # the cached layer and wheels
+    assert main(["package", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    assert any(key.startswith("lambda/fraudstack-alerts-handler/") for key in written)
+    assert any(key.startswith("glue/lib/fraudstack-") for key in written)
+    assert all(key in out for key in written)

@@ -156,3 +156,10 @@ def test_models_prefix_matches_the_registry() -> None:
         if isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == ["PREFIX"]
     ]
     assert prefix == MODELS_PREFIX
+
+
+def test_render_command_prints_the_checked_in_template(capsys: Any) -> None:
+    from fraudstack.cli.app import main
+
+    assert main(["infra", "render", "--defaults"]) == 0
+    assert capsys.readouterr().out == CHECKED_IN.read_text()
