@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 # Streamlit puts only this script's folder on sys.path; the `dashboard` package needs its parent.
@@ -21,9 +20,10 @@ if _ROOT not in sys.path:
 import psycopg2  # noqa: E402
 import psycopg2.errors  # noqa: E402
 import streamlit as st  # noqa: E402
+from streamlit import runtime  # noqa: E402
 
-from dashboard import queries  # noqa: E402
-from dashboard.filters import DIMENSIONS, Filters  # noqa: E402
+from dashboard import queries, warmup  # noqa: E402
+from dashboard.filters import DIMENSIONS, Filters, default_range  # noqa: E402
 from dashboard.views import Context, alerts, operations, overview, performance, trends  # noqa: E402
 from fraudstack.errors import FraudstackError  # noqa: E402
 
@@ -35,7 +35,6 @@ VIEWS: dict[str, tuple[str, Callable[[Context], None]]] = {
     "trends": ("Trends", trends.render),
     "alerts": ("Alert investigation", alerts.render),
 }
-DEFAULT_DAYS = 30
 
 
 def _choose_view() -> str:
@@ -57,15 +56,14 @@ def _filters() -> Filters | None:
             "producer and the ETL job) and this dashboard fills in."
         )
         return None
-    first, last = span
-    default = (max(first, last - timedelta(days=DEFAULT_DAYS - 1)), last)
+    default = default_range(*span)
     picked = st.sidebar.date_input("Time range (UTC)", value=default, key="range")
     start, end = (picked[0], picked[-1]) if isinstance(picked, tuple) and picked else default
-    selected = tuple(
-        (name, tuple(st.sidebar.multiselect(name, queries.dimension_values(name), key=f"filter_{name}")))
+    picks = {
+        name: st.sidebar.multiselect(name, queries.dimension_values(name), key=f"filter_{name}")
         for name in DIMENSIONS
-    )
-    return Filters(start=start, end=end, selected=selected)
+    }
+    return Filters(start=start, end=end, selected=tuple((name, tuple(v)) for name, v in picks.items() if v))
 
 
 def _problem(exc: Exception) -> str:
@@ -83,6 +81,8 @@ def _problem(exc: Exception) -> str:
 def main() -> None:
     st.set_page_config(page_title="fraudstack · fraud analytics", page_icon="🛡️", layout="wide")
     st.sidebar.title("fraudstack")
+    if runtime.exists():  # served (not under AppTest): keep every page's default view cached
+        warmup.start()
     slug = _choose_view()
     try:
         filters = _filters()

@@ -55,9 +55,22 @@ def facts_from(*, dimensions: tuple[str, ...] = (), aliases: tuple[str, ...] = (
     return " ".join(["fact_transactions f", *joins])
 
 
+#: The time range a page opens with: the last 30 days that hold data.
+DEFAULT_DAYS = 30
+
+
+def default_range(first: date, last: date) -> tuple[date, date]:
+    """The default time range, given the first and last day with transactions."""
+    return max(first, last - timedelta(days=DEFAULT_DAYS - 1)), last
+
+
 @dataclass(frozen=True)
 class Filters:
-    """A time range (whole UTC days, ``end`` inclusive) and selected values per dimension."""
+    """A time range (whole UTC days, ``end`` inclusive) and selected values per dimension.
+
+    Only dimensions with a selection are listed, so "no filters" has one spelling and the
+    cache warmer's default filters equal (and hash like) a fresh page's.
+    """
 
     start: date
     end: date

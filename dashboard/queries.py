@@ -25,7 +25,7 @@ from fraudstack.errors import FraudstackError
 from fraudstack.settings import load_settings
 from fraudstack.warehouse import Dialect, connect
 
-CACHE_SECONDS = 60
+CACHE_SECONDS = 300
 APPROVE = "approve"
 AnalystLabel = Literal["fraud", "legitimate"]
 _cached = st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
