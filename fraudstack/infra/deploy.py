@@ -93,8 +93,12 @@ def _deploy_stack(settings: Settings, stack: str, dry_run: bool, echo: Echo) -> 
     upload_template = (
         _template_uploader(s3, bucket, settings.aws_region) if stack_exists or not dry_run else None
     )
+    declared = template.get("Parameters", {})  # CloudFormation refuses values it does not declare
     change_set = changeset.create_change_set(
-        cfn, stack, changeset.template_source(template, upload_template), values
+        cfn,
+        stack,
+        changeset.template_source(template, upload_template),
+        {name: value for name, value in values.items() if name in declared},
     )
     if not change_set.changes:
         echo(f"stack {stack}: no changes")
