@@ -78,6 +78,7 @@ class AwsForm(Resource):
 
     shared: Resource
     properties: dict[str, Any]
+    depends_on: tuple[str, ...] = ()  # logical ids no property refers to but creation needs
 
     kind = "aws-form"
 
@@ -90,6 +91,12 @@ class AwsForm(Resource):
 
     def cfn_properties(self) -> dict[str, Any]:
         return self.properties
+
+    def to_cfn(self) -> dict[str, Any]:
+        body = super().to_cfn()
+        if self.depends_on:
+            body[self.logical_id]["DependsOn"] = list(self.depends_on)
+        return body
 
 
 @dataclass(frozen=True)
@@ -281,6 +288,9 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
                 "VpcConfig": {"SubnetIds": network.subnet_ids, "SecurityGroupIds": [lambda_sg.group_id]},
                 "Layers": [ref(layer.logical_id)],
             },
+            # Lambda checks the role's network-interface rights when the function is created,
+            # and the log group must exist before the function's first log line creates it.
+            depends_on=(f"{function.logical_id}VpcPolicy", f"{function.logical_id}Logs"),
         )
         role = getattr(function, "role")  # noqa: B009 - declared by resources.LambdaFunction
         additions += [
