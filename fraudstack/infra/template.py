@@ -405,7 +405,7 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
 def _monitoring(
     settings: Settings, shared: list[Resource], stream: KinesisStream, ops: SnsTopic, prefix: str
 ) -> list[Resource]:
-    """Alarms (pipeline failure, streaming lag, no data), the dashboard and the schedule."""
+    """Alarms (pipeline failure, streaming and delivery lag, no data), the dashboard and the schedule."""
     namespace = settings.metrics_namespace
     incoming = Metric("AWS/Kinesis", "IncomingRecords", (("StreamName", stream.name),))
     bridge_lag = Metric(namespace, "EndToEndLatency", (("Service", "bridge"),), "Maximum")
@@ -449,6 +449,23 @@ def _monitoring(
         ("Scorer consumer lag (ms)", scorer_lag),
         ("Scorer alerts", Metric(namespace, "Alerts", (("Service", "scorer"),))),
     ]
+    for delivery in _by_type(shared, "AWS::KinesisFirehose::DeliveryStream"):
+        freshness = Metric(
+            "AWS/Firehose", "DeliveryToS3.DataFreshness", (("DeliveryStreamName", delivery.name),), "Maximum"
+        )
+        resources.append(
+            Alarm(
+                logical_id=f"{delivery.logical_id}LagAlarm",
+                name=f"{delivery.name}-lag",
+                description="Records wait over 15 minutes for delivery to the lake: S3 writes are failing",
+                metric=freshness,
+                threshold=900,
+                comparison="GreaterThanThreshold",
+                notify=ops.arn,
+                periods=2,
+            )
+        )
+        widgets.append(("Firehose delivery freshness (s)", freshness))
     for machine in _by_type(shared, "AWS::StepFunctions::StateMachine"):
         machine_arn = getattr(machine, "arn")  # noqa: B009 - declared by resources.StateMachine
         failed = Metric("AWS/States", "ExecutionsFailed", (("StateMachineArn", machine_arn.cfn),))
