@@ -71,7 +71,7 @@ def watch_command(
     interval: Annotated[float, typer.Option(min=1.0, help="seconds between the starts of two runs")] = 300.0,
     count: Annotated[int | None, typer.Option(min=1, help="stop after this many runs")] = None,
 ) -> None:
-    """Run the pipeline every ``--interval`` seconds (Ctrl-C stops); exit 1 if any run failed."""
+    """Run the pipeline every --interval seconds (Ctrl-C stops); exit 1 if any run failed."""
     settings = load_settings()
     console = Console()
     failures = runs = 0
