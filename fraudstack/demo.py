@@ -4,11 +4,11 @@ Steps, each reusing the component a user would run by hand:
 
 1. ``stack up`` - Kafka, the AWS emulator and PostgreSQL (skipped when already running);
 2. ``deploy`` - every declared resource, with a short Firehose buffer so data lands quickly;
-3. ``train`` - a small, fast model, only when the registry has no current one;
-4. stream - simulated transactions (a few days of event time, at full speed) through the
+3. stream - simulated transactions (a few days of event time, at full speed) through the
    producer -> Kafka -> bridge (a real subprocess) -> Kinesis -> Firehose -> S3 ``raw/``;
-5. ``pipeline run`` - until alerts have been sent (ETL, inference, alert Lambda);
-6. a summary read back from the warehouse and the emulator, and where to look next.
+   meanwhile ``train`` a small, fast model, only when the registry has no current one;
+4. ``pipeline run`` - until alerts have been sent (ETL, inference, alert Lambda);
+5. a summary read back from the warehouse and the emulator, and where to look next.
 
 Why sizes are small: the demo must finish in under five minutes on a 2-core machine, and
 two Spark jobs dominate that; the simulated world is sized to give a few dozen frauds.
@@ -23,9 +23,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -39,6 +41,9 @@ from fraudstack.pipeline import PipelineRun, StateEvent, run_pipeline
 from fraudstack.settings import Settings
 from fraudstack.stack import EmbeddedStack
 from fraudstack.warehouse import connect
+
+if TYPE_CHECKING:
+    from fraudstack.model.training import TrainingResult
 
 #: The simulated stream: a world and window that give a few thousand transactions, ~1% fraud.
 STREAM = {"customers": 1_500, "days": 3, "start": date(2025, 3, 1), "fraud_rate": 0.01, "seed": 2026}
@@ -82,21 +87,18 @@ def start_stack(settings: Settings, console: Console) -> None:
     )
 
 
-def ensure_model(settings: Settings, console: Console) -> str:
-    """The current model's version, training and promoting a small one when there is none."""
+def _train_small() -> TrainingResult:
+    """A small, fast model on simulated data (CPU only: runs while the stream is in flight)."""
     from fraudstack.model import data as datasets
-    from fraudstack.model.registry import current_version
-    from fraudstack.model.release import release
     from fraudstack.model.training import TrainConfig, train
 
-    current = current_version(settings)
-    if current is not None:
-        console.print(f"current model: {current} (kept)")
-        return current
-    dataset = datasets.simulated(**TRAINING)
-    console.print(f"training on {len(dataset.frame):,} simulated transactions")
     config = TrainConfig.create(val_days=3, test_days=3, gap_days=1, warmup_days=2)
-    result = train(dataset, config)
+    return train(datasets.simulated(**TRAINING), config)
+
+
+def _publish(settings: Settings, console: Console, result: TrainingResult) -> str:
+    from fraudstack.model.release import release
+
     outcome = release(settings, result, settings.state_path / "models" / result.model.version, "always")
     test = result.evaluation["test"]
     console.print(
@@ -223,20 +225,32 @@ def where_to_look(settings: Settings) -> str:
 
 
 def run_demo(settings: Settings, console: Console) -> DemoReport:
-    """Every step in order; returns what happened (the CLI prints the summary)."""
+    """Every step in order; returns what happened (the CLI prints the summary).
+
+    When no model is current, training (CPU-bound) runs in a thread while transactions
+    stream (mostly waiting on Kafka, Kinesis and the Firehose buffer), saving its time.
+    """
+    from fraudstack.model.registry import current_version
+
     settings = demo_settings(settings)
     report = DemoReport()
-    with _step(console, report, "1/5 start the stack"):
+    with _step(console, report, "1/4 start the stack"):
         start_stack(settings, console)
-    with _step(console, report, "2/5 deploy"):
+    with _step(console, report, "2/4 deploy"):
         for change in deploy(settings):
             if change.outcome.value != "unchanged" or change.detail:
                 console.print(format_change(change))
-    with _step(console, report, "3/5 model"):
-        report.model = ensure_model(settings, console)
-    with _step(console, report, "4/5 stream transactions"):
+    current = current_version(settings)
+    title = "3/4 stream transactions" + ("" if current else ", train a model meanwhile")
+    with _step(console, report, title), ThreadPoolExecutor(1) as pool:
+        training = None if current else pool.submit(_train_small)
         stream(settings, console, report)
-    with _step(console, report, "5/5 pipeline"):
+        if training is None:
+            console.print(f"current model: {current} (kept)")
+            report.model = str(current)
+        else:
+            report.model = _publish(settings, console, training.result())
+    with _step(console, report, "4/4 pipeline"):
         run_until_alerts(settings, console, report)
     return report
 
