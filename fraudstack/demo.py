@@ -46,7 +46,8 @@ if TYPE_CHECKING:
     from fraudstack.model.training import TrainingResult
 
 #: The simulated stream: a world and window that give a few thousand transactions, ~1% fraud.
-STREAM = {"customers": 1_500, "days": 3, "start": date(2025, 3, 1), "fraud_rate": 0.01, "seed": 2026}
+STREAM: dict[str, object] = {"customers": 1_500, "days": 3, "start": date(2025, 3, 1), "fraud_rate": 0.01}
+STREAM_SEED = 2026
 #: A small training run: enough days for a time split, few customers so it takes seconds.
 TRAINING = {"customers": 600, "days": 14, "seed": 42}
 FIREHOSE_BUFFER_SECONDS = 2
@@ -135,7 +136,9 @@ def stream(settings: Settings, console: Console, report: DemoReport) -> None:
         stderr=subprocess.STDOUT,
     )
     try:
-        summary = produce_events(settings, iter_events(SimulationConfig.create(**STREAM)))
+        # A rerun on a used stack streams new transactions (the seed names them), not redeliveries.
+        config = SimulationConfig.create(**{**STREAM, "seed": STREAM_SEED + before})
+        summary = produce_events(settings, iter_events(config))
         if summary.failed:
             raise FraudstackError(
                 f"{summary.failed} transactions could not be produced: {summary.errors[:3]}"
