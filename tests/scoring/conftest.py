@@ -155,7 +155,7 @@ class ScorerRun:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
     def wait_for_log(
-        self, msg: str, name: str = "scorer", timeout: float = 30.0, count: int = 1
+        self, msg: str, name: str = "scorer", timeout: float = 90.0, count: int = 1
     ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -248,17 +248,18 @@ def run(scoring_base: Settings, tiny_model: FraudModel, tmp_path: Path) -> Itera
         stop_process(proc, timeout=15)
 
 
-def alert_ids(settings: Settings, timeout: float = 10.0, expected: int = 1) -> set[str]:
-    """Transaction ids of the alerts the SNS topic delivered to its tap queue."""
+def alert_ids(settings: Settings, expected: int, timeout: float = 60.0) -> set[str]:
+    """Transaction ids of the alerts SNS delivered to its tap queue (until ``expected`` are seen)."""
     sqs = client("sqs", settings)
     url = sqs.get_queue_url(QueueName=settings.alerts_tap_queue)["QueueUrl"]
     found: set[str] = set()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and len(found) < expected:
-        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
-            "Messages", []
-        ):
+        # A long visibility timeout instead of deletes: each message is read once, in fewer calls.
+        answer = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=600
+        )
+        for message in answer.get("Messages", []):
             body = json.loads(message["Body"])["Message"]
             found.add(json.loads(body.splitlines()[-1])["transaction_id"])
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return found

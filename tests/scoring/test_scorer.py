@@ -58,7 +58,7 @@ def test_decisions_equal_the_batch_scores(run: ScorerRun, tiny_model: FraudModel
         worker.start()
         reader = DecisionReader(settings, settings.topic_decisions)
         try:
-            decisions = reader.wait_for(ids, timeout=60)
+            decisions = reader.wait_for(ids, timeout=120)
         finally:
             stop.set()
             worker.join(30)
@@ -108,7 +108,7 @@ def test_malformed_events_go_to_the_dead_letter_topic(run: ScorerRun) -> None:
     produce_events(settings, events[half:])
 
     reader = DecisionReader(settings, settings.topic_decisions)
-    decisions = reader.wait_for({e["transaction_id"] for e in events}, timeout=60)
+    decisions = reader.wait_for({e["transaction_id"] for e in events}, timeout=120)
     reader.close()
     assert "tx_bad_amount" not in {d["transaction_id"] for d in decisions}
     dead = TopicReader(settings, settings.topic_dead_letter)
@@ -144,7 +144,7 @@ def test_sigkill_mid_stream_misses_nothing_and_rebuilds_identical_state(
 
     second = run.start("second")
     producing.join()
-    decisions = reader.wait_for(ids, timeout=60)
+    decisions = reader.wait_for(ids, timeout=120)
     reader.close()
     assert second.poll() is None, run.log_tail("second")
     assert decided_before < len(ids), "the kill should happen mid-stream"
@@ -172,7 +172,7 @@ def test_rebalance_between_two_scorers_keeps_every_transaction_decided(
 
     producing.join()
     reader = DecisionReader(run.settings, run.settings.topic_decisions)
-    decisions = reader.wait_for(ids, timeout=60)
+    decisions = reader.wait_for(ids, timeout=120)
     reader.close()
     assert_matches_batch(decisions, batch_reference(tiny_model, events))
     for name, proc in (("first", first), ("second", second)):
@@ -197,7 +197,7 @@ def test_model_swap_mid_stream_takes_effect_without_restart(
     scorer = run.start()
     produce_events(settings, events[:half])
     reader = DecisionReader(settings, settings.topic_decisions)
-    reader.wait_for({e["transaction_id"] for e in events[:half]}, timeout=60)
+    reader.wait_for({e["transaction_id"] for e in events[:half]}, timeout=120)
 
     swapped = FraudModel(
         booster=tiny_model.booster[:5],
@@ -207,12 +207,12 @@ def test_model_swap_mid_stream_takes_effect_without_restart(
         manifest={**tiny_model.manifest, "version": f"{tiny_model.version}-swap"},
     )
     publish_model(settings, swapped, tmp_path / "v2")
-    switched = run.wait_for_log("model switched", timeout=20)
+    switched = run.wait_for_log("model switched", timeout=60)
     assert (switched["from_version"], switched["model_version"]) == (tiny_model.version, swapped.version)
 
     produce_events(settings, events[half:])
     later = {e["transaction_id"] for e in events[half:]}
-    decisions = [d for d in reader.wait_for(later, timeout=60) if d["transaction_id"] in later]
+    decisions = [d for d in reader.wait_for(later, timeout=120) if d["transaction_id"] in later]
     reader.close()
     assert {d["model_version"] for d in decisions} == {swapped.version}
     assert_matches_batch(decisions, batch_reference(swapped, events))
