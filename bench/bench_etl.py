@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -81,6 +82,8 @@ def main() -> None:
     settings = load_settings(
         state_dir=state, kafka_port=_free_port(), moto_port=_free_port(), postgres_port=_free_port()
     )
+    # A timeout's SIGTERM must still run the finally below, or the stack outlives the bench.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     stack = EmbeddedStack(settings)
     stack.up()
     os.environ.update(settings.subprocess_env())
