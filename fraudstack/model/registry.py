@@ -17,12 +17,14 @@ the version that made it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import xgboost as xgb
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from fraudstack.aws import client
 from fraudstack.errors import FraudstackError
@@ -44,18 +46,31 @@ def version_uri(settings: Settings, version: str) -> str:
     return f"s3://{bucket(settings)}/{PREFIX}{version}/"
 
 
-def _missing(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NoSuchBucket"}
+@contextmanager
+def _s3_errors(settings: Settings) -> Iterator[None]:
+    """Turn an absent bucket or an unreachable endpoint into one actionable line."""
+    try:
+        yield
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+            raise FraudstackError(
+                f"model registry bucket '{bucket(settings)}' does not exist: run 'fraudstack deploy' first"
+            ) from None
+        raise
+    except EndpointConnectionError as exc:
+        raise FraudstackError(f"cannot reach S3 ({exc}): is the stack up ('fraudstack stack up')?") from None
 
 
 def _get(settings: Settings, key: str) -> bytes | None:
-    try:
-        body = client("s3", settings).get_object(Bucket=bucket(settings), Key=key)["Body"]
-    except ClientError as exc:
-        if _missing(exc):
-            return None
-        raise
-    data: bytes = body.read()
+    """An object's bytes, or None when the key does not exist."""
+    with _s3_errors(settings):
+        try:
+            body = client("s3", settings).get_object(Bucket=bucket(settings), Key=key)["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                return None
+            raise
+        data: bytes = body.read()
     return data
 
 
@@ -96,17 +111,11 @@ def publish(settings: Settings, directory: Path) -> str:
     manifest = json.loads((directory / MANIFEST_FILE).read_text())
     version = manifest["version"]
     s3 = client("s3", settings)
-    try:
+    with _s3_errors(settings):
         for path in sorted(p for p in directory.rglob("*") if p.is_file()):
             key = f"{PREFIX}{version}/{path.relative_to(directory).as_posix()}"
             content_type = _CONTENT_TYPES.get(path.suffix, "application/octet-stream")
             s3.put_object(Bucket=bucket(settings), Key=key, Body=path.read_bytes(), ContentType=content_type)
-    except ClientError as exc:
-        if _missing(exc):
-            raise FraudstackError(
-                f"model registry bucket '{bucket(settings)}' does not exist: run 'fraudstack deploy' first"
-            ) from None
-        raise
     return version_uri(settings, version)
 
 
@@ -114,10 +123,12 @@ def list_versions(settings: Settings) -> list[str]:
     """Published versions, oldest first (versions start with their UTC creation time)."""
     s3 = client("s3", settings)
     found: list[str] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=bucket(settings), Prefix=PREFIX, Delimiter="/"
-    ):
-        found.extend(p["Prefix"][len(PREFIX) : -1] for p in page.get("CommonPrefixes", []))
+    with _s3_errors(settings):
+        pages = s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket(settings), Prefix=PREFIX, Delimiter="/"
+        )
+        for page in pages:
+            found.extend(p["Prefix"][len(PREFIX) : -1] for p in page.get("CommonPrefixes", []))
     return sorted(found)
 
 
@@ -149,12 +160,13 @@ def set_current(settings: Settings, version: str, reason: str) -> None:
     """Point ``current`` at a published version."""
     load_manifest(settings, version)  # refuses a version that was never published
     pointer = {"version": version, "updated_at": datetime.now(UTC).isoformat(), "reason": reason}
-    client("s3", settings).put_object(
-        Bucket=bucket(settings),
-        Key=POINTER_KEY,
-        Body=json.dumps(pointer).encode(),
-        ContentType="application/json",
-    )
+    with _s3_errors(settings):
+        client("s3", settings).put_object(
+            Bucket=bucket(settings),
+            Key=POINTER_KEY,
+            Body=json.dumps(pointer).encode(),
+            ContentType="application/json",
+        )
 
 
 def load_current_model(settings: Settings) -> FraudModel:

@@ -42,6 +42,8 @@ from fraudstack.warehouse import connect, migrate
 from tests.conftest import RunningStack
 from tests.glue.rawdata import put_objects
 
+pytestmark = pytest.mark.slow
+
 JOB = Path(__file__).resolve().parents[2] / "glue" / "ml_inference_job.py"
 SPLIT_DAY = pd.Timestamp("2025-01-05", tz="UTC")
 

@@ -75,3 +75,5 @@ def test_missing_bucket_is_one_clear_error(
     registry.save_local(trained.model, tmp_path)
     with pytest.raises(FraudstackError, match="fraudstack deploy"):
         registry.publish(settings, tmp_path)
+    with pytest.raises(FraudstackError, match="fraudstack deploy"):
+        registry.load_current_model(settings)
