@@ -14,6 +14,7 @@ Usage::
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,10 +22,28 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from fraudstack.errors import ConfigError
+from fraudstack.settings import Settings, load_settings
 from fraudstack.spark import on_glue, spark_session
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+
+#: Job arguments with these prefixes are settings: Glue jobs have no environment of their own,
+#: so the template passes the settings contract as ``--FRAUDSTACK_BUCKET value`` arguments.
+SETTING_ARGUMENT_PREFIXES = ("FRAUDSTACK_", "KAFKA_", "AWS_REGION")
+
+
+def _all_arguments(argv: Sequence[str]) -> dict[str, str]:
+    """Every ``--KEY value`` / ``--KEY=value`` pair in ``argv`` (Glue's argument form)."""
+    given: dict[str, str] = {}
+    tokens = iter(argv[1:])
+    for token in tokens:
+        if not token.startswith("--"):
+            continue
+        key, sep, value = token[2:].partition("=")
+        given[key] = value if sep else next(tokens, "")
+    return given
 
 
 def parse_args(names: Sequence[str], argv: Sequence[str] | None = None) -> dict[str, str]:
@@ -34,13 +53,7 @@ def parse_args(names: Sequence[str], argv: Sequence[str] | None = None) -> dict[
         from awsglue.utils import getResolvedOptions
 
         return dict(getResolvedOptions(argv, list(names)))
-    given: dict[str, str] = {}
-    tokens = iter(argv[1:])
-    for token in tokens:
-        if not token.startswith("--"):
-            continue
-        key, sep, value = token[2:].partition("=")
-        given[key] = value if sep else next(tokens, "")
+    given = _all_arguments(argv)
     missing = [n for n in names if n not in given]
     if missing:
         raise ConfigError(f"missing job arguments: {', '.join('--' + m for m in missing)}")
@@ -48,11 +61,27 @@ def parse_args(names: Sequence[str], argv: Sequence[str] | None = None) -> dict[
 
 
 class GlueJob:
-    """One job run: its resolved arguments and a lazily started SparkSession."""
+    """One job run: its resolved arguments, settings and a lazily started SparkSession."""
 
-    def __init__(self, args: dict[str, str]) -> None:
+    def __init__(self, args: dict[str, str], argv: Sequence[str]) -> None:
         self.args = args
+        self._argv = list(argv)
         self._glue_job: Any = None
+
+    @cached_property
+    def settings(self) -> Settings:
+        """The settings for this run: the environment plus any settings passed as job arguments.
+
+        Job arguments win: on Glue they are the only source (the template renders them from
+        the same contract the containers get as environment variables).
+        """
+        passed = {
+            key: value
+            for key, value in _all_arguments(self._argv).items()
+            if key.startswith(SETTING_ARGUMENT_PREFIXES)
+        }
+        os.environ.update(passed)
+        return load_settings()
 
     @cached_property
     def spark(self) -> SparkSession:
@@ -74,6 +103,7 @@ class GlueJob:
 @contextmanager
 def glue_job(names: Sequence[str], argv: Sequence[str] | None = None) -> Iterator[GlueJob]:
     """Resolve ``names`` from the job arguments, yield the job, commit it on success."""
-    job = GlueJob(parse_args(names, argv))
+    argv = list(sys.argv if argv is None else argv)
+    job = GlueJob(parse_args(names, argv), argv)
     yield job
     job.commit()

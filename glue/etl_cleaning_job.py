@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 from fraudstack.aws import client
 from fraudstack.gluejob import glue_job
 from fraudstack.schema import arrow_schema, validate_event
-from fraudstack.settings import Settings, load_settings
+from fraudstack.settings import Settings
 from fraudstack.warehouse import SPARK_CSV_OPTIONS, CsvParts, Dialect, Warehouse, connect, migrate, table
 
 if TYPE_CHECKING:
@@ -377,7 +377,7 @@ def run(spark: SparkSession, settings: Settings) -> EtlSummary:
 def main() -> None:
     """Glue entry point: ``--JOB_NAME`` (and Glue's own arguments); the rest is settings."""
     with glue_job(["JOB_NAME"]) as job:
-        print(run(job.spark, load_settings()).line(), flush=True)
+        print(run(job.spark, job.settings).line(), flush=True)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ from fraudstack.gluejob import glue_job
 from fraudstack.model.inference import TARGET
 from fraudstack.model.registry import load_current_model, model_to_bytes
 from fraudstack.model.scoring import FraudModel
-from fraudstack.settings import Settings, load_settings
+from fraudstack.settings import Settings
 from fraudstack.warehouse import connect
 
 if TYPE_CHECKING:
@@ -181,7 +181,7 @@ def run(spark: SparkSession, settings: Settings, top_k: int = TOP_K) -> Inferenc
 def main() -> None:
     """Glue entry point: ``--JOB_NAME`` (and Glue's own arguments); the rest is settings."""
     with glue_job(["JOB_NAME"]) as job:
-        print(run(job.spark, load_settings()).line(), flush=True)
+        print(run(job.spark, job.settings).line(), flush=True)
 
 
 if __name__ == "__main__":
