@@ -1,0 +1,253 @@
+"""The Kinesis shard-index patch: same answers as moto 5.2.5, without its O(records) scans.
+
+The patch (``kinesis-*`` in :mod:`fraudstack.localaws.patches`) only changes how moto finds
+records, so each test compares with moto itself: the emulator (patched) against unpatched
+moto in a fresh interpreter running the same scenario, and, in-process, each patched
+method against the original it wraps, on the edge cases the HTTP API cannot reach.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fraudstack.localaws import patches
+from fraudstack.localaws.glue_runner import GlueRunner
+from fraudstack.localaws.lambda_runtime import LambdaRuntime
+from tests.conftest import RunningStack
+from tests.localaws.conftest import Aws, unique
+
+REPO = Path(__file__).resolve().parents[2]
+KINESIS_PATCHES = {t.patch for t in patches.TARGETS if t.patch.startswith("kinesis-")}
+
+
+# --- one scenario, run on the emulator and on unpatched moto --------------------------------------
+def _read(kinesis: Any, iterator: str | None, limit: int | None = None, calls: int = 200) -> list[Any]:
+    """Follow ``iterator`` until a call returns nothing: per call, (sequence numbers, data, at_newest)."""
+    pages: list[Any] = []
+    for _ in range(calls):
+        if iterator is None:
+            break
+        answer = kinesis.get_records(ShardIterator=iterator, **({"Limit": limit} if limit else {}))
+        records = answer["Records"]
+        millis = answer["MillisBehindLatest"]
+        assert millis >= 0
+        pages.append(([r["SequenceNumber"] for r in records], [r["Data"].decode() for r in records]))
+        if not records:
+            assert millis == 0
+            break
+        iterator = answer.get("NextShardIterator")
+    return pages
+
+
+def _iterator(kinesis: Any, stream: str, shard: str, kind: str, **extra: Any) -> str:
+    return str(
+        kinesis.get_shard_iterator(StreamName=stream, ShardId=shard, ShardIteratorType=kind, **extra)[
+            "ShardIterator"
+        ]
+    )
+
+
+def _shards(kinesis: Any, stream: str) -> list[dict[str, Any]]:
+    return list(kinesis.list_shards(StreamName=stream)["Shards"])
+
+
+def _put(kinesis: Any, stream: str, first: int, count: int) -> list[str]:
+    numbers: list[str] = []
+    for start in range(first, first + count, 50):
+        batch = [
+            {"Data": f"r{i}".encode(), "PartitionKey": f"k{i}"}
+            for i in range(start, min(start + 50, first + count))
+        ]
+        answer = kinesis.put_records(StreamName=stream, Records=batch)
+        assert answer["FailedRecordCount"] == 0
+        numbers += [r["SequenceNumber"] for r in answer["Records"]]
+    return numbers
+
+
+def scenario(kinesis: Any, stream: str) -> dict[str, Any]:
+    """Puts, every deterministic iterator type, Limit variants, split and merge; a JSON summary."""
+    out: dict[str, Any] = {}
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    shard = _shards(kinesis, stream)[0]["ShardId"]
+
+    def it(kind: str, **extra: Any) -> str:
+        """An iterator of the stream's first shard."""
+        return _iterator(kinesis, stream, shard, kind, **extra)
+
+    out["empty_shards"] = _shards(kinesis, stream)
+    latest_before = it("LATEST")
+    numbers = _put(kinesis, stream, 0, 40)
+    single = kinesis.put_record(StreamName=stream, Data=b"single", PartitionKey="k-single")
+    numbers.append(single["SequenceNumber"])
+    out["numbers"] = numbers
+    out["shards"] = _shards(kinesis, stream)
+    for limit in (None, 4, 500):
+        out[f"trim_horizon_{limit}"] = _read(kinesis, it("TRIM_HORIZON"), limit)
+    out["latest_before"] = _read(kinesis, latest_before, 25)
+    out["latest_after"] = _read(kinesis, it("LATEST"))
+    for position in (0, 10, 39, 40):
+        at = {"StartingSequenceNumber": numbers[position]}
+        out[f"at_{position}"] = _read(kinesis, it("AT_SEQUENCE_NUMBER", **at), 25)
+        out[f"after_{position}"] = _read(kinesis, it("AFTER_SEQUENCE_NUMBER", **at), 25)
+    old, future = datetime(2020, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1)
+    out["at_old_timestamp"] = _read(kinesis, it("AT_TIMESTAMP", Timestamp=old))
+    out["at_future_timestamp"] = _read(kinesis, it("AT_TIMESTAMP", Timestamp=future))
+
+    kinesis.split_shard(StreamName=stream, ShardToSplit=shard, NewStartingHashKey=str(2**127))
+    out["split_numbers"] = _put(kinesis, stream, 1000, 40)
+    out["split_shards"] = _shards(kinesis, stream)
+    for listed in out["split_shards"]:
+        sid = listed["ShardId"]
+        out[f"split_read_{sid}"] = _read(kinesis, _iterator(kinesis, stream, sid, "TRIM_HORIZON"), 100)
+    children = [s["ShardId"] for s in out["split_shards"] if s.get("ParentShardId") == shard]
+    kinesis.merge_shards(StreamName=stream, ShardToMerge=children[0], AdjacentShardToMerge=children[1])
+    out["merged_numbers"] = _put(kinesis, stream, 2000, 30)
+    out["merged_shards"] = _shards(kinesis, stream)
+    for listed in out["merged_shards"]:
+        sid = listed["ShardId"]
+        out[f"merged_read_{sid}"] = _read(kinesis, _iterator(kinesis, stream, sid, "TRIM_HORIZON"), 100)
+    return json.loads(json.dumps(out))  # tuples as lists, as they come back from the subprocess
+
+
+_UNPATCHED = """
+import json, sys
+import boto3
+from moto import mock_aws
+from moto.kinesis.models import Shard
+from tests.localaws.test_kinesis_patch import scenario
+
+assert not hasattr(Shard.put_record, "_fraudstack_patch"), "baseline must be unpatched moto"
+with mock_aws():
+    kinesis = boto3.client(
+        "kinesis", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    print(json.dumps(scenario(kinesis, sys.argv[1])))
+"""
+
+
+def test_emulator_answers_like_unpatched_moto(aws: Aws) -> None:
+    stream = unique("kpatch")
+    patched = scenario(aws("kinesis"), stream)
+    # the session exports AWS_ENDPOINT_URL (the emulator); the baseline must stay in-process
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    run = subprocess.run(
+        [sys.executable, "-c", _UNPATCHED, stream],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    unpatched = json.loads(run.stdout)
+    assert patched.keys() == unpatched.keys()
+    for key in patched:
+        assert patched[key] == unpatched[key], key
+
+    # and the answers are the ones Kinesis gives: numbers increase, every record read once, in order
+    numbers = [int(n) for n in patched["numbers"]]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers) == 41
+    everything = [f"r{i}" for i in range(40)] + ["single"]
+    for limit in (None, 4, 500):
+        pages = patched[f"trim_horizon_{limit}"]
+        assert [d for _, data in pages for d in data] == everything
+        if limit:
+            assert all(len(seqs) <= limit for seqs, _ in pages)
+    assert [d for _, data in patched["latest_before"] for d in data] == everything
+    assert patched["latest_after"] == [[[], []]]
+    assert patched["at_10"][0][1][0] == "r10" and patched["after_10"][0][1][0] == "r11"
+    assert patched["after_40"] == [[[], []]]
+    assert [d for _, data in patched["at_old_timestamp"] for d in data] == everything
+    assert patched["at_future_timestamp"] == [[[], []]]
+    assert len(patched["split_shards"]) == 3 and len(patched["merged_shards"]) == 4
+
+
+def test_at_timestamp_and_millis_behind_latest(aws: Aws) -> None:
+    kinesis, stream = aws("kinesis"), unique("kpatch-ts")
+    kinesis.create_stream(StreamName=stream, ShardCount=1)
+    shard = _shards(kinesis, stream)[0]["ShardId"]
+    _put(kinesis, stream, 0, 5)
+    time.sleep(0.3)
+    between = datetime.now(UTC)
+    time.sleep(0.3)
+    _put(kinesis, stream, 5, 5)
+
+    pages = _read(kinesis, _iterator(kinesis, stream, shard, "AT_TIMESTAMP", Timestamp=between))
+    assert [d for _, data in pages for d in data] == [f"r{i}" for i in range(5, 10)]
+
+    first = kinesis.get_records(ShardIterator=_iterator(kinesis, stream, shard, "TRIM_HORIZON"), Limit=5)
+    assert [r["Data"] for r in first["Records"]] == [f"r{i}".encode() for i in range(5)]
+    assert 500 <= first["MillisBehindLatest"] < 10_000  # r4 arrived >= 0.6 s before r9
+    rest = kinesis.get_records(ShardIterator=first["NextShardIterator"], Limit=5)
+    assert len(rest["Records"]) == 5 and rest["MillisBehindLatest"] == 0
+
+
+def test_the_emulator_applied_the_kinesis_patches(stack: RunningStack) -> None:
+    assert stack.embedded is not None  # skips on the compose target: its server logs elsewhere
+    log = (stack.state_dir / "logs" / "aws.log").read_text()
+    lines = [line for line in log.splitlines() if "moto patches applied" in line]
+    assert lines, "the emulator logged no 'moto patches applied' line"
+    assert set(lines[-1].split("applied: ", 1)[1].split(", ")) >= KINESIS_PATCHES
+
+
+# --- in-process: each patched method against the moto original it wraps ----------------------------
+@pytest.fixture(scope="module")
+def shard_class(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """moto's Shard with every patch applied in this process (as the emulator does)."""
+    work = tmp_path_factory.mktemp("kinesis-patch")
+    patches.apply(
+        LambdaRuntime(work / "lambda", "http://127.0.0.1:1"),
+        GlueRunner(work / "glue", "http://127.0.0.1:1", "us-east-1", s3_client=None),
+    )
+    from moto.kinesis.models import Shard
+
+    expected = {"kinesis-put-record", "kinesis-get-records", "kinesis-sequence-at"}
+    assert expected | {"kinesis-min-sequence", "kinesis-max-sequence"} == KINESIS_PATCHES
+    assert all(patches.applied(t) for t in patches.TARGETS if t.patch in KINESIS_PATCHES)
+    return Shard
+
+
+def _same_as_original(shard: Any) -> None:
+    """Every read of ``shard`` answers exactly as moto's original methods do."""
+    cls = type(shard)
+    original_get = inspect.unwrap(cls.get_records)
+    assert original_get is not cls.get_records
+    assert shard.get_min_sequence_number() == inspect.unwrap(cls.get_min_sequence_number)(shard)
+    assert shard.get_max_sequence_number() == inspect.unwrap(cls.get_max_sequence_number)(shard)
+    top = max(shard.records, default=0)
+    for last in {-1, 0, 1, 2, top // 2, top - 1, top, top + 5}:
+        for limit in (None, -1, 0, 1, 3, 10_000, 2.0):
+            got = shard.get_records(str(last), limit)
+            want = original_get(shard, str(last), limit)
+            assert got[1:] == want[1:], (last, limit)
+            assert all(r is w for r, w in zip(got[0], want[0], strict=True)), (last, limit)
+
+
+def test_patched_methods_match_the_originals(shard_class: Any) -> None:
+    shard = shard_class(0, 0, 2**128 - 1)
+    _same_as_original(shard)  # empty
+    numbers = [shard.put_record(f"k{i}", "ZGF0YQ==", "") for i in range(40)]
+    assert numbers == [str(i) for i in range(1, 41)]
+    _same_as_original(shard)
+
+    shard.records = OrderedDict()  # what SplitShard does to the parent: the index must notice
+    assert shard.get_max_sequence_number() == 0 and shard.put_record("k", "ZGF0YQ==", "") == "1"
+    _same_as_original(shard)
+
+    first = next(iter(shard.records.values()))
+    shard.records[0] = first  # stored out of order behind the patch's back: moto's code takes over
+    _same_as_original(shard)
+    assert shard.put_record("k", "ZGF0YQ==", "") == "1"  # moto's "last inserted + 1", quirk kept
+    _same_as_original(shard)
