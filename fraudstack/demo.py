@@ -23,11 +23,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -42,14 +40,14 @@ from fraudstack.settings import Settings
 from fraudstack.stack import EmbeddedStack
 from fraudstack.warehouse import connect
 
-if TYPE_CHECKING:
-    from fraudstack.model.training import TrainingResult
-
 #: The simulated stream: a world and window that give a few thousand transactions, ~1% fraud.
 STREAM: dict[str, object] = {"customers": 1_500, "days": 3, "start": date(2025, 3, 1), "fraud_rate": 0.01}
 STREAM_SEED = 2026
-#: A small training run: enough days for a time split, few customers so it takes seconds.
-TRAINING = {"customers": 600, "days": 14, "seed": 42}
+#: A small ``fraudstack train`` run: enough days for a time split, few customers: seconds.
+TRAINING_ARGS = (
+    *("--customers", "600", "--days", "14", "--val-days", "3", "--test-days", "3"),
+    *("--gap-days", "1", "--warmup-days", "2"),
+)
 FIREHOSE_BUFFER_SECONDS = 2
 #: Pipeline runs before giving up on seeing alerts (the first normally sends them).
 MAX_RUNS = 2
@@ -88,25 +86,35 @@ def start_stack(settings: Settings, console: Console) -> None:
     )
 
 
-def _train_small() -> TrainingResult:
-    """A small, fast model on simulated data (CPU only: runs while the stream is in flight)."""
-    from fraudstack.model import data as datasets
-    from fraudstack.model.training import TrainConfig, train
+def _start_training(settings: Settings) -> subprocess.Popen[bytes]:
+    """``fraudstack train`` on a small simulated world, promoted at once, as a subprocess.
 
-    config = TrainConfig.create(val_days=3, test_days=3, gap_days=1, warmup_days=2)
-    return train(datasets.simulated(**TRAINING), config)
+    A process, not a thread: training is CPU-bound Python and would starve the producer's
+    loop of the GIL while both run.
+    """
+    log = (settings.state_path / "logs" / "demo-train.log").open("wb")
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "fraudstack", "train", *TRAINING_ARGS, "--promote", "always"],
+            env={**os.environ, **settings.subprocess_env()},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    finally:
+        log.close()
 
 
-def _publish(settings: Settings, console: Console, result: TrainingResult) -> str:
-    from fraudstack.model.release import release
+def _finish_training(settings: Settings, console: Console, training: subprocess.Popen[bytes]) -> str:
+    """Wait for the training process; print its headline; the model version it published."""
+    from fraudstack.model.registry import current_version
 
-    outcome = release(settings, result, settings.state_path / "models" / result.model.version, "always")
-    test = result.evaluation["test"]
-    console.print(
-        f"model {result.model.version}: average precision {test['average_precision']:.3f}, "
-        f"recall {test['recall']:.1%} at threshold {test['threshold']:.3f}; {outcome['decision']}"
-    )
-    return result.model.version
+    log = settings.state_path / "logs" / "demo-train.log"
+    if training.wait() != 0:
+        raise FraudstackError(f"training failed (exit {training.returncode}); see {log}")
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith(("published", "promoted", "test window")):
+            console.print(line)
+    return str(current_version(settings))
 
 
 def _lake_records(settings: Settings) -> int:
@@ -230,8 +238,8 @@ def where_to_look(settings: Settings) -> str:
 def run_demo(settings: Settings, console: Console) -> DemoReport:
     """Every step in order; returns what happened (the CLI prints the summary).
 
-    When no model is current, training (CPU-bound) runs in a thread while transactions
-    stream (mostly waiting on Kafka, Kinesis and the Firehose buffer), saving its time.
+    When no model is current, ``fraudstack train`` runs beside the stream (which mostly waits
+    on Kafka, Kinesis and the Firehose buffer), saving most of its time.
     """
     from fraudstack.model.registry import current_version
 
@@ -245,14 +253,19 @@ def run_demo(settings: Settings, console: Console) -> DemoReport:
                 console.print(format_change(change))
     current = current_version(settings)
     title = "3/4 stream transactions" + ("" if current else ", train a model meanwhile")
-    with _step(console, report, title), ThreadPoolExecutor(1) as pool:
-        training = None if current else pool.submit(_train_small)
-        stream(settings, console, report)
+    with _step(console, report, title):
+        training = None if current else _start_training(settings)
+        try:
+            stream(settings, console, report)
+        except BaseException:
+            if training is not None:
+                training.kill()
+            raise
         if training is None:
             console.print(f"current model: {current} (kept)")
             report.model = str(current)
         else:
-            report.model = _publish(settings, console, training.result())
+            report.model = _finish_training(settings, console, training)
     with _step(console, report, "4/4 pipeline"):
         run_until_alerts(settings, console, report)
     return report
