@@ -28,7 +28,7 @@ def daily_lines(
         .encode(
             _DAY,
             alt.Y(f"{value}:Q", axis=axis),
-            alt.Color(f"{name}:N"),
+            alt.Color(f"{name}:N", legend=alt.Legend(labelLimit=280)),
             tooltip=["day:T", f"{name}:N", alt.Tooltip(f"{value}:Q", format=".2%" if percent else ",")],
         )
     )
@@ -76,11 +76,16 @@ def score_histogram(frame: pd.DataFrame, *, bin_width: float) -> alt.Chart:
 
 
 def stacked_daily(frame: pd.DataFrame, *, category: str, value: str) -> alt.Chart:
-    """Stacked bars per day (frauds by fraud type)."""
+    """Stacked bars per day (frauds by fraud type); days as bands so bars have a width."""
     return (
         alt.Chart(frame)
         .mark_bar()
-        .encode(_DAY, alt.Y(f"sum({value}):Q", title=value), alt.Color(f"{category}:N"), tooltip=list(frame))
+        .encode(
+            alt.X("yearmonthdate(day):O", title="day (UTC)", axis=alt.Axis(format="%b %d", labelAngle=-45)),
+            alt.Y(f"sum({value}):Q", title=value),
+            alt.Color(f"{category}:N"),
+            tooltip=["day:T", f"{category}:N", f"{value}:Q"],
+        )
     )
 
 

@@ -126,7 +126,7 @@ def daily_volume(filters: Filters) -> pd.DataFrame:
     """Transactions and frauds per day of the selected range."""
     daily = daily_totals(filters)
     current = daily.loc[daily["day"] >= pd.Timestamp(filters.start)]
-    return current.rename(columns={"count": "transactions"}).reset_index(drop=True)
+    return _every_day(current.rename(columns={"count": "transactions"}), filters)
 
 
 # --- operations -------------------------------------------------------------------------------
@@ -226,7 +226,7 @@ def segment_trends(filters: Filters) -> pd.DataFrame:
         params,
         ["date_key", "VPN", "First-time customer-merchant pair", "New device"],
     )
-    return _with_day(frame)
+    return _every_day(_with_day(frame), filters)
 
 
 @_cached
@@ -375,6 +375,16 @@ def label_alert(alert_id: int, label: AnalystLabel, feedback: str | None = None)
             (label, labeled_at, alert_id),
         )
     st.cache_data.clear()
+
+
+def _every_day(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """One row per day of the range, zeros where nothing happened (a line must not skip days)."""
+    if frame.empty:
+        return frame
+    days = pd.date_range(filters.start, filters.end, freq="D", name="day")
+    out = frame.set_index("day").reindex(days, fill_value=0).reset_index()
+    out["date_key"] = out["day"].dt.strftime("%Y%m%d").astype(int)
+    return out
 
 
 def _with_day(frame: pd.DataFrame) -> pd.DataFrame:
