@@ -433,6 +433,7 @@ class Scorer:
         resume_at = max(committed, 0)  # no commit yet (OFFSET_INVALID): decide everything
         parked = self._parked.get(partition)
         if parked is not None and parked.position == resume_at:
+            parked.resume_at = resume_at
             return parked, resume_at, "kept"
         found = self._snapshots.load(partition, resume_at) if resume_at > 0 else None
         if found is None:
