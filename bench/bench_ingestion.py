@@ -6,9 +6,7 @@ the absolute rate of moto's Kinesis depends on the machine and its load; the rat
 much the bridge (consume, validate, batch, commit) costs on top of Kinesis itself.
 Target: ratio >= 0.8. Raw capacity is measured before and after the bridge and averaged.
 
-Each phase writes to a fresh Kinesis stream: moto 5.2.5 slows down as a shard fills
-(``put_record`` copies the shard's keys to find the last sequence number), so phases on one
-stream would not be comparable.
+Each phase writes to a fresh Kinesis stream, so the phases start from the same state.
 
     .venv/bin/python bench/bench_ingestion.py [--produce 100000] [--bridge 20000]
 

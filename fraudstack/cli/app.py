@@ -33,6 +33,7 @@ def _group() -> None:
     ``fraudstack deploy`` would read ``deploy`` as an extra argument.
     """
 
+
 #: Every top-level command and the module under ``fraudstack.cli`` that registers it.
 #: A module is imported only when its command runs (or for the full help listing), so
 #: ``fraudstack stack status`` never pays for importing Spark, XGBoost or Streamlit.
