@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from fraudstack.features import OnlineFeatures
 from fraudstack.model.data import simulated
+from fraudstack.model.decisions import Thresholds
 from fraudstack.model.inference import TARGET, score_new_rows
 from fraudstack.model.scoring import FraudModel
 from fraudstack.model.training import TrainConfig, train
@@ -44,6 +45,11 @@ from fraudstack.simulator import SimulationConfig, iter_events
 
 JOB = Path(__file__).resolve().parents[1] / "glue" / "ml_inference_job.py"
 DECLINE = 0.9
+
+
+def _thresholds(model: FraudModel) -> Thresholds:
+    """The decision rule the inference job applies, with a fixed decline threshold."""
+    return Thresholds.from_settings(load_settings(scorer_decline_threshold=DECLINE), model.threshold)
 
 
 def _spark_rate(frame: Any, model: FraudModel) -> dict[str, float]:
@@ -63,7 +69,7 @@ def _spark_rate(frame: Any, model: FraudModel) -> dict[str, float]:
         try:
             pending = list(zip(frame["transaction_id"], list(frame["event_time"]), strict=True))
             started = time.perf_counter()
-            scored = job.score_pending(spark, Path(folder).as_uri(), model, pending, model.threshold, DECLINE)
+            scored = job.score_pending(spark, Path(folder).as_uri(), model, pending, _thresholds(model))
             seconds = time.perf_counter() - started
         finally:
             spark.stop()
@@ -104,7 +110,7 @@ def main() -> None:
 
     history = frame.assign(**{TARGET: True})
     started, cpu = time.perf_counter(), time.process_time()
-    scored = score_new_rows(history, model, model.threshold, DECLINE, top_k=3)
+    scored = score_new_rows(history, model, _thresholds(model), top_k=3)
     seconds = time.perf_counter() - started
     flagged = int((scored["decision"] != "approve").sum())
     results.update(

@@ -40,6 +40,7 @@ import pandas as pd
 
 from fraudstack.features.definitions import INPUT_COLUMNS, KEY, LOOKBACK
 from fraudstack.gluejob import glue_job
+from fraudstack.model.decisions import Thresholds
 from fraudstack.model.inference import TARGET
 from fraudstack.model.registry import load_current_model, model_to_bytes
 from fraudstack.model.scoring import FraudModel
@@ -115,8 +116,7 @@ def score_pending(
     curated_uri: str,
     model: FraudModel,
     pending_rows: list[tuple[str, datetime]],
-    review: float,
-    decline: float,
+    thresholds: Thresholds,
     top_k: int = TOP_K,
 ) -> pd.DataFrame:
     """The Spark stage: (transaction_id, event time) pairs in, scored rows out (no warehouse access).
@@ -133,7 +133,7 @@ def score_pending(
         from fraudstack.model.inference import score_new_rows
         from fraudstack.model.registry import model_from_bytes
 
-        return score_new_rows(frame, model_from_bytes(model_bytes, manifest), review, decline, top_k)
+        return score_new_rows(frame, model_from_bytes(model_bytes, manifest), thresholds, top_k)
 
     spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
     pending = spark.createDataFrame([(tx,) for tx, _ in pending_rows], "transaction_id string")
@@ -157,12 +157,9 @@ def run(spark: SparkSession, settings: Settings, top_k: int = TOP_K) -> Inferenc
         summary.elapsed_s = time.monotonic() - started
         return summary
 
-    review = settings.scorer_review_threshold
-    review = model.threshold if review is None else review
+    thresholds = Thresholds.from_settings(settings, model.threshold)
     curated_uri = f"s3://{settings.bucket}/{CURATED_PREFIX}"
-    scored = score_pending(
-        spark, curated_uri, model, pending_rows, review, settings.scorer_decline_threshold, top_k
-    )
+    scored = score_pending(spark, curated_uri, model, pending_rows, thresholds, top_k)
     scored_at = datetime.now(UTC)
     rows = [
         (tx, model.version, float(score), decision, scored_at, reasons)

@@ -9,40 +9,34 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 
 from fraudstack.features import compute_features
+from fraudstack.model.decisions import Thresholds
 from fraudstack.model.scoring import FraudModel
 
 #: Column marking the rows to score; the other rows are history only.
 TARGET = "target"
 
 
-def decide(scores: np.ndarray, review: float, decline: float) -> np.ndarray:
-    """``approve`` / ``review`` / ``decline`` per score, by the streaming scorer's rule."""
-    return np.where(
-        scores >= max(review, decline), "decline", np.where(scores >= review, "review", "approve")
-    )
-
-
 def score_new_rows(
-    history: pd.DataFrame, model: FraudModel, review: float, decline: float, top_k: int
+    history: pd.DataFrame, model: FraudModel, thresholds: Thresholds, top_k: int
 ) -> pd.DataFrame:
     """Features over ``history`` (whole cards, their last 30 days at least), scores of the target rows.
 
     Returns ``transaction_id``, ``score``, ``decision`` and ``reason_codes`` (JSON text of the
-    top-k reasons for rows at or above ``review``; ``None`` for approved rows).
+    top-k reasons for rows at or above the review threshold; ``None`` for approved rows).
+    Decisions follow :class:`~fraudstack.model.decisions.Thresholds`, the streaming scorer's rule.
     """
     features = compute_features(history.drop(columns=[TARGET]))
     new = history[TARGET].fillna(False).to_numpy(dtype=bool)
-    scored = model.score_and_explain(features[new], top_k=top_k, threshold=review)
+    scored = model.score_and_explain(features[new], top_k=top_k, threshold=thresholds.review)
     scores = scored["score"].to_numpy()
     return pd.DataFrame(
         {
             "transaction_id": history.loc[new, "transaction_id"].to_numpy(),
             "score": scores,
-            "decision": decide(scores, review, decline),
+            "decision": thresholds.names(scores),
             "reason_codes": [
                 None if found is None else json.dumps([r.as_dict() for r in found])
                 for found in scored["reasons"]

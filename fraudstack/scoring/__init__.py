@@ -3,12 +3,13 @@
 - :mod:`fraudstack.scoring.scorer` - the consumer-group loop: micro-batches, decisions,
   dead letters, at-least-once commits, rebalancing;
 - :mod:`fraudstack.scoring.state` - per-partition feature state and its S3 snapshots;
-- :mod:`fraudstack.scoring.decisions` - thresholds and the decision / alert format;
+- :mod:`fraudstack.scoring.decisions` - the decision / alert format (the thresholds rule is
+  :mod:`fraudstack.model.decisions`, shared with batch inference);
 - :mod:`fraudstack.scoring.models` - hot reload when the registry's ``current`` pointer moves;
 - :mod:`fraudstack.scoring.alerts` - real-time SNS alerts.
 """
 
-from fraudstack.scoring.decisions import DECISION_TYPES, Thresholds
+from fraudstack.model.decisions import DECISION_TYPES, Thresholds
 from fraudstack.scoring.scorer import Scorer, ScorerError, ScorerStats
 
 __all__ = ["DECISION_TYPES", "Scorer", "ScorerError", "ScorerStats", "Thresholds"]

@@ -46,12 +46,11 @@ from fraudstack.errors import FraudstackError
 from fraudstack.features import OnlineFeatures
 from fraudstack.kafka.config import consumer_config, producer_config
 from fraudstack.kafka.topics import ensure_topics
+from fraudstack.model.decisions import DECISION_TYPES, Thresholds
 from fraudstack.observability import MetricsPublisher
 from fraudstack.schema import TransactionEvent, validate_event
 from fraudstack.scoring.alerts import AlertPublisher
 from fraudstack.scoring.decisions import (
-    DECISION_TYPES,
-    Thresholds,
     alert_message,
     decision_record,
     encode,

@@ -6,27 +6,35 @@ import json
 
 import numpy as np
 
-from fraudstack.model.inference import TARGET, decide, score_new_rows
+from fraudstack.model.decisions import Thresholds
+from fraudstack.model.inference import TARGET, score_new_rows
 from fraudstack.model.training import TrainingResult
+from fraudstack.settings import load_settings
 
 
-def test_decide_bands() -> None:
+def test_decision_bands() -> None:
     scores = np.array([0.1, 0.5, 0.89, 0.9, 0.99])
-    assert decide(scores, review=0.5, decline=0.9).tolist() == [
+    assert Thresholds(review=0.5, decline=0.9, alert=0.8).names(scores).tolist() == [
         "approve",
         "review",
         "review",
         "decline",
         "decline",
     ]
-    # A review threshold above the decline one: everything flagged is declined.
-    assert decide(scores, review=0.95, decline=0.9).tolist() == ["approve"] * 4 + ["decline"]
+
+
+def test_batch_and_streaming_share_one_rule() -> None:
+    """A model threshold above the decline threshold: everything flagged is declined, in both paths."""
+    thresholds = Thresholds.from_settings(load_settings(scorer_decline_threshold=0.9), model_threshold=0.95)
+    scores = np.array([0.1, 0.5, 0.89, 0.92, 0.99])
+    assert thresholds.names(scores).tolist() == ["approve"] * 3 + ["decline"] * 2
 
 
 def test_scores_target_rows_from_their_history(trained: TrainingResult) -> None:
     model = trained.model
     history = trained.frame.assign(**{TARGET: trained.split.test})
-    out = score_new_rows(history, model, review=model.threshold, decline=0.99, top_k=2)
+    thresholds = Thresholds(review=model.threshold, decline=0.99, alert=0.99)
+    out = score_new_rows(history, model, thresholds, top_k=2)
     assert list(out["transaction_id"]) == list(trained.test_frame["transaction_id"])
     np.testing.assert_allclose(out["score"], trained.test_scores)
     flagged = out["decision"] != "approve"
