@@ -12,9 +12,8 @@ objects are newline-delimited JSON (Firehose itself adds no delimiter on AWS). O
 bytes are kept as they are, except that a record spread over several lines is re-encoded
 compactly, since a raw newline inside a record would split it in the lake.
 
-Dead-letter records keep the original key and value bytes; headers say why and where from:
-``dlq.reason``, ``dlq.source.topic``, ``dlq.source.partition``, ``dlq.source.offset``,
-``dlq.failed.at`` (UTC ISO-8601).
+Dead-letter records keep the original key and value bytes; their headers are described in
+:mod:`fraudstack.kafka.dead_letters`.
 
 Shutdown: :meth:`Bridge.run` returns once ``stop`` is set, after finishing and committing
 the batch in hand; a rebalance does the same before partitions are given away.
@@ -26,7 +25,6 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -34,6 +32,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from fraudstack import aws
 from fraudstack.errors import FraudstackError, StackError
 from fraudstack.kafka.config import consumer_config, producer_config
+from fraudstack.kafka.dead_letters import dead_letter_headers
 from fraudstack.kafka.kinesis import MAX_BYTES_PER_RECORD, KinesisBatch, KinesisSink, record_size
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.observability import MetricsPublisher
@@ -195,18 +194,11 @@ class Bridge:
         pending.offsets[(topic, partition)] = offset
 
     def _dead_letter(self, message: Message, reason: str) -> None:
-        topic, partition, offset = message.topic(), message.partition(), message.offset()
-        headers: list[tuple[str, str | bytes | None]] = [
-            ("dlq.reason", reason.encode()),
-            ("dlq.source.topic", str(topic).encode()),
-            ("dlq.source.partition", str(partition).encode()),
-            ("dlq.source.offset", str(offset).encode()),
-            ("dlq.failed.at", datetime.now(UTC).isoformat().replace("+00:00", "Z").encode()),
-        ]
-        self._produce_dead_letter(message.key(), message.value(), headers)
+        self._produce_dead_letter(message.key(), message.value(), dead_letter_headers(message, reason))
         self._pending.dead_letters += 1
         log.warning(
-            "record dead-lettered", extra={"reason": reason, "partition": partition, "offset": offset}
+            "record dead-lettered",
+            extra={"reason": reason, "partition": message.partition(), "offset": message.offset()},
         )
 
     def _produce_dead_letter(

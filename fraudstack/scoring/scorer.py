@@ -45,6 +45,7 @@ from confluent_kafka import (
 from fraudstack.errors import FraudstackError
 from fraudstack.features import OnlineFeatures
 from fraudstack.kafka.config import consumer_config, producer_config
+from fraudstack.kafka.dead_letters import dead_letter_headers
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.model.decisions import DECISION_TYPES, Thresholds
 from fraudstack.observability import MetricsPublisher
@@ -327,14 +328,8 @@ class Scorer:
                 self._producer.poll(0.01)
 
     def _dead_letter(self, message: Message, reason: str) -> None:
-        """Same headers as the bridge's dead letters, so one tool reads both."""
-        headers: list[tuple[str, str | bytes | None]] = [
-            ("dlq.reason", reason.encode()),
-            ("dlq.source.topic", str(message.topic()).encode()),
-            ("dlq.source.partition", str(message.partition()).encode()),
-            ("dlq.source.offset", str(message.offset()).encode()),
-            ("dlq.failed.at", datetime.now(UTC).isoformat().replace("+00:00", "Z").encode()),
-        ]
+        """Same format as the bridge's dead letters, so one tool reads both."""
+        headers = dead_letter_headers(message, reason)
         self._produce(self.settings.topic_dead_letter, message.key(), message.value(), headers)
         self.stats.dead_lettered += 1
         if self.metrics is not None:
