@@ -47,7 +47,7 @@ test: lint ## lint, type-check and run the test suite (starts its own stack)
 	@$(BIN)/pytest
 
 bench: install ## run the benchmarks and print their figures
-	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/bench_*.py; do echo "== $$b"; PYTHONPATH=. $(BIN)/python $$b || exit 1; done
 
 clean: ## remove the virtualenv, state and caches
 	rm -rf $(VENV) .fraudstack vendor/jars .mypy_cache .ruff_cache .pytest_cache
