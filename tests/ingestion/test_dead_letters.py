@@ -12,7 +12,8 @@ from fraudstack.kafka.config import consumer_config, producer_config
 from fraudstack.kafka.producer import produce_events
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.schema import event_to_json_bytes
-from tests.ingestion.conftest import Pipeline, make_events, stop_process
+from tests.conftest import stop_process
+from tests.ingestion.conftest import Pipeline, make_events
 
 
 def _invalid(valid: dict[str, Any]) -> list[tuple[bytes | None, str]]:

@@ -15,8 +15,8 @@ import pytest
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.stack.process import ManagedServer
 from fraudstack.stack.servers import broker_spec
-from tests.conftest import free_port
-from tests.ingestion.conftest import BackgroundProducer, Pipeline, make_events, stop_process, wait_for_log
+from tests.conftest import free_port, stop_process
+from tests.ingestion.conftest import BackgroundProducer, Pipeline, make_events, wait_for_log
 
 
 def test_bridge_sigkill_and_restart_loses_nothing(pipeline: Pipeline) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -39,7 +38,7 @@ from fraudstack.resources import declare
 from fraudstack.settings import Settings
 from fraudstack.simulator import SimulationConfig
 from fraudstack.simulator.stream import iter_events
-from tests.conftest import RunningStack
+from tests.conftest import RunningStack, stop_process
 
 _RESOURCE_KINDS = {"s3-bucket", "sqs-queue", "sns-topic"}
 
@@ -164,18 +163,6 @@ class ScorerRun:
                 return found[count - 1]
             time.sleep(0.1)
         pytest.fail(f"no {msg!r} (x{count}) in the {name} log after {timeout}s:\n{self.log_tail(name)}")
-
-
-def stop_process(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> int:
-    """SIGTERM and wait; SIGKILL only if it does not exit in time. Returns the exit code."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
 
 
 @pytest.fixture(scope="session")
