@@ -37,6 +37,9 @@ from fraudstack.stack import EmbeddedStack
 from tests.glue.rawdata import lines, put_objects
 
 OBJECT_BYTES = 5 * 1024 * 1024  # Firehose's default buffer size
+#: Seconds between events: 1M transactions a day, a mid-size card issuer's volume, so a
+#: 1M-row run covers about one day of event time (as a daily batch does).
+EVENT_SPACING_S = 86_400 / 1_000_000
 
 
 def _free_port() -> int:
@@ -49,7 +52,7 @@ def write_raw(settings: Settings, rows: int) -> tuple[int, int]:
     """Upload ``rows`` events (+1% redelivered) as Firehose objects; return (lines, objects)."""
     s3 = client("s3", settings)
     s3.create_bucket(Bucket=settings.bucket)
-    events = lines("bench", rows, customers=20_000)
+    events = lines("bench", rows, customers=20_000, spacing_s=EVENT_SPACING_S)
     events += events[: rows // 100]  # at-least-once delivery: 1% arrive twice
     chunks: list[list[bytes]] = [[]]
     size = 0
@@ -109,6 +112,7 @@ def main() -> None:
 
         summary = load_etl_script().run(spark, settings)
         print(summary.line(), flush=True)
+        print(summary.stage_line(), flush=True)
         ratio = summary.elapsed_s / baseline
         print(
             f"RESULT rows={total} baseline_s={baseline:.1f} etl_s={summary.elapsed_s:.1f} "

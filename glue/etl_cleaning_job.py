@@ -37,7 +37,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -94,6 +94,20 @@ class EtlSummary:
     duplicates_dropped: int = 0
     rows_quarantined: int = 0
     elapsed_s: float = 0.0
+    #: Seconds per step, in run order: where a slow run spends its time.
+    stages: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time one step of the run into :attr:`stages`."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.stages[name] = self.stages.get(name, 0.0) + time.monotonic() - started
+
+    def stage_line(self) -> str:
+        return "stages: " + ", ".join(f"{name} {secs:.1f}s" for name, secs in self.stages.items())
 
     def line(self) -> str:
         if self.run_id is None:
@@ -167,12 +181,18 @@ def validated(spark: SparkSession, uris: list[str]) -> DataFrame:
     )
     checked = lines.mapInArrow(reasons, "value string, source_object string, reason string")
     event_type = from_arrow_schema(arrow_schema())
-    event = F.when(F.col("reason").isNull(), F.from_json("value", event_type))
+    # Parse into ONE struct column and take the fields apart in a second projection: selecting
+    # each field of the from_json call directly makes Spark parse every line once per field
+    # (from_json has no code generation, hence no common-subexpression elimination, and the
+    # optimizer rewrites each field access into its own single-field parse).
+    event = F.when(F.col("reason").isNull(), F.from_json("value", event_type)).alias("event")
     fields: list[Column] = [
-        (F.trim(event[name]) if name in TRIMMED else event[name]).alias(name)
+        (F.trim(f"event.{name}") if name in TRIMMED else F.col(f"event.{name}")).alias(name)
         for name in event_type.fieldNames()
     ]
-    parsed = checked.select("value", "source_object", "reason", *fields)
+    parsed = checked.select("value", "source_object", "reason", event).select(
+        "value", "source_object", "reason", *fields
+    )
     blank = [F.when(F.col(n) == "", F.lit(f"{n}: blank after trimming")) for n in TRIMMED]
     reason = F.coalesce(F.col("reason"), *blank)
     # Keep the raw line only where it is needed (quarantine): the cache stays small.
@@ -313,46 +333,56 @@ def run(spark: SparkSession, settings: Settings) -> EtlSummary:
         summary = EtlSummary(run_id=batch.run_id, objects_read=len(batch.uris))
         rows = validated(spark, batch.uris).persist(StorageLevel.MEMORY_AND_DISK)
         valid_only = F.col("reason").isNull()
-        stats = rows.agg(
-            F.count(F.lit(1)).alias("read"),
-            F.count("reason").alias("quarantined"),
-            F.min(F.when(valid_only, F.col("event_time"))).alias("first"),
-            F.max(F.when(valid_only, F.col("event_time"))).alias("last"),
-        ).first()
+        with summary.stage("read+validate"):
+            stats = rows.agg(
+                F.count(F.lit(1)).alias("read"),
+                F.count("reason").alias("quarantined"),
+                F.min(F.when(valid_only, F.col("event_time"))).alias("first"),
+                F.max(F.when(valid_only, F.col("event_time"))).alias("last"),
+            ).first()
         assert stats is not None  # an aggregate always returns one row
         summary.rows_read, summary.rows_quarantined = int(stats["read"]), int(stats["quarantined"])
 
         if summary.rows_quarantined:
-            rows.where(~valid_only).select(
-                "reason",
-                "source_object",
-                F.col("value").alias("record"),
-                F.lit(batch.run_id).alias("etl_run_id"),
-            ).write.mode("overwrite").json(f"{bucket}{QUARANTINE_PREFIX}etl_run_id={batch.run_id}/")
+            with summary.stage("quarantine"):
+                rows.where(~valid_only).select(
+                    "reason",
+                    "source_object",
+                    F.col("value").alias("record"),
+                    F.lit(batch.run_id).alias("etl_run_id"),
+                ).write.mode("overwrite").json(f"{bucket}{QUARANTINE_PREFIX}etl_run_id={batch.run_id}/")
 
         deduped = rows.where(valid_only).drop("value", "reason").dropDuplicates(["transaction_id"])
-        loaded = _existing_ids(spark, wh, stats["first"], stats["last"]) if stats["first"] else None
+        with summary.stage("loaded-ids"):
+            loaded = _existing_ids(spark, wh, stats["first"], stats["last"]) if stats["first"] else None
         if loaded is not None:
             deduped = deduped.join(F.broadcast(loaded), "transaction_id", "left_anti")
         facts = with_keys(deduped, batch.run_id).persist(StorageLevel.MEMORY_AND_DISK)
 
-        (
-            facts.write.mode("overwrite")
-            .option("partitionOverwriteMode", "dynamic")
-            .partitionBy("event_date", "etl_run_id")
-            .parquet(bucket + CURATED_PREFIX)
-        )
+        with summary.stage("dedupe+curated"):
+            (
+                # One file per day and run: S3 "renames" are copies, so every extra file
+                # costs the committer several round trips.
+                facts.repartition("event_date")
+                .write.mode("overwrite")
+                .option("partitionOverwriteMode", "dynamic")
+                .partitionBy("event_date", "etl_run_id")
+                .parquet(bucket + CURATED_PREFIX)
+            )
         rows.unpersist()
 
         fact_columns, fact_rows = fact_frame(facts)
-        dimensions = dimension_rows(facts)
+        with summary.stage("dimensions"):
+            dimensions = dimension_rows(facts)
         with staging_area(spark, wh, batch.run_id) as staging:
-            fact_rows.write.mode("overwrite").options(**SPARK_CSV_OPTIONS).csv(staging)
+            with summary.stage("staging-csv"):
+                fact_rows.write.mode("overwrite").options(**SPARK_CSV_OPTIONS).csv(staging)
             facts.unpersist()
             # Referenced tables first; one transaction, so the warehouse never sees half a run.
-            for name in DIMENSION_LOAD_ORDER:
-                wh.upsert(name, dimensions[name])
-            result = wh.upsert("fact_transactions", CsvParts(staging), columns=fact_columns, update=False)
+            with summary.stage("warehouse-load"):
+                for name in DIMENSION_LOAD_ORDER:
+                    wh.upsert(name, dimensions[name])
+                result = wh.upsert("fact_transactions", CsvParts(staging), columns=fact_columns, update=False)
         summary.rows_loaded = result.written
         summary.duplicates_dropped = summary.rows_read - summary.rows_quarantined - result.written
         summary.elapsed_s = time.monotonic() - started
@@ -377,7 +407,8 @@ def run(spark: SparkSession, settings: Settings) -> EtlSummary:
 def main() -> None:
     """Glue entry point: ``--JOB_NAME`` (and Glue's own arguments); the rest is settings."""
     with glue_job(["JOB_NAME"]) as job:
-        print(run(job.spark, job.settings).line(), flush=True)
+        summary = run(job.spark, job.settings)
+        print(summary.line(), summary.stage_line(), sep="\n", flush=True)
 
 
 if __name__ == "__main__":

@@ -72,6 +72,9 @@ def etl() -> None:
     job = load_etl_script()
     spark = spark_session("fraudstack-etl", settings)
     try:
-        typer.echo(job.run(spark, settings).line())
+        summary = job.run(spark, settings)
+        typer.echo(summary.line())
+        if summary.stages:
+            typer.echo(summary.stage_line())
     finally:
         spark.stop()

@@ -17,8 +17,13 @@ from fraudstack.schema import FRAUD_TYPES, event_to_json_bytes
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def event(batch: str, i: int, rng: random.Random, customers: int = 40) -> dict[str, Any]:
-    """One valid event: ids from small pools so dimensions are shared across facts."""
+def event(
+    batch: str, i: int, rng: random.Random, customers: int = 40, spacing_s: float = 37.0
+) -> dict[str, Any]:
+    """One valid event: ids from small pools so dimensions are shared across facts.
+
+    Event ``i`` happens ``spacing_s * i`` seconds (plus up to 30 s of jitter) after START.
+    """
     customer = rng.randrange(customers)
     merchant = rng.randrange(25)
     channel = rng.choice(["pos", "ecom", "atm"])
@@ -27,7 +32,7 @@ def event(batch: str, i: int, rng: random.Random, customers: int = 40) -> dict[s
     return {
         "schema_version": 1,
         "transaction_id": f"tx_{batch}_{i:07d}",
-        "event_time": START + timedelta(seconds=37 * i + rng.randrange(30)),
+        "event_time": START + timedelta(seconds=spacing_s * i + rng.randrange(30)),
         "customer_id": f"cust_{customer:04d}",
         "customer_account_created": date(2020, 1, 1) + timedelta(days=customer),
         "card_id": f"card_{customer:04d}_{customer % 2}",
@@ -57,10 +62,12 @@ def event(batch: str, i: int, rng: random.Random, customers: int = 40) -> dict[s
     }
 
 
-def lines(batch: str, count: int, seed: int = 7, customers: int = 40) -> list[bytes]:
-    """``count`` valid, distinct events of ``batch`` as JSON lines."""
+def lines(
+    batch: str, count: int, seed: int = 7, customers: int = 40, spacing_s: float = 37.0
+) -> list[bytes]:
+    """``count`` valid, distinct events of ``batch`` as JSON lines, ``spacing_s`` apart."""
     rng = random.Random(seed)
-    return [event_to_json_bytes(event(batch, i, rng, customers)) for i in range(count)]
+    return [event_to_json_bytes(event(batch, i, rng, customers, spacing_s)) for i in range(count)]
 
 
 def put_objects(
