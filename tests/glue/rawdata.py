@@ -62,9 +62,7 @@ def event(
     }
 
 
-def lines(
-    batch: str, count: int, seed: int = 7, customers: int = 40, spacing_s: float = 37.0
-) -> list[bytes]:
+def lines(batch: str, count: int, seed: int = 7, customers: int = 40, spacing_s: float = 37.0) -> list[bytes]:
     """``count`` valid, distinct events of ``batch`` as JSON lines, ``spacing_s`` apart."""
     rng = random.Random(seed)
     return [event_to_json_bytes(event(batch, i, rng, customers, spacing_s)) for i in range(count)]
