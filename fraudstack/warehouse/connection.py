@@ -141,12 +141,24 @@ class Warehouse:
         ``update=False`` keeps existing rows (facts: a redelivered ``transaction_id`` is
         dropped). Runs inside the current transaction; the caller commits. Staged keys must be
         unique. ``columns`` defaults to every column of the table.
+
+        Every declared reference of the loaded columns is checked for the staged rows as a
+        whole before anything is written; a key with no referenced row raises
+        :class:`~fraudstack.errors.FraudstackError` (load the referenced table first).
         """
         definition = table_def(table)
         cols = list(columns or definition.column_names)
         staging = f"stage_{table}_{uuid.uuid4().hex[:8]}"
         self.execute(sqlx.create_staging(self.dialect, staging, table, cols))
         staged = self.copy(staging, cols, data)
+        for column in (definition.column(c) for c in cols):
+            if column.references:
+                orphan = self.query(sqlx.first_orphan(staging, column.name, column.references))
+                if orphan:
+                    raise FraudstackError(
+                        f"{table}.{column.name} = {orphan[0][0]!r} has no row in {column.references}; "
+                        "load the referenced table first"
+                    )
         written = self.execute(
             sqlx.upsert(self.dialect, table, staging, cols, definition.primary_key, update=update)
         )

@@ -126,6 +126,19 @@ def upsert(
     )
 
 
+def first_orphan(staging: str, column: str, references: str) -> str:
+    """One staged ``column`` value with no row in ``references`` (``"table(column)"``), if any.
+
+    One anti-join per reference checks a whole load at once; the same SQL runs on both
+    engines (Redshift does not enforce foreign keys at all).
+    """
+    target, key = references.rstrip(")").split("(")
+    return (
+        f"SELECT s.{column} FROM {staging} s WHERE s.{column} IS NOT NULL "
+        f"AND NOT EXISTS (SELECT 1 FROM {target} r WHERE r.{key} = s.{column}) LIMIT 1"
+    )
+
+
 def lock_for_migrations(dialect: Dialect, ledger: str) -> str:
     """Serialise concurrent ``migrate`` runs until the transaction ends."""
     if dialect is Dialect.POSTGRES:

@@ -25,6 +25,11 @@ Redshift distribution: facts by ``card_id`` (the dashboard's per-card drill-down
 predictions and alerts by ``transaction_id``; small dimensions ``DISTSTYLE ALL``.
 PostgreSQL gets B-tree indexes on the same columns. Keys are declared on both engines;
 Redshift treats them as planner hints only, so loads enforce uniqueness themselves.
+
+References (``Column.references``) are checked by every load, set-based, on both engines
+(:meth:`~fraudstack.warehouse.connection.Warehouse.upsert`). PostgreSQL additionally
+enforces them as foreign keys, except the seven dimension keys of ``fact_transactions``:
+migration 2 drops those, because their per-row triggers cost more than the insert itself.
 """
 
 from __future__ import annotations

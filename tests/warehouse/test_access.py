@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from fraudstack.errors import FraudstackError
 from fraudstack.warehouse import TABLES, CsvParts, Dialect, Warehouse, applied_versions, connect, migrate
 from tests.conftest import RunningStack
 
@@ -21,7 +22,7 @@ def wh(stack: RunningStack) -> Iterator[Warehouse]:
 def test_migrate_is_idempotent_and_records_versions(wh: Warehouse) -> None:
     assert wh.dialect is Dialect.POSTGRES
     assert migrate(wh) == []
-    assert sorted(applied_versions(wh)) == [1]
+    assert sorted(applied_versions(wh)) == [1, 2]
 
 
 def test_migrated_schema_matches_the_definition(wh: Warehouse) -> None:
@@ -45,6 +46,41 @@ def test_upsert_updates_dimensions_and_keeps_first_fact(wh: Warehouse) -> None:
     ]
     skipped = wh.upsert("dim_customer", [("cust_upsert", date(1999, 1, 1))], update=False)
     assert (skipped.staged, skipped.written) == (1, 0)
+    wh.rollback()
+
+
+def _foreign_keys(wh: Warehouse, table: str) -> set[str]:
+    rows = wh.query(
+        "SELECT conname FROM pg_constraint WHERE contype = 'f' AND conrelid = %s::regclass", (table,)
+    )
+    return {str(name) for (name,) in rows}
+
+
+def test_loads_refuse_keys_without_a_referenced_row(wh: Warehouse) -> None:
+    # The fact table's dimension keys are checked by the load, not by per-row triggers...
+    assert _foreign_keys(wh, "fact_transactions") == set()
+    assert _foreign_keys(wh, "fraud_predictions") == {"fraud_predictions_transaction_id_fkey"}
+    # ...so a load with a fact whose date has no dim_date row fails as a whole, writing nothing.
+    columns = [
+        "transaction_id", "event_ts", "date_key", "time_key", "customer_id", "card_id", "merchant_id",
+        "location_key", "amount", "currency", "channel", "entry_mode", "lat", "lon", "is_fraud",
+        "schema_version", "source_object", "etl_run_id",
+    ]  # fmt: skip
+    wh.upsert("dim_time", [(1200, 12, 0, "afternoon")])
+    wh.upsert("dim_customer", [("cust_orphan", date(2020, 1, 1))])
+    wh.upsert("dim_card", [("card_orphan", "tok_" + "0" * 24, "debit", "Bank", "cust_orphan")])
+    wh.upsert("dim_merchant", [("m_orphan", "Shop", "5411", "Grocery", 48.0, 2.0)])
+    wh.upsert("dim_location", [("FR:Paris", "Paris", "FR")])
+    fact = [
+        "tx_orphan", datetime(1999, 1, 1, 12, tzinfo=UTC), 19990101, 1200, "cust_orphan", "card_orphan",
+        "m_orphan", "FR:Paris", 10, "EUR", "pos", "chip", 48.0, 2.0, False, 1, "raw/x", "run_orphan",
+    ]  # fmt: skip
+    with pytest.raises(
+        FraudstackError, match=r"fact_transactions\.date_key = 19990101 has no row in dim_date"
+    ):
+        wh.upsert("fact_transactions", [fact], columns=columns, update=False)
+    wh.rollback()
+    assert wh.query("SELECT count(*) FROM fact_transactions WHERE transaction_id = 'tx_orphan'") == [(0,)]
     wh.rollback()
 
 

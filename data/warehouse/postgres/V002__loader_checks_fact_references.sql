@@ -1,0 +1,7 @@
+ALTER TABLE fact_transactions DROP CONSTRAINT IF EXISTS fact_transactions_date_key_fkey;
+ALTER TABLE fact_transactions DROP CONSTRAINT IF EXISTS fact_transactions_time_key_fkey;
+ALTER TABLE fact_transactions DROP CONSTRAINT IF EXISTS fact_transactions_customer_id_fkey;
+ALTER TABLE fact_transactions DROP CONSTRAINT IF EXISTS fact_transactions_card_id_fkey;
+ALTER TABLE fact_transactions DROP CONSTRAINT IF EXISTS fact_transactions_merchant_id_fkey;
+ALTER TABLE fact_transactions DROP CONSTRAINT IF EXISTS fact_transactions_device_id_fkey;
+ALTER TABLE fact_transactions DROP CONSTRAINT IF EXISTS fact_transactions_location_key_fkey;

@@ -1,0 +1,1 @@
+-- Nothing to drop: Redshift's foreign keys are informational.
