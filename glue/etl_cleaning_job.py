@@ -79,6 +79,8 @@ DIMENSION_LOAD_ORDER = (
     "dim_device",
     "dim_location",
 )
+#: A batch spanning at least this many days of event time is a backfill (see one_file_per_day).
+BACKFILL_DAYS = 7
 #: Event field -> warehouse column, where the names differ.
 RENAMES = {"customer_account_created": "account_created", "event_time": "event_ts"}
 
@@ -282,6 +284,19 @@ def fact_frame(facts: DataFrame) -> tuple[list[str], DataFrame]:
     return columns, facts.select(*[source[c].alias(c) for c in columns])
 
 
+def one_file_per_day(facts: DataFrame, first: datetime | None, last: datetime | None) -> DataFrame:
+    """``facts`` laid out for the curated write: one file per event day on a backfill.
+
+    Spark writes one file per day *per partition*. On S3 every file costs the committer
+    several round trips (its "renames" are copies), so a batch spanning many days (a
+    backfill) is shuffled into one partition per day first. A daily batch spans a day or
+    two and keeps its partitions, so it is written in parallel without an extra shuffle.
+    """
+    if first is None or last is None or (last.date() - first.date()).days < BACKFILL_DAYS:
+        return facts
+    return facts.repartition("event_date")
+
+
 def _existing_ids(spark: SparkSession, wh: Warehouse, first: Any, last: Any) -> DataFrame | None:
     """Transaction ids already loaded in the batch's event-time range (redeliveries are close)."""
     rows = wh.query(
@@ -361,9 +376,7 @@ def run(spark: SparkSession, settings: Settings) -> EtlSummary:
 
         with summary.stage("dedupe+curated"):
             (
-                # One file per day and run: S3 "renames" are copies, so every extra file
-                # costs the committer several round trips.
-                facts.repartition("event_date")
+                one_file_per_day(facts, stats["first"], stats["last"])
                 .write.mode("overwrite")
                 .option("partitionOverwriteMode", "dynamic")
                 .partitionBy("event_date", "etl_run_id")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ class Scenario:
     batch1: list[bytes]
     batch2: list[bytes]
     curated_rows: int
+    curated_keys: list[str]
 
 
 def _bad_currency(line: bytes) -> bytes:
@@ -72,10 +74,13 @@ def scenario(stack: RunningStack) -> Iterator[Scenario]:
         )
         first = job.run(spark, settings)
         rerun = job.run(spark, settings)
-        batch2 = lines("b2", 200, seed=11)
+        batch2 = lines("b2", 200, seed=11, spacing_s=3600)  # 200 hours of event time: a backfill
         put_objects(s3, settings.bucket, datetime(2026, 11, 1, 11, tzinfo=UTC), [batch2 + batch1[290:]])
         second = job.run(spark, settings)
-        yield Scenario(settings, first, rerun, second, batch1, batch2, _curated_rows(s3, settings.bucket))
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=settings.bucket, Prefix="curated/")["Contents"]]
+        yield Scenario(
+            settings, first, rerun, second, batch1, batch2, _curated_rows(s3, settings.bucket), keys
+        )
     finally:
         spark.stop()
 
@@ -128,6 +133,12 @@ def test_second_batch_loads_only_new_rows(scenario: Scenario, wh: Warehouse) -> 
     assert (second.rows_read, second.rows_loaded, second.duplicates_dropped) == (210, 200, 10)
     assert _loaded(wh, scenario) == _ids(scenario.batch1) | _ids(scenario.batch2)
     assert scenario.curated_rows == 500
+
+
+def test_a_backfill_is_written_as_one_curated_file_per_day(scenario: Scenario) -> None:
+    days = re.compile(rf"event_date=([\d-]+)/etl_run_id={scenario.second.run_id}/[^/]+\.parquet$")
+    files = [m.group(1) for m in map(days.search, scenario.curated_keys) if m]
+    assert sorted(files) == [f"2026-11-{day:02d}" for day in range(1, 10)]  # 200 hours from Nov 1
 
 
 def test_corrupt_lines_are_quarantined_with_reasons(scenario: Scenario) -> None:
