@@ -17,8 +17,9 @@ One run:
    :func:`fraudstack.schema.arrow_schema`.
 3. **Clean.** Trims free-text fields (a field that is blank once trimmed is rejected);
    timestamps are UTC (the schema requires it and the session time zone is UTC).
-4. **Deduplicate** on ``transaction_id``: within the batch, against the warehouse rows of the
-   batch's event-time range, and finally by the load itself (``ON CONFLICT DO NOTHING``).
+4. **Deduplicate** on ``transaction_id``: against the warehouse rows of the batch's
+   event-time range, within the batch (shuffling only the rows whose id repeats), and finally
+   by the load itself (``ON CONFLICT DO NOTHING``).
 5. **Write** curated Parquet to ``s3://<bucket>/curated/transactions/event_date=/etl_run_id=/``
    and rejected lines with their reason to ``s3://<bucket>/quarantine/transactions/``.
 6. **Load** dimensions (type-1 upsert, latest event wins) and facts through CSV files that
@@ -79,7 +80,7 @@ DIMENSION_LOAD_ORDER = (
     "dim_device",
     "dim_location",
 )
-#: A batch spanning at least this many days of event time is a backfill (see one_file_per_day).
+#: A batch spanning at least this many days of event time is a backfill (see curated_layout).
 BACKFILL_DAYS = 7
 #: Event field -> warehouse column, where the names differ.
 RENAMES = {"customer_account_created": "account_created", "event_time": "event_ts"}
@@ -284,17 +285,35 @@ def fact_frame(facts: DataFrame) -> tuple[list[str], DataFrame]:
     return columns, facts.select(*[source[c].alias(c) for c in columns])
 
 
-def one_file_per_day(facts: DataFrame, first: datetime | None, last: datetime | None) -> DataFrame:
-    """``facts`` laid out for the curated write: one file per event day on a backfill.
+def one_per_transaction(events: DataFrame) -> DataFrame:
+    """``events`` with one row per ``transaction_id`` (which copy survives is arbitrary).
 
-    Spark writes one file per day *per partition*. On S3 every file costs the committer
-    several round trips (its "renames" are copies), so a batch spanning many days (a
-    backfill) is shuffled into one partition per day first. A daily batch spans a day or
-    two and keeps its partitions, so it is written in parallel without an extra shuffle.
+    ``dropDuplicates`` would shuffle every full row to find the few ids that repeat
+    (at-least-once delivery redelivers a small fraction). Instead only the ids are
+    aggregated, the repeated ones are broadcast (they are few: even a million ids is ~20 MB)
+    and only their rows are shuffled; the rest keep their partitions.
     """
-    if first is None or last is None or (last.date() - first.date()).days < BACKFILL_DAYS:
-        return facts
-    return facts.repartition("event_date")
+    from pyspark.sql import functions as F
+
+    repeated = F.broadcast(
+        events.groupBy("transaction_id").count().where(F.col("count") > 1).select("transaction_id")
+    )
+    once = events.join(repeated, "transaction_id", "left_anti")
+    deduplicated = events.join(repeated, "transaction_id", "left_semi").dropDuplicates(["transaction_id"])
+    return once.unionByName(deduplicated)
+
+
+def curated_layout(facts: DataFrame, first: datetime | None, last: datetime | None) -> DataFrame:
+    """``facts`` partitioned for the curated write, which writes one file per day per partition.
+
+    On S3 every file costs the committer several round trips (its "renames" are copies), so
+    a batch spanning many days (a backfill) is shuffled into one partition per day, and a
+    daily batch is coalesced (no shuffle) to one partition per core: few files, all cores
+    writing.
+    """
+    if first is not None and last is not None and (last.date() - first.date()).days >= BACKFILL_DAYS:
+        return facts.repartition("event_date")
+    return facts.coalesce(facts.sparkSession.sparkContext.defaultParallelism)
 
 
 def _existing_ids(spark: SparkSession, wh: Warehouse, first: Any, last: Any) -> DataFrame | None:
@@ -367,16 +386,16 @@ def run(spark: SparkSession, settings: Settings) -> EtlSummary:
                     F.lit(batch.run_id).alias("etl_run_id"),
                 ).write.mode("overwrite").json(f"{bucket}{QUARANTINE_PREFIX}etl_run_id={batch.run_id}/")
 
-        deduped = rows.where(valid_only).drop("value", "reason").dropDuplicates(["transaction_id"])
+        valid = rows.where(valid_only).drop("value", "reason")
         with summary.stage("loaded-ids"):
             loaded = _existing_ids(spark, wh, stats["first"], stats["last"]) if stats["first"] else None
         if loaded is not None:
-            deduped = deduped.join(F.broadcast(loaded), "transaction_id", "left_anti")
-        facts = with_keys(deduped, batch.run_id).persist(StorageLevel.MEMORY_AND_DISK)
+            valid = valid.join(F.broadcast(loaded), "transaction_id", "left_anti")
+        facts = with_keys(one_per_transaction(valid), batch.run_id).persist(StorageLevel.MEMORY_AND_DISK)
 
         with summary.stage("dedupe+curated"):
             (
-                one_file_per_day(facts, stats["first"], stats["last"])
+                curated_layout(facts, stats["first"], stats["last"])
                 .write.mode("overwrite")
                 .option("partitionOverwriteMode", "dynamic")
                 .partitionBy("event_date", "etl_run_id")
