@@ -51,6 +51,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _ONE_MICRO = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH
 _WINDOW_LENGTHS = tuple(WINDOWS.values())
+_EMPTY_WINDOWS = [0.0] * len(WINDOWS)
 _SNAPSHOT_FORMAT = 1
 
 #: Seen-value memory: value -> (latest time, latest earlier distinct time or None). Two times
@@ -60,10 +61,10 @@ Seen = dict[str, tuple[int, int | None]]
 
 def to_micros(value: Any) -> int:
     """Event time (aware datetime, pandas Timestamp, ISO string or epoch micros) -> epoch micros."""
-    if isinstance(value, int):
+    if isinstance(value, str):  # the wire form (fromisoformat reads the ``Z`` since Python 3.11)
+        value = datetime.fromisoformat(value)
+    elif isinstance(value, int):
         return value
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if value.tzinfo is None:
         raise ValueError(f"event_time must be timezone-aware UTC, got naive {value!r}")
     micros: int = (value - _EPOCH) // _ONE_MICRO
@@ -171,38 +172,53 @@ class CardState:
         merchant: str | None,
     ) -> list[float]:
         """Features from the card's events strictly before ``t`` (seconds_since_prev .. new_merchant)."""
-        times, cum = self.times, self.cum
+        times = self.times
         end = bisect_left(times, t)
-        out: list[float] = []
-        if end and t - times[end - 1] <= LOOKBACK:
+        if end:
             prev = end - 1
-            gap = (t - times[prev]) / MICROS_PER_SECOND
-            dist = haversine_km(self.lats[prev], self.lons[prev], lat, lon)
-            speed = dist / max(gap, MIN_SPEED_GAP_SECONDS) * 3600
-            prev_country = self.countries[prev]
-            changed = NAN if country is None or prev_country is None else float(country != prev_country)
-        else:
-            gap = dist = speed = changed = NAN
-        out.append(gap)
+            if t - times[prev] <= LOOKBACK:
+                gap = (t - times[prev]) / MICROS_PER_SECOND
+                dist = haversine_km(self.lats[prev], self.lons[prev], lat, lon)
+                speed = dist / (gap if gap > MIN_SPEED_GAP_SECONDS else MIN_SPEED_GAP_SECONDS) * 3600
+                prev_country = self.countries[prev]
+                changed = NAN if country is None or prev_country is None else float(country != prev_country)
+            else:
+                gap = dist = speed = changed = NAN
+            counts, sums, mean_7d = self._windows(t, cents, end)
+        else:  # nothing before t: every window is empty (the common case of a card's first event)
+            gap = dist = speed = changed = mean_7d = NAN
+            counts = sums = _EMPTY_WINDOWS
+        return [
+            gap,
+            *counts,
+            *sums,
+            mean_7d,
+            dist,
+            speed,
+            changed,
+            _seen_is_new(self.devices, device, t),
+            _seen_is_new(self.ips, ip, t),
+            _seen_is_new(self.merchants, merchant, t),
+        ]
+
+    def _windows(self, t: int, cents: int, end: int) -> tuple[list[float], list[float], float]:
+        """(count, amount) per window over the ``end`` events before ``t``, and amount_to_mean_7d."""
+        times, cum = self.times, self.cum
+        cum_end = cum[end]
         floor = end - HISTORY_CAP
+        counts: list[float] = []
         sums: list[float] = []
         mean_7d = NAN
         for length in _WINDOW_LENGTHS:
             lo = bisect_left(times, t - length, 0, end)
-            lo = max(lo, floor)
-            count = end - lo
-            total = cum[end] - cum[lo]
-            out.append(float(count))
+            if lo < floor:
+                lo = floor
+            total = cum_end - cum[lo]
+            counts.append(float(end - lo))
             sums.append(total / 100)
             if length == LONGEST_WINDOW and total:
-                mean_7d = (cents * count) / total
-        out.extend(sums)
-        out.append(mean_7d)
-        out.extend((dist, speed, changed))
-        out.append(_seen_is_new(self.devices, device, t))
-        out.append(_seen_is_new(self.ips, ip, t))
-        out.append(_seen_is_new(self.merchants, merchant, t))
-        return out
+                mean_7d = (cents * (end - lo)) / total
+        return counts, sums, mean_7d
 
     def add(
         self,
@@ -286,10 +302,6 @@ def _code(table: Mapping[str, int], value: Any) -> float:
     return NAN if code is None else float(code)
 
 
-def _float_or_nan(value: Any) -> float:
-    return NAN if value is None else float(value)
-
-
 class OnlineFeatures:
     """Feature state of every card one scorer partition owns.
 
@@ -309,8 +321,10 @@ class OnlineFeatures:
     def update(self, event: Mapping[str, Any]) -> list[float]:
         t = to_micros(event["event_time"])
         cents = to_cents(event["amount"])
-        lat = _float_or_nan(event.get("lat"))
-        lon = _float_or_nan(event.get("lon"))
+        lat = event.get("lat")
+        lat = NAN if lat is None else float(lat)
+        lon = event.get("lon")
+        lon = NAN if lon is None else float(lon)
         country = event.get("country")
         device = event.get("device_id")
         ip = event.get("ip_address")
