@@ -14,7 +14,8 @@ placed in time order, so their window features are exact; events already scored 
 revisited, as a stream cannot take back a decision.
 
 :meth:`OnlineFeatures.snapshot` / :meth:`OnlineFeatures.restore` serialise the state (zlib
-JSON with a version), so a scorer can checkpoint it to S3 and rebuild after a restart.
+JSON with a version), so a scorer can checkpoint it to S3 and rebuild after a restart;
+:meth:`OnlineFeatures.capture` does the same without a pause (:mod:`fraudstack.features.snapshot`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from fraudstack.features.definitions import (
     SEEN_CAP,
     WINDOWS,
 )
+from fraudstack.features.snapshot import SNAPSHOT_FORMAT, Capture
 
 NAN = math.nan
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -52,7 +54,6 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _ONE_MICRO = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - _EPOCH
 _WINDOW_LENGTHS = tuple(WINDOWS.values())
 _EMPTY_WINDOWS = [0.0] * len(WINDOWS)
-_SNAPSHOT_FORMAT = 1
 
 #: Seen-value memory: value -> (latest time, latest earlier distinct time or None). Two times
 #: so an event tied with the latest use still finds the use strictly before it.
@@ -314,6 +315,7 @@ class OnlineFeatures:
 
     def __init__(self) -> None:
         self.cards: dict[str, CardState] = {}
+        self._capture: Capture | None = None
 
     def __len__(self) -> int:
         return len(self.cards)
@@ -333,6 +335,10 @@ class OnlineFeatures:
         state = self.cards.get(key)
         if state is None:
             state = self.cards[key] = CardState()
+        elif self._capture is not None:  # copy-on-write for a snapshot in the making
+            self._capture.keep(key)
+            if self._capture.done:
+                self._capture = None
         history = state.history_features(t, cents, lat, lon, country, device, ip, merchant)
         state.add(t, cents, lat, lon, country, device, ip, merchant)
         created = event.get("customer_account_created")
@@ -354,21 +360,28 @@ class OnlineFeatures:
 
     def snapshot(self) -> bytes:
         """The whole state as compressed JSON (restorable by :meth:`restore`)."""
-        body = {
-            "format": _SNAPSHOT_FORMAT,
-            "feature_version": FEATURE_VERSION,
-            "cards": {key: state.to_dict() for key, state in self.cards.items()},
-        }
-        return zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 3)
+        capture = Capture(self.cards)
+        capture.step()
+        return capture.blob()
+
+    def capture(self) -> Capture:
+        """A snapshot of the state as it is now, to complete with :meth:`Capture.step` while updating.
+
+        A capture still in progress is completed first: only one can track the changes.
+        """
+        if self._capture is not None:
+            self._capture.step()
+        self._capture = Capture(self.cards)
+        return self._capture
 
     @classmethod
     def restore(cls, blob: bytes) -> OnlineFeatures:
         """Rebuild from :meth:`snapshot`; refuses snapshots of other feature definitions."""
         body = json.loads(zlib.decompress(blob))
-        if body.get("format") != _SNAPSHOT_FORMAT or body.get("feature_version") != FEATURE_VERSION:
+        if body.get("format") != SNAPSHOT_FORMAT or body.get("feature_version") != FEATURE_VERSION:
             raise ValueError(
                 f"snapshot has format {body.get('format')} / feature version {body.get('feature_version')}, "
-                f"this code reads {_SNAPSHOT_FORMAT} / {FEATURE_VERSION}: rebuild the state by replay"
+                f"this code reads {SNAPSHOT_FORMAT} / {FEATURE_VERSION}: rebuild the state by replay"
             )
         online = cls()
         online.cards = {key: CardState.from_dict(data) for key, data in body["cards"].items()}

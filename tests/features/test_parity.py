@@ -98,6 +98,23 @@ def test_snapshot_restore_continues_identically() -> None:
     pd.testing.assert_frame_equal(rest, reference.iloc[700:].reset_index(drop=True))
 
 
+def test_a_capture_taken_while_updating_holds_the_state_when_it_began() -> None:
+    events = hand_made_events(1200, cards=60)
+    online = OnlineFeatures()
+    for e in events[:700]:
+        online.update(e)
+    expected = OnlineFeatures.restore(online.snapshot())
+    capture = online.capture()
+    for e in events[700:]:
+        capture.step(0.0)  # one slice of cards between updates; updated cards go first
+        online.update(e)
+    capture.step()
+    restored = OnlineFeatures.restore(capture.blob())
+    assert {k: c.to_dict() for k, c in restored.cards.items()} == {
+        k: c.to_dict() for k, c in expected.cards.items()
+    }
+
+
 def test_missing_columns_drop_only_the_features_that_need_them() -> None:
     absent = ["device_id", "lat", "lon", "customer_account_created"]
     frame = as_frame(hand_made_events(200)).drop(columns=absent)
