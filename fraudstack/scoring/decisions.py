@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from fraudstack.features import FEATURE_NAMES
 from fraudstack.model.decisions import DecisionType
 from fraudstack.model.scoring import Reason
-from fraudstack.schema import TransactionEvent
 
 
 def _clean(value: float) -> float | None:
@@ -34,7 +34,7 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
 def decision_record(
-    event: TransactionEvent,
+    event: Mapping[str, Any],
     decision: DecisionType,
     score: float,
     model_version: str,
@@ -42,13 +42,17 @@ def decision_record(
     reasons: Sequence[Reason] | None,
     features: Sequence[float] | None = None,
 ) -> dict[str, Any]:
-    """The decision as a JSON-ready dict (the decisions topic value and the alert body)."""
+    """The decision as a JSON-ready dict (the decisions topic value and the alert body).
+
+    ``event`` is in wire form (:mod:`fraudstack.scoring.wire`): its time is already the
+    schema's text and its amount a float.
+    """
     record: dict[str, Any] = {
-        "transaction_id": event.transaction_id,
-        "card_id": event.card_id,
-        "event_time": utc_text(event.event_time),
-        "amount": float(event.amount),
-        "currency": event.currency,
+        "transaction_id": event["transaction_id"],
+        "card_id": event["card_id"],
+        "event_time": event["event_time"],
+        "amount": event["amount"],
+        "currency": event["currency"],
         "decision": decision,
         "score": score,
         "model_version": model_version,
@@ -63,6 +67,44 @@ def decision_record(
 def encode(record: dict[str, Any]) -> bytes:
     """Compact UTF-8 JSON (NaN never reaches here: :func:`decision_record` cleans features)."""
     return _ENCODER.encode(record).encode()
+
+
+def encode_decision(
+    event: Mapping[str, Any],
+    decision: DecisionType,
+    score: float,
+    model_version: str,
+    decided_at: str,
+    reasons: Sequence[Reason] | None,
+    features: Sequence[float] | None = None,
+) -> bytes:
+    """``encode(decision_record(...))`` without the dict: what the scorer writes per transaction.
+
+    Why: building the dict and walking it with the JSON encoder costs ~4 µs a decision, a
+    tenth of the scorer's budget; this template ~1 µs. It writes the event's text fields
+    unescaped because the schema makes them safe (ids match ``[A-Za-z0-9_-]``, the currency
+    ``[A-Z]{3}``, the time is the canonical text); floats are spelled as the encoder spells
+    them (``repr``). A test holds the two spellings together byte for byte.
+    """
+    if not math.isfinite(score):
+        raise ValueError(f"score {score!r} is not JSON compliant")
+    text = (
+        f'{{"transaction_id":"{event["transaction_id"]}","card_id":"{event["card_id"]}",'
+        f'"event_time":"{event["event_time"]}","amount":{event["amount"]!r},'
+        f'"currency":"{event["currency"]}","decision":"{decision}","score":{score!r},'
+        f'"model_version":{_json_text(model_version)},'
+        f'"reasons":{"null" if reasons is None else _ENCODER.encode([r.as_dict() for r in reasons])},'
+        f'"decided_at":"{decided_at}"'
+    )
+    if features is not None:
+        text += f',"features":{_ENCODER.encode(dict(zip(FEATURE_NAMES, map(_clean, features), strict=True)))}'
+    return f"{text}}}".encode()
+
+
+@lru_cache(maxsize=8)
+def _json_text(value: str) -> str:
+    """A string as JSON (model versions repeat: encoded once each)."""
+    return _ENCODER.encode(value)
 
 
 def alert_message(record: dict[str, Any], reasons: Sequence[Reason]) -> tuple[str, str]:

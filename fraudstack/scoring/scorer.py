@@ -1,11 +1,12 @@
 """The streaming scorer: a consumer-group member that decides on every transaction as it arrives.
 
 Per loop: take what the consumer has fetched (up to ``max_batch`` records; a lone record is
-taken the moment it arrives, never held back to fill a batch), validate each record, update
-the owning partition's card state with the shared online features
-(:class:`fraudstack.features.OnlineFeatures`, unchanged), score the whole batch as one
-matrix with the current model, explain the reviews and declines (TreeSHAP reason codes),
-and produce one decision per transaction to the decisions topic, keyed by ``transaction_id``.
+taken the moment it arrives, never held back to fill a batch), validate each record (the
+canonical wire form on a fast path, :mod:`fraudstack.scoring.wire`; anything else through the
+schema's model), update the owning partition's card state with the shared online features
+(:class:`fraudstack.features.OnlineFeatures`), score the whole batch as one matrix with the
+current model, explain the reviews and declines (TreeSHAP reason codes), and produce one
+decision per transaction to the decisions topic, keyed by ``transaction_id``.
 Invalid records go to the dead-letter topic with a reason; the scorer keeps running.
 
 At-least-once: every ``commit_interval`` seconds the scorer cuts a checkpoint: it waits until
@@ -49,16 +50,17 @@ from fraudstack.kafka.dead_letters import dead_letter_headers
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.model.decisions import DECISION_TYPES, Thresholds
 from fraudstack.observability import MetricsPublisher
-from fraudstack.schema import TransactionEvent, validate_event
+from fraudstack.schema import validate_event
 from fraudstack.scoring.alerts import AlertPublisher
 from fraudstack.scoring.decisions import (
     alert_message,
     decision_record,
-    encode,
+    encode_decision,
     utc_text,
 )
 from fraudstack.scoring.models import ModelWatcher
 from fraudstack.scoring.state import PartitionState, SnapshotStore
+from fraudstack.scoring.wire import WireEvent, parse_event, wire_form
 from fraudstack.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -90,7 +92,7 @@ class ScorerStats:
 class _Batch:
     """The valid, not-yet-decided records of one poll, in consumption order."""
 
-    events: list[TransactionEvent] = field(default_factory=list)
+    events: list[WireEvent] = field(default_factory=list)
     rows: list[list[float]] = field(default_factory=list)
     timestamps_ms: list[int] = field(default_factory=list)
 
@@ -222,8 +224,10 @@ class Scorer:
                 log.warning("consumer error", extra={"error": error.str()})
                 continue
             self.stats.consumed += 1
-            self._apply(message, batch)
-            oldest_ms = min(oldest_ms, message.timestamp()[1])
+            timestamp_ms = message.timestamp()[1]
+            self._apply(message, timestamp_ms, batch)
+            if timestamp_ms < oldest_ms:
+                oldest_ms = timestamp_ms
         self.stats.batches += 1
         if self.metrics is not None:
             self.metrics.count("RecordsIn", len(messages))
@@ -232,7 +236,7 @@ class Scorer:
         if batch.events:
             self._decide(batch)
 
-    def _apply(self, message: Message, batch: _Batch) -> None:
+    def _apply(self, message: Message, timestamp_ms: int, batch: _Batch) -> None:
         """Update the partition's state with one record; queue it for a decision unless it is a replay."""
         partition, offset = message.partition(), message.offset()
         assert partition is not None and offset is not None
@@ -241,20 +245,25 @@ class Scorer:
             return  # revoked meanwhile, or already applied
         state.position = offset + 1
         value = message.value()
-        result = validate_event(value) if value is not None else None
-        event = result.event if result is not None else None
-        if event is None:
+        if value is None:
             if offset >= state.resume_at:  # a replayed bad record was dead-lettered the first time
-                reason = "empty record (no value)" if result is None else result.reason or "invalid record"
-                self._dead_letter(message, reason)
+                self._dead_letter(message, "empty record (no value)")
             return
-        features = state.features.update(event.__dict__)
+        event = parse_event(value)
+        if event is None:  # not the canonical form: the model decides, and says why it rejects
+            result = validate_event(value)
+            if result.event is None:
+                if offset >= state.resume_at:
+                    self._dead_letter(message, result.reason or "invalid record")
+                return
+            event = wire_form(result.event)
+        features = state.features.update(event)
         if offset < state.resume_at:
             self.stats.replayed += 1
             return
         batch.events.append(event)
         batch.rows.append(features)
-        batch.timestamps_ms.append(message.timestamp()[1])
+        batch.timestamps_ms.append(timestamp_ms)
 
     def _decide(self, batch: _Batch) -> None:
         """Score the batch as one matrix, explain the flagged rows, produce decisions and alerts."""
@@ -267,25 +276,28 @@ class Scorer:
         reasons = (
             dict(zip(flagged.tolist(), model.reasons(inputs[flagged]), strict=True)) if len(flagged) else {}
         )
-        include_features = self.settings.scorer_include_features
+        rows = batch.rows if self.settings.scorer_include_features else None
         topic = self.settings.topic_decisions
         decided_at = utc_text(datetime.now(UTC))
-        for i, event in enumerate(batch.events):
-            decision = DECISION_TYPES[codes[i]]
-            record = decision_record(
+        for i, (code, score, alert) in enumerate(
+            zip(codes.tolist(), scores.tolist(), alerting.tolist(), strict=True)
+        ):
+            event = batch.events[i]
+            decision = DECISION_TYPES[code]
+            args = (
                 event,
                 decision,
-                float(scores[i]),
+                score,
                 model.version,
                 decided_at,
                 reasons.get(i),
-                batch.rows[i] if include_features else None,
+                None if rows is None else rows[i],
             )
-            self._produce(topic, event.transaction_id.encode(), encode(record))
+            self._produce(topic, event["transaction_id"].encode(), encode_decision(*args))
             self.stats.decisions[decision] += 1
-            if alerting[i]:
-                subject, body = alert_message(record, reasons[i])
-                self._alerts.publish(event.transaction_id, subject, body, decision)
+            if alert:
+                subject, body = alert_message(decision_record(*args), reasons[i])
+                self._alerts.publish(event["transaction_id"], subject, body, decision)
                 self.stats.alerts += 1
         self.stats.decided += len(batch.events)
         self._account(codes, batch.timestamps_ms)

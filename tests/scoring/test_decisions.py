@@ -11,9 +11,10 @@ import pytest
 from fraudstack.errors import ConfigError
 from fraudstack.features import FEATURE_NAMES
 from fraudstack.model.scoring import Reason
-from fraudstack.schema import validate_event
+from fraudstack.schema import event_to_json_bytes, validate_event
 from fraudstack.scoring import DECISION_TYPES, Thresholds
-from fraudstack.scoring.decisions import alert_message, decision_record, encode
+from fraudstack.scoring.decisions import alert_message, decision_record, encode, encode_decision
+from fraudstack.scoring.wire import parse_event, wire_form
 from fraudstack.settings import load_settings
 from tests.scoring.conftest import stream_events
 
@@ -46,15 +47,28 @@ def test_review_threshold_defaults_to_the_models_own() -> None:
 
 
 def test_decision_record_is_strict_json_with_reasons_and_features() -> None:
-    event = validate_event(stream_events(customers=10, days=1, seed=1)[0]).event
+    event = parse_event(event_to_json_bytes(stream_events(customers=10, days=1, seed=1)[0]))
     assert event is not None
     features = [math.nan] * len(FEATURE_NAMES)
     reasons = [Reason("new_device", 1.0, 2.5)]
     record = decision_record(event, "decline", 0.97, "v1", "2026-01-01T00:00:00.000000Z", reasons, features)
     parsed = json.loads(encode(record))
-    assert parsed["transaction_id"] == event.transaction_id and parsed["decision"] == "decline"
+    assert parsed["transaction_id"] == event["transaction_id"] and parsed["decision"] == "decline"
     assert parsed["reasons"] == [{"feature": "new_device", "value": 1.0, "contribution": 2.5}]
     assert set(parsed["features"]) == set(FEATURE_NAMES) and parsed["features"]["amount"] is None
     subject, body = alert_message(record, reasons)
-    assert event.transaction_id in subject and "new_device = 1" in body
+    assert event["transaction_id"] in subject and "new_device = 1" in body
     assert json.loads(body.splitlines()[-1])["score"] == 0.97
+
+
+def test_the_scorers_template_spells_decisions_as_the_encoder_does() -> None:
+    events = stream_events(customers=30, days=1, seed=2)[:40]
+    forms = [parse_event(event_to_json_bytes(e)) for e in events]
+    forms += [wire_form(validate_event(e).event) for e in events[:5]]  # type: ignore[arg-type]
+    reasons = [Reason("new_device", 1.0, 2.5), Reason("amount", math.nan, 0.123456789)]
+    features = [math.nan, *(i / 3 for i in range(1, len(FEATURE_NAMES)))]
+    for i, event in enumerate(forms):
+        assert event is not None
+        args = (event, DECISION_TYPES[i % 3], i / 7, 'v1 "quoted" é', "2026-01-01T00:00:00.000000Z")
+        for extra in ((None,), (reasons,), (reasons, features)):
+            assert encode_decision(*args, *extra) == encode(decision_record(*args, *extra))
