@@ -5,17 +5,19 @@ taken the moment it arrives, never held back to fill a batch), validate each rec
 canonical wire form on a fast path, :mod:`fraudstack.scoring.wire`; anything else through the
 schema's model), update the owning partition's card state with the shared online features
 (:class:`fraudstack.features.OnlineFeatures`), score the whole batch as one matrix with the
-current model, explain the reviews and declines (TreeSHAP reason codes), and produce one
-decision per transaction to the decisions topic, keyed by ``transaction_id``.
-Invalid records go to the dead-letter topic with a reason; the scorer keeps running.
+current model, and produce one decision per transaction to the decisions topic, keyed by
+``transaction_id``. Approvals go out at once; reviews and declines once their TreeSHAP reason
+codes are computed on a worker thread (:mod:`fraudstack.scoring.explain`), while the loop
+goes on with the next batch. Invalid records go to the dead-letter topic with a reason; the
+scorer keeps running.
 
-At-least-once: every ``commit_interval`` seconds the scorer cuts a checkpoint: it waits until
-the broker has acknowledged every decision and dead letter (milliseconds), notes each
-partition's position and how many alerts were queued, and commits those positions as soon as
-SNS has accepted those alerts - without stopping the loop for SNS. A crash replays the
-uncommitted records; their decisions repeat with the same ``transaction_id`` and, because
-the state is rebuilt exactly (see :mod:`fraudstack.scoring.state`), the same features and
-scores.
+At-least-once: every ``commit_interval`` seconds the scorer cuts a checkpoint: it produces the
+decisions still waiting for reason codes, waits until the broker has acknowledged every
+decision and dead letter (milliseconds), notes each partition's position and how many alerts
+were queued, and commits those positions as soon as SNS has accepted those alerts - without
+stopping the loop for SNS. A crash replays the uncommitted records; their decisions repeat
+with the same ``transaction_id`` and, because the state is rebuilt exactly (see
+:mod:`fraudstack.scoring.state`), the same features and scores.
 
 Rebalancing uses the eager ``range`` protocol: on revoke the scorer checkpoints and
 snapshots the partitions it gives away, on assignment it restores each partition's state
@@ -49,6 +51,7 @@ from fraudstack.kafka.config import consumer_config, producer_config
 from fraudstack.kafka.dead_letters import dead_letter_headers
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.model.decisions import DECISION_TYPES, Thresholds
+from fraudstack.model.scoring import Reason
 from fraudstack.observability import MetricsPublisher
 from fraudstack.schema import validate_event
 from fraudstack.scoring.alerts import AlertPublisher
@@ -58,6 +61,7 @@ from fraudstack.scoring.decisions import (
     encode_decision,
     utc_text,
 )
+from fraudstack.scoring.explain import Explainer
 from fraudstack.scoring.models import ModelWatcher
 from fraudstack.scoring.state import PartitionState, SnapshotStore
 from fraudstack.scoring.wire import WireEvent, parse_event, wire_form
@@ -67,6 +71,10 @@ log = logging.getLogger(__name__)
 
 #: How long an idle poll waits for the first record (bounds how late ``stop`` is noticed).
 _IDLE_WAIT = 0.1
+#: The idle wait while explanations are in progress (their decisions go out between polls).
+_BUSY_WAIT = 0.005
+#: Batches whose reviews and declines may wait for reason codes before the loop waits for them.
+_EXPLAIN_BACKLOG = 4
 
 
 class ScorerError(FraudstackError):
@@ -95,6 +103,19 @@ class _Batch:
     events: list[WireEvent] = field(default_factory=list)
     rows: list[list[float]] = field(default_factory=list)
     timestamps_ms: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Flagged:
+    """A batch's reviews and declines, waiting for their reason codes."""
+
+    events: list[WireEvent]
+    codes: list[int]
+    scores: list[float]
+    alerting: list[bool]
+    rows: list[list[float]] | None
+    model_version: str
+    decided_at: str
 
 
 @dataclass
@@ -141,6 +162,7 @@ class Scorer:
             producer_config(settings, client_id="fraudstack-scorer", **{"linger.ms": 1})
         )
         self._delivery_errors: list[str] = []
+        self._explainer: Explainer[_Flagged] = Explainer()
         self._partitions: dict[int, PartitionState] = {}
         self._parked: dict[int, PartitionState] = {}
         self._last_snapshot = time.monotonic()
@@ -176,6 +198,7 @@ class Scorer:
                     # The card state is long-lived and acyclic; without this, Python's full
                     # collections rescan all of it as it grows (pauses of 0.1-1 s per batch).
                     gc.freeze()
+                self._emit_explained(wait=len(self._explainer) > _EXPLAIN_BACKLOG)
                 self._producer.poll(0)
                 if now - last_commit >= self.commit_interval:
                     if self._fence is None:
@@ -196,6 +219,7 @@ class Scorer:
         finally:
             self._consumer.close()  # revokes: final checkpoint and snapshots, then leaves the group
             self._producer.flush(30)
+            self._explainer.close()
             self._alerts.close()
             self._snapshots.close()
             self._models.close()
@@ -206,7 +230,7 @@ class Scorer:
         """Everything already fetched (up to ``max_batch``); if nothing, wait for the first record only."""
         messages = self._consumer.consume(self.max_batch, 0)
         if not messages:
-            messages = self._consumer.consume(1, _IDLE_WAIT)
+            messages = self._consumer.consume(1, _BUSY_WAIT if len(self._explainer) else _IDLE_WAIT)
             if messages:
                 messages += self._consumer.consume(self.max_batch - 1, 0)
         return messages
@@ -266,41 +290,74 @@ class Scorer:
         batch.timestamps_ms.append(timestamp_ms)
 
     def _decide(self, batch: _Batch) -> None:
-        """Score the batch as one matrix, explain the flagged rows, produce decisions and alerts."""
+        """Score the batch as one matrix; produce the approvals, hand the rest to the explainer."""
         model = self._model
         inputs = model.inputs(np.asarray(batch.rows, dtype=np.float64))
         scores = model.score(inputs)
         codes = self._thresholds.decide(scores)
-        alerting = self._thresholds.alerts(scores, codes)
-        flagged = np.flatnonzero(codes)
-        reasons = (
-            dict(zip(flagged.tolist(), model.reasons(inputs[flagged]), strict=True)) if len(flagged) else {}
-        )
-        rows = batch.rows if self.settings.scorer_include_features else None
-        topic = self.settings.topic_decisions
         decided_at = utc_text(datetime.now(UTC))
-        for i, (code, score, alert) in enumerate(
-            zip(codes.tolist(), scores.tolist(), alerting.tolist(), strict=True)
-        ):
+        rows = batch.rows if self.settings.scorer_include_features else None
+        flagged = np.flatnonzero(codes)
+        if len(flagged):
+            picked = flagged.tolist()
+            self._explainer.submit(
+                model,
+                inputs[flagged],
+                _Flagged(
+                    events=[batch.events[i] for i in picked],
+                    codes=codes[flagged].tolist(),
+                    scores=scores[flagged].tolist(),
+                    alerting=self._thresholds.alerts(scores[flagged], codes[flagged]).tolist(),
+                    rows=None if rows is None else [rows[i] for i in picked],
+                    model_version=model.version,
+                    decided_at=decided_at,
+                ),
+            )
+        approved = np.flatnonzero(codes == 0).tolist()
+        approve = DECISION_TYPES[0]
+        scores_list = scores.tolist()
+        topic = self.settings.topic_decisions
+        for i in approved:
             event = batch.events[i]
-            decision = DECISION_TYPES[code]
+            value = encode_decision(
+                event,
+                approve,
+                scores_list[i],
+                model.version,
+                decided_at,
+                None,
+                None if rows is None else rows[i],
+            )
+            self._produce(topic, event["transaction_id"].encode(), value)
+        self.stats.decisions[approve] += len(approved)
+        self.stats.decided += len(approved)
+        self._account(codes, batch.timestamps_ms)
+
+    def _emit_explained(self, wait: bool) -> None:
+        """Produce the reviews and declines whose reason codes are ready (with ``wait``: all of them)."""
+        for flagged, reasons in self._explainer.results(wait):
+            self._emit_flagged(flagged, reasons)
+
+    def _emit_flagged(self, flagged: _Flagged, reasons: list[list[Reason]]) -> None:
+        topic = self.settings.topic_decisions
+        for i, event in enumerate(flagged.events):
+            decision = DECISION_TYPES[flagged.codes[i]]
             args = (
                 event,
                 decision,
-                score,
-                model.version,
-                decided_at,
-                reasons.get(i),
-                None if rows is None else rows[i],
+                flagged.scores[i],
+                flagged.model_version,
+                flagged.decided_at,
+                reasons[i],
+                None if flagged.rows is None else flagged.rows[i],
             )
             self._produce(topic, event["transaction_id"].encode(), encode_decision(*args))
             self.stats.decisions[decision] += 1
-            if alert:
+            if flagged.alerting[i]:
                 subject, body = alert_message(decision_record(*args), reasons[i])
                 self._alerts.publish(event["transaction_id"], subject, body, decision)
                 self.stats.alerts += 1
-        self.stats.decided += len(batch.events)
-        self._account(codes, batch.timestamps_ms)
+        self.stats.decided += len(flagged.events)
 
     def _take_model(self) -> None:
         """Switch to a newly promoted model between batches (never within one)."""
@@ -356,8 +413,10 @@ class Scorer:
         """Make decisions and dead letters durable; note what to commit once the alerts so far are out.
 
         The snapshots of ``snapshot`` partitions are serialised here, at the cut, and uploaded
-        after the commit: a consistent state at exactly the committed offset.
+        after the commit: a consistent state at exactly the committed offset. Every decision of
+        a record below the noted positions is produced first (waiting for pending reason codes).
         """
+        self._emit_explained(wait=True)
         unconfirmed = self._producer.flush(60)
         if unconfirmed or self._delivery_errors:
             raise ScorerError(
