@@ -19,7 +19,7 @@ from fraudstack.settings import Settings
 
 
 def score_command(
-    max_batch: Annotated[int, typer.Option(min=1, help="most records scored as one matrix")] = 2000,
+    max_batch: Annotated[int, typer.Option(min=1, help="most records scored as one matrix")] = 500,
     commit_interval: Annotated[
         float, typer.Option(min=0.01, help="seconds between offset commits (bounds replays after a crash)")
     ] = 0.5,

@@ -11,12 +11,16 @@ codes are computed on a worker thread (:mod:`fraudstack.scoring.explain`), while
 goes on with the next batch. Invalid records go to the dead-letter topic with a reason; the
 scorer keeps running.
 
-At-least-once: every ``commit_interval`` seconds the scorer cuts a checkpoint: it produces the
-decisions still waiting for reason codes, waits until the broker has acknowledged every
-decision and dead letter (milliseconds), notes each partition's position and how many alerts
-were queued, and commits those positions as soon as SNS has accepted those alerts - without
-stopping the loop for SNS. A crash replays the uncommitted records; their decisions repeat
-with the same ``transaction_id`` and, because the state is rebuilt exactly (see
+Nothing in the loop waits on the network or serialises the whole state: the pauses that
+would delay every transaction behind them (broker acknowledgements, SNS, snapshots) happen
+beside it.
+
+At-least-once: every ``commit_interval`` seconds the scorer cuts a checkpoint: it notes each
+partition's position, how many alerts were queued and which records it produced so far, and
+commits those positions once the broker has acknowledged those records
+(:mod:`fraudstack.scoring.deliveries`) and SNS has accepted those alerts - without stopping
+the loop for either. A crash replays the uncommitted records; their decisions repeat with the
+same ``transaction_id`` and, because the state is rebuilt exactly (see
 :mod:`fraudstack.scoring.state`), the same features and scores.
 
 Rebalancing uses the eager ``range`` protocol: on revoke the scorer checkpoints and
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 import threading
 import time
 from collections.abc import Iterable
@@ -61,6 +66,7 @@ from fraudstack.scoring.decisions import (
     encode_decision,
     utc_text,
 )
+from fraudstack.scoring.deliveries import Deliveries
 from fraudstack.scoring.explain import Explainer
 from fraudstack.scoring.models import ModelWatcher
 from fraudstack.scoring.state import PartitionState, SnapshotStore
@@ -71,8 +77,10 @@ log = logging.getLogger(__name__)
 
 #: How long an idle poll waits for the first record (bounds how late ``stop`` is noticed).
 _IDLE_WAIT = 0.1
-#: The idle wait while explanations are in progress (their decisions go out between polls).
+#: The idle wait while explanations or snapshots are in progress (they continue between polls).
 _BUSY_WAIT = 0.005
+#: Seconds of snapshot serialising per loop iteration: the most it adds to a batch's latency.
+_SNAPSHOT_SLICE = 0.002
 #: Batches whose reviews and declines may wait for reason codes before the loop waits for them.
 _EXPLAIN_BACKLOG = 4
 
@@ -120,11 +128,12 @@ class _Flagged:
 
 @dataclass
 class _Fence:
-    """A checkpoint cut: offsets to commit once the first ``alerts`` alerts are published."""
+    """A checkpoint cut: offsets to commit once the records of ``epoch`` and before are
+    acknowledged and the first ``alerts`` alerts are published."""
 
     alerts: int
+    epoch: int
     positions: dict[int, int]
-    snapshots: dict[int, bytes]
 
 
 class Scorer:
@@ -134,7 +143,7 @@ class Scorer:
         self,
         settings: Settings,
         metrics: MetricsPublisher | None = None,
-        max_batch: int = 2000,
+        max_batch: int = 500,
         commit_interval: float = 0.5,
     ) -> None:
         self.settings = settings
@@ -155,13 +164,13 @@ class Scorer:
                 settings.scorer_group_id,
                 client_id="fraudstack-scorer",
                 # Answer a fetch as soon as a record is there: the decision budget is milliseconds.
-                **{"fetch.wait.max.ms": 10, "fetch.queue.backoff.ms": 1},
+                **{"fetch.wait.max.ms": 10, "fetch.queue.backoff.ms": 1, "on_commit": self._committed},
             )
         )
         self._producer = Producer(
             producer_config(settings, client_id="fraudstack-scorer", **{"linger.ms": 1})
         )
-        self._delivery_errors: list[str] = []
+        self._deliveries = Deliveries()
         self._explainer: Explainer[_Flagged] = Explainer()
         self._partitions: dict[int, PartitionState] = {}
         self._parked: dict[int, PartitionState] = {}
@@ -200,15 +209,17 @@ class Scorer:
                     gc.freeze()
                 self._emit_explained(wait=len(self._explainer) > _EXPLAIN_BACKLOG)
                 self._producer.poll(0)
+                self._advance_snapshots()
                 if now - last_commit >= self.commit_interval:
                     if self._fence is None:
-                        self._fence = self._cut(snapshot=self._snapshot_due(now))
+                        self._fence = self._cut()
+                        self._start_snapshots(now)
                     if self.metrics is not None:
                         rate = (self.stats.consumed - consumed_at_commit) / (now - last_commit)
                         self.metrics.observe("Throughput", rate, unit="Count/Second")
                     last_commit, consumed_at_commit = now, self.stats.consumed
-                if self._fence is not None and self._alerts.published >= self._fence.alerts:
-                    self._commit(self._fence)
+                if self._fence is not None and self._durable(self._fence):
+                    self._commit(self._fence, asynchronous=True)
                     self._fence = None
                 if exit_when_idle is not None and now - last_record >= exit_when_idle:
                     break
@@ -230,7 +241,8 @@ class Scorer:
         """Everything already fetched (up to ``max_batch``); if nothing, wait for the first record only."""
         messages = self._consumer.consume(self.max_batch, 0)
         if not messages:
-            messages = self._consumer.consume(1, _BUSY_WAIT if len(self._explainer) else _IDLE_WAIT)
+            busy = len(self._explainer) or any(s.capture is not None for s in self._partitions.values())
+            messages = self._consumer.consume(1, _BUSY_WAIT if busy else _IDLE_WAIT)
             if messages:
                 messages += self._consumer.consume(self.max_batch - 1, 0)
         return messages
@@ -376,10 +388,6 @@ class Scorer:
         self.metrics.observe_many("EndToEndLatency", (decided_at_ms - ts for ts in timestamps_ms if ts > 0))
 
     # --- producing -------------------------------------------------------------------------------
-    def _delivered(self, err: KafkaError | None, _msg: Message) -> None:
-        if err is not None:
-            self._delivery_errors.append(err.str())
-
     def _produce(
         self,
         topic: str,
@@ -387,10 +395,11 @@ class Scorer:
         value: bytes | None,
         headers: list[tuple[str, str | bytes | None]] | None = None,
     ) -> None:
+        self._deliveries.produced()
         while True:
             try:
                 self._producer.produce(
-                    topic, value=value, key=key, headers=headers, on_delivery=self._delivered
+                    topic, value=value, key=key, headers=headers, on_delivery=self._deliveries.callback
                 )
                 return
             except BufferError:  # local queue full: let deliveries drain it
@@ -409,72 +418,107 @@ class Scorer:
         )
 
     # --- checkpoints -----------------------------------------------------------------------------
-    def _cut(self, snapshot: Iterable[int]) -> _Fence:
-        """Make decisions and dead letters durable; note what to commit once the alerts so far are out.
+    def _cut(self) -> _Fence:
+        """Note what to commit once everything produced so far is acknowledged and the alerts are out.
 
-        The snapshots of ``snapshot`` partitions are serialised here, at the cut, and uploaded
-        after the commit: a consistent state at exactly the committed offset. Every decision of
-        a record below the noted positions is produced first (waiting for pending reason codes).
+        Every decision of a record below the noted positions is produced first (waiting for
+        pending reason codes), so a commit never runs ahead of one.
         """
         self._emit_explained(wait=True)
-        unconfirmed = self._producer.flush(60)
-        if unconfirmed or self._delivery_errors:
-            raise ScorerError(
-                f"the broker did not confirm {unconfirmed or len(self._delivery_errors)} decisions "
-                f"({'; '.join(self._delivery_errors[:3])}); offsets left uncommitted so they are replayed"
-            )
         return _Fence(
             alerts=self._alerts.enqueued,
+            epoch=self._deliveries.advance(),
             positions={p: s.position for p, s in self._partitions.items() if not s.replaying},
-            snapshots={
-                p: self._partitions[p].features.snapshot()
-                for p in snapshot
-                if not self._partitions[p].replaying
-                and self._partitions[p].position > self._partitions[p].snapshot_at
-            },
         )
 
-    def _commit(self, fence: _Fence) -> None:
-        """Commit a cut whose alerts are all published, then upload the snapshots taken at it."""
+    def _durable(self, fence: _Fence) -> bool:
+        """Whether the broker acknowledged the cut's records and SNS accepted its alerts."""
+        if not self._deliveries.settled(fence.epoch):
+            return False
+        self._raise_on_delivery_errors()
+        return self._alerts.published >= fence.alerts
+
+    def _raise_on_delivery_errors(self, unconfirmed: int = 0) -> None:
+        errors = self._deliveries.errors
+        if unconfirmed or errors:
+            raise ScorerError(
+                f"the broker did not confirm {unconfirmed or len(errors)} decisions "
+                f"({'; '.join(errors[:3])}); offsets left uncommitted so they are replayed"
+            )
+
+    def _commit(self, fence: _Fence, asynchronous: bool) -> None:
+        """Commit a cut whose records are acknowledged and whose alerts are all published.
+
+        In the loop the commit is asynchronous (the broker's answer reaches :meth:`_committed`
+        during a later poll): a round trip per ``commit_interval`` would delay every
+        transaction behind it. A checkpoint that hands partitions on commits synchronously.
+        """
         owned = {p: offset for p, offset in fence.positions.items() if p in self._partitions}
         moved = {p: offset for p, offset in owned.items() if offset > self._partitions[p].committed}
-        if moved:
-            offsets = [TopicPartition(self._topic, p, offset) for p, offset in moved.items()]
-            try:
-                self._consumer.commit(offsets=offsets, asynchronous=False)
-            except KafkaException as exc:
-                # Not fatal: the records are decided; an uncommitted offset only means replay.
-                self.stats.commits_failed += 1
-                log.warning(
-                    "offset commit failed; records may be replayed", extra={"error": exc.args[0].str()}
-                )
+        if not moved:
+            return
+        offsets = [TopicPartition(self._topic, p, offset) for p, offset in moved.items()]
+        try:
+            if asynchronous:
+                self._consumer.commit(offsets=offsets, asynchronous=True)
                 return
-            self.stats.commits += 1
-            for p, offset in moved.items():
-                self._partitions[p].committed = offset
-        for p, blob in fence.snapshots.items():
-            if p in owned and self._partitions[p].committed == owned[p]:
-                self._snapshots.save(p, owned[p], blob)
-                self._partitions[p].snapshot_at = owned[p]
+            done = self._consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            self._committed(exc.args[0], [])
+            return
+        self._committed(None, done)  # on_commit is for asynchronous commits only
+
+    def _committed(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        """Note what the broker committed (never moving a partition's committed offset back)."""
+        if err is not None:
+            # Not fatal: the records are decided; an uncommitted offset only means replay.
+            self.stats.commits_failed += 1
+            log.warning("offset commit failed; records may be replayed", extra={"error": err.str()})
+            return
+        self.stats.commits += 1
+        for tp in partitions:
+            state = self._partitions.get(tp.partition)
+            if tp.error is None and state is not None and tp.offset > state.committed:
+                state.committed = tp.offset
 
     def _checkpoint(self, snapshot: Iterable[int]) -> None:
-        """Cut and commit now, waiting for the alerts (shutdown and rebalance: the partitions move on)."""
+        """Cut and commit now, waiting for the broker and SNS (shutdown and rebalance: the partitions
+        move on), then snapshot the ``snapshot`` partitions at the committed offset."""
         self._fence = None  # a newer cut covers everything a pending one would commit
-        fence = self._cut(snapshot)
+        fence = self._cut()
+        self._raise_on_delivery_errors(self._producer.flush(60))
         if not self._alerts.wait_for(fence.alerts, timeout=60):
             raise ScorerError("SNS did not accept the alerts within 60 s; offsets left uncommitted")
-        self._commit(fence)
+        self._commit(fence, asynchronous=False)
+        for p in snapshot:
+            state = self._partitions[p]
+            if state.position == state.committed > state.snapshot_at:
+                state.start_capture()
+                self._save_snapshot(p, state, math.inf)
 
-    def _snapshot_due(self, now: float) -> list[int]:
-        """At most one partition per ``interval / partitions``: spreads the serialising pauses out."""
+    def _start_snapshots(self, now: float) -> None:
+        """At most one partition per ``interval / partitions``: spreads the work out."""
         if not self._partitions:
-            return []
+            return
         if now - self._last_snapshot < self.settings.scorer_snapshot_seconds / len(self._partitions):
-            return []
+            return
         self._last_snapshot = now
-        behind = {p: s.committed - s.snapshot_at for p, s in self._partitions.items()}
-        partition = max(behind, key=lambda p: behind[p])  # the longest replay it would save
-        return [partition] if behind[partition] > 0 else []
+        ready = {p: s for p, s in self._partitions.items() if s.capture is None and not s.replaying}
+        behind = {p: s.committed - s.snapshot_at for p, s in ready.items() if s.committed > s.snapshot_at}
+        if behind:
+            self._partitions[max(behind, key=lambda p: behind[p])].start_capture()  # the longest replay saved
+
+    def _advance_snapshots(self) -> None:
+        """Serialise a slice of each capture in progress; upload those complete and committed."""
+        for partition, state in self._partitions.items():
+            if state.capture is not None:
+                self._save_snapshot(partition, state, _SNAPSHOT_SLICE)
+
+    def _save_snapshot(self, partition: int, state: PartitionState, seconds: float) -> None:
+        offset = state.capture_at
+        capture = state.advance_capture(seconds)
+        if capture is not None:
+            self._snapshots.save(partition, offset, capture)
 
     # --- rebalancing -----------------------------------------------------------------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:

@@ -13,9 +13,11 @@ Why snapshot + replay rather than a changelog topic or a replay window:
   replayed into the state only; their decisions were already produced before ``C`` was
   committed.
 
-A snapshot is serialised at a checkpoint cut (every record below offset ``S`` applied) and
-uploaded only after the commit of ``S`` succeeded, so a snapshot's offset is never ahead
-of the group's committed offset. They are keyed by that offset
+A snapshot is captured at a checkpoint cut (every record below offset ``S`` applied),
+serialised a slice at a time between batches (:class:`fraudstack.features.snapshot.Capture`:
+copy-on-write, so it is the state at ``S`` even as the loop goes on), compressed on the
+upload thread, and uploaded only once the commit of ``S`` succeeded, so a snapshot's offset is
+never ahead of the group's committed offset. They are keyed by that offset
 (``<prefix><group>/<topic>/<partition>/<offset:020d>.snap``) and a reader takes the
 newest one at or below the committed offset, so a late write by a scorer that has lost the
 partition can never replace newer state. The two newest snapshots per partition are kept.
@@ -31,6 +33,7 @@ from botocore.exceptions import ClientError
 
 from fraudstack import aws
 from fraudstack.features import OnlineFeatures
+from fraudstack.features.snapshot import Capture
 from fraudstack.model.registry import bucket as artifacts_bucket
 from fraudstack.settings import Settings
 
@@ -47,6 +50,7 @@ class PartitionState:
     ``resume_at``: records below this offset were decided before (by us or a previous
     owner) and only rebuild the state. ``position``: the offset after the last record
     applied (what a commit stores). ``snapshot_at``: offset of the newest snapshot.
+    ``capture``: a snapshot in the making, of the state at offset ``capture_at``.
     """
 
     features: OnlineFeatures
@@ -54,6 +58,8 @@ class PartitionState:
     position: int
     snapshot_at: int
     committed: int = field(init=False)
+    capture: Capture | None = None
+    capture_at: int = 0
 
     def __post_init__(self) -> None:
         self.committed = self.resume_at
@@ -62,12 +68,26 @@ class PartitionState:
     def replaying(self) -> bool:
         return self.position < self.resume_at
 
+    def start_capture(self) -> None:
+        """Begin a snapshot of the state at the current position."""
+        self.capture, self.capture_at = self.features.capture(), self.position
+
+    def advance_capture(self, seconds: float) -> Capture | None:
+        """Serialise for about ``seconds``; the capture once complete and committed (and no longer held)."""
+        capture = self.capture
+        if capture is None or not capture.step(seconds) or self.committed < self.capture_at:
+            return None
+        self.capture = None
+        self.snapshot_at = self.capture_at
+        return capture
+
 
 class SnapshotStore:
     """Snapshots of one consumer group's per-partition state, in the artifacts bucket.
 
-    Uploads run on one background thread (in order), so the scoring loop pays only for
-    serialising; :meth:`wait` blocks until they are durable (before a partition is given away).
+    Compression and uploads run on one background thread (in order), so the scoring loop
+    pays only for serialising, a slice per batch; :meth:`wait` blocks until they are durable
+    (before a partition is given away).
     """
 
     def __init__(self, settings: Settings, group: str, topic: str) -> None:
@@ -91,12 +111,13 @@ class SnapshotStore:
                     found.append(int(name[: -len(_SUFFIX)]))
         return sorted(found)
 
-    def save(self, partition: int, offset: int, blob: bytes) -> None:
-        """Upload a snapshot (:meth:`OnlineFeatures.snapshot` at ``offset``) in the background."""
+    def save(self, partition: int, offset: int, capture: Capture) -> None:
+        """Compress and upload a complete capture of the state at ``offset``, in the background."""
         self._pending = [f for f in self._pending if not f.done()]
-        self._pending.append(self._uploads.submit(self._upload, partition, offset, blob))
+        self._pending.append(self._uploads.submit(self._upload, partition, offset, capture))
 
-    def _upload(self, partition: int, offset: int, blob: bytes) -> None:
+    def _upload(self, partition: int, offset: int, capture: Capture) -> None:
+        blob = capture.blob()
         try:
             self._s3.put_object(Bucket=self._bucket, Key=self._key(partition, offset), Body=blob)
             for old in self._offsets(partition)[:-_KEEP]:
