@@ -126,17 +126,22 @@ def upsert(
     )
 
 
-def first_orphan(staging: str, column: str, references: str) -> str:
-    """One staged ``column`` value with no row in ``references`` (``"table(column)"``), if any.
+def first_orphan(staging: str, references: Sequence[tuple[str, str]]) -> str:
+    """A staged row with a key that has no referenced row, if any.
 
-    One anti-join per reference checks a whole load at once; the same SQL runs on both
-    engines (Redshift does not enforce foreign keys at all).
+    ``references`` pairs a staged column with what it references (``"table(column)"``). The
+    row comes back as (value, missing) pairs in that order. One scan of the staging table
+    with a hash join per reference checks a whole load; the SQL is the same on both engines
+    (Redshift does not enforce foreign keys at all).
     """
-    target, key = references.rstrip(")").split("(")
-    return (
-        f"SELECT s.{column} FROM {staging} s WHERE s.{column} IS NOT NULL "
-        f"AND NOT EXISTS (SELECT 1 FROM {target} r WHERE r.{key} = s.{column}) LIMIT 1"
-    )
+    joins, checks, pairs = [], [], []
+    for n, (column, target) in enumerate(references):
+        table, key = target.rstrip(")").split("(")
+        joins.append(f"LEFT JOIN {table} r{n} ON r{n}.{key} = s.{column}")
+        missing = f"(s.{column} IS NOT NULL AND r{n}.{key} IS NULL)"
+        checks.append(missing)
+        pairs.append(f"s.{column}, CASE WHEN {missing} THEN 1 ELSE 0 END")
+    return f"SELECT {', '.join(pairs)} FROM {staging} s {' '.join(joins)} WHERE {' OR '.join(checks)} LIMIT 1"
 
 
 def lock_for_migrations(dialect: Dialect, ledger: str) -> str:
