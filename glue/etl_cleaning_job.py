@@ -31,7 +31,6 @@ Card numbers never appear: events carry only ``card_token``.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
@@ -218,43 +217,24 @@ def with_keys(events: DataFrame, run_id: str) -> DataFrame:
 
 
 def dimension_rows(facts: DataFrame) -> dict[str, list[tuple[Any, ...]]]:
-    """Each dimension's rows (warehouse column order), one per key, from ONE Spark job.
+    """Each dimension's rows (warehouse column order), one per key, latest event winning.
 
-    Dimensions are small next to facts, so every dimension's (key, latest attributes) pairs
-    are computed in one shuffle and collected, rather than one Spark job per table. Date and
-    time attributes follow from their keys and are filled in here.
+    One small aggregation per dimension over the cached facts: each reads only its own
+    columns, and partial aggregation shrinks it to one row per key before the shuffle.
+    Date and time attributes follow from their keys and are filled in here.
     """
-    from functools import reduce
-
     from pyspark.sql import functions as F
 
-    parts = [
-        facts.where(F.col(key).isNotNull()).select(
-            F.lit(name).alias("dim"),
-            F.col(key).cast("string").alias("key"),
-            F.col("event_time"),
-            F.to_json(F.struct(*attrs)).alias("attrs"),
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    for name, (key, attrs) in DIMENSIONS.items():
+        latest = (
+            facts.where(F.col(key).isNotNull())
+            .groupBy(key)
+            .agg(F.max_by(F.struct(*attrs), "event_time").alias("latest"))
         )
-        for name, (key, attrs) in {
-            **DIMENSIONS,
-            "dim_date": ("date_key", ()),
-            "dim_time": ("time_key", ()),
-        }.items()
-    ]
-    latest = (
-        reduce(lambda a, b: a.unionByName(b), parts)
-        .groupBy("dim", "key")
-        .agg(F.max_by("attrs", "event_time").alias("attrs"))
-    )
-    rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in DIMENSION_LOAD_ORDER}
-    for row in latest.collect():
-        if row["dim"] == "dim_date":
-            rows["dim_date"].append(date_row(int(row["key"])))
-        elif row["dim"] == "dim_time":
-            rows["dim_time"].append(time_row(int(row["key"])))
-        else:
-            attrs = json.loads(row["attrs"])
-            rows[row["dim"]].append((row["key"], *(attrs.get(a) for a in DIMENSIONS[row["dim"]][1])))
+        rows[name] = [(row[key], *row["latest"]) for row in latest.collect()]
+    rows["dim_date"] = [date_row(r[0]) for r in facts.select("date_key").distinct().collect()]
+    rows["dim_time"] = [time_row(r[0]) for r in facts.select("time_key").distinct().collect()]
     return rows
 
 

@@ -44,6 +44,12 @@ class Scenario:
     curated_keys: list[str]
 
 
+def _variant(line: bytes, transaction_id: str, event_time: str, issuing_bank: str) -> bytes:
+    event = json.loads(line)
+    event.update(transaction_id=transaction_id, event_time=event_time, issuing_bank=issuing_bank)
+    return json.dumps(event).encode()
+
+
 def _bad_currency(line: bytes) -> bytes:
     return line.replace(b'"currency":"EUR"', b'"currency":"eur"')
 
@@ -75,7 +81,14 @@ def scenario(stack: RunningStack) -> Iterator[Scenario]:
         first = job.run(spark, settings)
         rerun = job.run(spark, settings)
         batch2 = lines("b2", 200, seed=11, spacing_s=3600)  # 200 hours of event time: a backfill
-        put_objects(s3, settings.bucket, datetime(2026, 11, 1, 11, tzinfo=UTC), [batch2 + batch1[290:]])
+        # The same card re-issued by another bank, seen late and (out of order) early too.
+        rebanked = [
+            _variant(batch1[0], "tx_rebank_new", "2026-11-20T00:00:00.000000Z", "Bank Renamed"),
+            _variant(batch1[0], "tx_rebank_old", "2026-10-01T00:00:00.000000Z", "Bank Old"),
+        ]
+        put_objects(
+            s3, settings.bucket, datetime(2026, 11, 1, 11, tzinfo=UTC), [batch2 + batch1[290:] + rebanked]
+        )
         second = job.run(spark, settings)
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket=settings.bucket, Prefix="curated/")["Contents"]]
         yield Scenario(
@@ -130,15 +143,19 @@ def test_rerun_loads_nothing_new(scenario: Scenario) -> None:
 
 def test_second_batch_loads_only_new_rows(scenario: Scenario, wh: Warehouse) -> None:
     second = scenario.second
-    assert (second.rows_read, second.rows_loaded, second.duplicates_dropped) == (210, 200, 10)
-    assert _loaded(wh, scenario) == _ids(scenario.batch1) | _ids(scenario.batch2)
-    assert scenario.curated_rows == 500
+    assert (second.rows_read, second.rows_loaded, second.duplicates_dropped) == (212, 202, 10)
+    assert _loaded(wh, scenario) == _ids(scenario.batch1) | _ids(scenario.batch2) | {
+        "tx_rebank_new",
+        "tx_rebank_old",
+    }
+    assert scenario.curated_rows == 502
 
 
 def test_a_backfill_is_written_as_one_curated_file_per_day(scenario: Scenario) -> None:
     days = re.compile(rf"event_date=([\d-]+)/etl_run_id={scenario.second.run_id}/[^/]+\.parquet$")
     files = [m.group(1) for m in map(days.search, scenario.curated_keys) if m]
-    assert sorted(files) == [f"2026-11-{day:02d}" for day in range(1, 10)]  # 200 hours from Nov 1
+    # 200 hours from Nov 1, and the two re-banked card events
+    assert sorted(files) == ["2026-10-01", *(f"2026-11-{day:02d}" for day in range(1, 10)), "2026-11-20"]
 
 
 def test_corrupt_lines_are_quarantined_with_reasons(scenario: Scenario) -> None:
@@ -155,6 +172,11 @@ def test_corrupt_lines_are_quarantined_with_reasons(scenario: Scenario) -> None:
     assert any(r.startswith("currency:") for r in reasons.values())
     assert "city: blank after trimming" in reasons.values()
     assert all(r["source_object"].startswith("raw/2026/11/01/10/") for r in records)
+
+
+def test_dimension_attributes_come_from_the_latest_event(scenario: Scenario, wh: Warehouse) -> None:
+    card = json.loads(scenario.batch1[0])["card_id"]
+    assert wh.query("SELECT issuing_bank FROM dim_card WHERE card_id = %s", (card,)) == [("Bank Renamed",)]
 
 
 def test_every_fact_key_resolves_to_a_dimension(scenario: Scenario, wh: Warehouse) -> None:
@@ -181,7 +203,7 @@ def test_runs_are_recorded_as_the_bookmark(scenario: Scenario, wh: Warehouse) ->
         "SELECT status, rows_loaded FROM etl_runs WHERE run_id = ANY(%s) ORDER BY started_at",
         ([scenario.first.run_id, scenario.second.run_id],),
     )
-    assert runs == [("succeeded", 300), ("succeeded", 200)]
+    assert runs == [("succeeded", 300), ("succeeded", 202)]
     staged = client("s3", scenario.settings).list_objects_v2(
         Bucket=scenario.settings.bucket, Prefix="warehouse-staging/"
     )
