@@ -48,6 +48,14 @@ class _Stat:
         self.low = min(self.low, value)
         self.high = max(self.high, value)
 
+    def add_many(self, values: list[float]) -> None:
+        """Each value once, with C-level loops (a batch of thousands costs microseconds)."""
+        if values:
+            self.count += len(values)
+            self.total += sum(values)
+            self.low = min(self.low, min(values))
+            self.high = max(self.high, max(values))
+
 
 class MetricsPublisher:
     """Aggregates counters and observations and publishes them to CloudWatch periodically.
@@ -99,12 +107,12 @@ class MetricsPublisher:
 
     def observe_many(self, name: str, values: Iterable[float], unit: Unit = "Milliseconds") -> None:
         """Record many measurements under one lock (e.g. every record's age in a batch)."""
+        batch = list(values)
         with self._lock:
             stat = self._stats.get(name)
             if stat is None:
                 stat = self._stats[name] = _Stat(unit)
-            for value in values:
-                stat.add(value)
+            stat.add_many(batch)
 
     # --- publishing --------------------------------------------------------------------------------
     def start(self) -> MetricsPublisher:

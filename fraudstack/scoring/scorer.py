@@ -385,7 +385,7 @@ class Scorer:
         counts = np.bincount(codes, minlength=len(DECISION_TYPES))
         for name, count in zip(DECISION_TYPES, counts.tolist(), strict=True):
             self.metrics.count(f"Decisions{name.capitalize()}", count)
-        self.metrics.observe_many("EndToEndLatency", (decided_at_ms - ts for ts in timestamps_ms if ts > 0))
+        self.metrics.observe_many("EndToEndLatency", [decided_at_ms - ts for ts in timestamps_ms if ts > 0])
 
     # --- producing -------------------------------------------------------------------------------
     def _produce(
