@@ -32,7 +32,7 @@ SNAPSHOT_FORMAT = 1
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 _HEADER = f'{{"format":{SNAPSHOT_FORMAT},"feature_version":{FEATURE_VERSION},"cards":{{'
 #: Cards serialised between two looks at the clock in :meth:`Capture.step`.
-_SLICE = 32
+_SLICE = 8
 
 
 class Capture:
