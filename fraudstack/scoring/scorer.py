@@ -197,8 +197,8 @@ class Scorer:
         # The start-up heap (modules, clients, the model) lives as long as the process: a full
         # collection rescanning it takes 0.1-0.2 s and would land on the first batches.
         gc.freeze()
-        last_record = last_commit = time.monotonic()
-        consumed_at_commit = 0
+        last_record = last_cut = last_rate = time.monotonic()
+        consumed_at_rate = 0
         try:
             while not stop.is_set():
                 self._take_model()
@@ -213,14 +213,15 @@ class Scorer:
                 self._emit_explained(wait=len(self._explainer) > _EXPLAIN_BACKLOG)
                 self._producer.poll(0)
                 self._advance_snapshots()
-                if now - last_commit >= self.commit_interval:
-                    if self._fence is None:
-                        self._fence = self._cut()
-                        self._start_snapshots(now)
+                if self._fence is None and self._cut_due(now - last_cut):
+                    self._fence = self._cut()
+                    self._start_snapshots(now)
+                    last_cut = now
+                if now - last_rate >= self.commit_interval:
                     if self.metrics is not None:
-                        rate = (self.stats.consumed - consumed_at_commit) / (now - last_commit)
+                        rate = (self.stats.consumed - consumed_at_rate) / (now - last_rate)
                         self.metrics.observe("Throughput", rate, unit="Count/Second")
-                    last_commit, consumed_at_commit = now, self.stats.consumed
+                    last_rate, consumed_at_rate = now, self.stats.consumed
                 if self._fence is not None and self._durable(self._fence):
                     self._commit(self._fence, asynchronous=True)
                     self._fence = None
@@ -421,6 +422,16 @@ class Scorer:
         )
 
     # --- checkpoints -----------------------------------------------------------------------------
+    def _cut_due(self, elapsed: float) -> bool:
+        """Whether to cut a checkpoint now, ``elapsed`` seconds after the last one.
+
+        A cut first waits for the reason codes still being computed; it prefers a moment when
+        there are none (costing nothing), for up to one more ``commit_interval``.
+        """
+        if elapsed < self.commit_interval:
+            return False
+        return not len(self._explainer) or elapsed >= 2 * self.commit_interval
+
     def _cut(self) -> _Fence:
         """Note what to commit once everything produced so far is acknowledged and the alerts are out.
 
