@@ -9,9 +9,9 @@ explanations of its reviews and declines.
 
 The loop submits each batch's flagged rows with whatever it needs to finish those decisions
 (:meth:`Explainer.submit`) and takes the explained jobs back in submission order
-(:meth:`Explainer.results`); it produces the decisions itself, so every Kafka and SNS call
-stays on the loop's thread. Before a checkpoint it waits for all of them, so no offset is
-committed ahead of a decision.
+(:meth:`Explainer.results`), waiting only when more than a few batches are behind; it
+produces the decisions itself, so every Kafka and SNS call stays on the loop's thread.
+Before a checkpoint it waits for all of them, so no offset is committed ahead of a decision.
 """
 
 from __future__ import annotations
@@ -44,9 +44,10 @@ class Explainer(Generic[Job]):
         """Explain the rows ``inputs`` (model inputs); ``job`` comes back with their reasons."""
         self._jobs.append((self._worker.submit(model.reasons, inputs), job))
 
-    def results(self, wait: bool = False) -> Iterator[tuple[Job, list[list[Reason]]]]:
-        """Explained jobs, oldest first: those already done, or with ``wait`` every one (blocking)."""
-        while self._jobs and (wait or self._jobs[0][0].done()):
+    def results(self, backlog: int) -> Iterator[tuple[Job, list[list[Reason]]]]:
+        """Explained jobs, oldest first: those already done and, while more than ``backlog`` jobs
+        are left, the oldest (blocking until it is done)."""
+        while self._jobs and (self._jobs[0][0].done() or len(self._jobs) > backlog):
             future, job = self._jobs.popleft()
             yield job, future.result()  # an error in XGBoost is the loop's error
 

@@ -210,7 +210,7 @@ class Scorer:
                     # The card state is long-lived and acyclic; without this, Python's full
                     # collections rescan all of it as it grows (pauses of 0.1-1 s per batch).
                     gc.freeze()
-                self._emit_explained(wait=len(self._explainer) > _EXPLAIN_BACKLOG)
+                self._emit_explained(backlog=_EXPLAIN_BACKLOG)
                 self._producer.poll(0)
                 self._advance_snapshots()
                 if self._fence is None and self._cut_due(now - last_cut):
@@ -349,9 +349,10 @@ class Scorer:
         self.stats.decided += len(approved)
         self._account(codes, batch.timestamps_ms)
 
-    def _emit_explained(self, wait: bool) -> None:
-        """Produce the reviews and declines whose reason codes are ready (with ``wait``: all of them)."""
-        for flagged, reasons in self._explainer.results(wait):
+    def _emit_explained(self, backlog: int) -> None:
+        """Produce the reviews and declines whose reason codes are ready, waiting for the oldest
+        while more than ``backlog`` batches are left (0: all of them)."""
+        for flagged, reasons in self._explainer.results(backlog):
             self._emit_flagged(flagged, reasons)
 
     def _emit_flagged(self, flagged: _Flagged, reasons: list[list[Reason]]) -> None:
@@ -438,7 +439,7 @@ class Scorer:
         Every decision of a record below the noted positions is produced first (waiting for
         pending reason codes), so a commit never runs ahead of one.
         """
-        self._emit_explained(wait=True)
+        self._emit_explained(backlog=0)
         return _Fence(
             alerts=self._alerts.enqueued,
             epoch=self._deliveries.advance(),
