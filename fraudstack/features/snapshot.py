@@ -33,6 +33,8 @@ _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 _HEADER = f'{{"format":{SNAPSHOT_FORMAT},"feature_version":{FEATURE_VERSION},"cards":{{'
 #: Cards serialised between two looks at the clock in :meth:`Capture.step`.
 _SLICE = 8
+#: Cards joined and compressed at a time in :meth:`Capture.blob`.
+_PIECE = 256
 
 
 class Capture:
@@ -65,10 +67,21 @@ class Capture:
         return not pending
 
     def blob(self) -> bytes:
-        """The compressed snapshot; call once :attr:`done`."""
+        """The compressed snapshot; call once :attr:`done`.
+
+        Joined and encoded a few hundred cards at a time: one join of the whole text would hold
+        the GIL for milliseconds per megabyte, stalling the scoring loop while another thread
+        compresses (zlib itself releases the GIL).
+        """
         if self._pending:
             raise RuntimeError("the capture is not complete: call step() until it returns True")
-        return zlib.compress(f"{_HEADER}{','.join(self._parts)}}}}}".encode(), 3)
+        parts, packer = self._parts, zlib.compressobj(3)
+        out = [packer.compress(_HEADER.encode())]
+        for start in range(0, len(parts), _PIECE):
+            text = ",".join(parts[start : start + _PIECE])
+            out.append(packer.compress(f"{',' if start else ''}{text}".encode()))
+        out += [packer.compress(b"}}"), packer.flush()]
+        return b"".join(out)
 
 
 def _card_json(key: str, state: CardState) -> str:
