@@ -2,6 +2,9 @@
 
 - :mod:`fraudstack.scoring.scorer` - the consumer-group loop: micro-batches, decisions,
   dead letters, at-least-once commits, rebalancing;
+- :mod:`fraudstack.scoring.wire` - the fast path from a canonical record to a valid event;
+- :mod:`fraudstack.scoring.explain` - TreeSHAP reason codes on a worker thread;
+- :mod:`fraudstack.scoring.deliveries` - which produced records the broker acknowledged, per checkpoint;
 - :mod:`fraudstack.scoring.state` - per-partition feature state and its S3 snapshots;
 - :mod:`fraudstack.scoring.decisions` - the decision / alert format (the thresholds rule is
   :mod:`fraudstack.model.decisions`, shared with batch inference);
