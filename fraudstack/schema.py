@@ -146,7 +146,7 @@ class TransactionEvent(BaseModel):
 
     @field_serializer("event_time")
     def _ser_time(self, value: datetime) -> str:
-        return _format_time(value)
+        return utc_text(value)
 
     @field_serializer("amount")
     def _ser_amount(self, value: Decimal) -> float:
@@ -205,14 +205,14 @@ def _diagnose(raw: bytes | bytearray | str | Mapping[str, Any], exc: ValidationE
     return f"{where}: {err['msg'].removeprefix('Value error, ')}"
 
 
-def _format_time(value: datetime) -> str:
+def utc_text(value: datetime) -> str:
     """ISO-8601 in UTC with microseconds and a ``Z`` suffix: one spelling on the wire."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return _format_time(value)
+        return utc_text(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -23,11 +22,6 @@ from fraudstack.model.scoring import Reason
 def _clean(value: float) -> float | None:
     """JSON has no NaN: a missing feature is ``null``."""
     return None if math.isnan(value) else value
-
-
-def utc_text(value: datetime) -> str:
-    """The schema's spelling of a time: ISO-8601 UTC with microseconds and ``Z``."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
@@ -62,11 +56,6 @@ def decision_record(
     if features is not None:
         record["features"] = dict(zip(FEATURE_NAMES, map(_clean, features), strict=True))
     return record
-
-
-def encode(record: dict[str, Any]) -> bytes:
-    """Compact UTF-8 JSON (NaN never reaches here: :func:`decision_record` cleans features)."""
-    return _ENCODER.encode(record).encode()
 
 
 def encode_decision(

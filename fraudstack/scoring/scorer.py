@@ -58,13 +58,12 @@ from fraudstack.kafka.topics import ensure_topics
 from fraudstack.model.decisions import DECISION_TYPES, Thresholds
 from fraudstack.model.scoring import Reason
 from fraudstack.observability import MetricsPublisher
-from fraudstack.schema import validate_event
+from fraudstack.schema import utc_text, validate_event
 from fraudstack.scoring.alerts import AlertPublisher
 from fraudstack.scoring.decisions import (
     alert_message,
     decision_record,
     encode_decision,
-    utc_text,
 )
 from fraudstack.scoring.deliveries import Deliveries
 from fraudstack.scoring.explain import Explainer

@@ -13,10 +13,15 @@ from fraudstack.features import FEATURE_NAMES
 from fraudstack.model.scoring import Reason
 from fraudstack.schema import event_to_json_bytes, validate_event
 from fraudstack.scoring import DECISION_TYPES, Thresholds
-from fraudstack.scoring.decisions import alert_message, decision_record, encode, encode_decision
+from fraudstack.scoring.decisions import alert_message, decision_record, encode_decision
 from fraudstack.scoring.wire import parse_event, wire_form
 from fraudstack.settings import load_settings
 from tests.scoring.conftest import stream_events
+
+
+def encode(record: dict[str, object]) -> bytes:
+    """The reference spelling: the record through the standard JSON encoder, compact."""
+    return json.dumps(record, separators=(",", ":"), allow_nan=False).encode()
 
 
 def test_thresholds_split_scores_into_three_decisions() -> None:

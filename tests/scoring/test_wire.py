@@ -15,7 +15,7 @@ from fraudstack.scoring.wire import parse_event, wire_form
 from tests.scoring.conftest import stream_events
 
 #: sha256 of the schema (its JSON Schema and the model's Python checks) wire.py was written for.
-SCHEMA_SHA256 = "9ee03934dbe592b41e5830581bd9ce2fb2d758b47ff3cfe7d5b4842616fb25f1"
+SCHEMA_SHA256 = "fe702fed918ad614df2eedba6c8be058202264a1a8be27fbb55b4821ffc70cba"
 
 
 def _base(channel: str) -> dict[str, Any]:
