@@ -10,10 +10,11 @@ One run:
    warehouse) as a batch under a new run id. A run that died half-way is resumed with the
    same id and objects, and every output below is overwritten per run id, so a retry never
    duplicates anything; a run with nothing new exits early.
-2. **Validate.** Every line goes through :func:`fraudstack.schema.validate_event` inside
-   Spark (Arrow batches on the executors): the exact rules, and the exact one-line reasons,
-   the producer and the Kafka bridge use - one source of truth rather than a re-implementation
-   that could drift. Valid lines are then parsed natively with the Spark form of
+2. **Validate.** Every line goes through :func:`fraudstack.wire.rejection` inside Spark
+   (an Arrow UDF on the executors): the schema's exact rules and one-line reasons
+   (:func:`fraudstack.schema.validate_event`, after a fast path for the producers' canonical
+   form), the ones the producer, the bridge and the scorer use - one source of truth rather
+   than a re-implementation that could drift. Valid lines are then parsed natively with the Spark form of
    :func:`fraudstack.schema.arrow_schema`.
 3. **Clean.** Trims free-text fields (a field that is blank once trimmed is rejected);
    timestamps are UTC (the schema requires it and the session time zone is UTC).
@@ -24,8 +25,9 @@ One run:
    and rejected lines with their reason to ``s3://<bucket>/quarantine/transactions/``.
 6. **Load** dimensions (type-1 upsert, latest event wins) and facts through CSV files that
    Spark writes to the staging prefix and ``COPY`` reads, in ONE warehouse transaction that
-   also marks the run succeeded with its counts. The fact load runs while Spark writes the
-   curated Parquet: the two use different processes (and, on AWS, different machines).
+   also marks the run succeeded with its counts. The fact load runs while Spark derives the
+   dimensions and writes the curated Parquet (different processes, and on AWS different
+   machines); the facts' references to the dimensions are checked before the commit.
 
 Card numbers never appear: events carry only ``card_token``.
 """
@@ -36,7 +38,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,23 +46,26 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from fraudstack.aws import client
 from fraudstack.gluejob import glue_job
-from fraudstack.schema import arrow_schema, validate_event
+from fraudstack.schema import arrow_schema
 from fraudstack.settings import Settings
 from fraudstack.warehouse import (
     SPARK_CSV_OPTIONS,
     CsvParts,
     Dialect,
     LoadResult,
+    Staged,
     Warehouse,
     connect,
     migrate,
     table,
 )
+from fraudstack.wire import rejection
 
 if TYPE_CHECKING:
-    import pyarrow as pa
     from pyspark.sql import Column, DataFrame, SparkSession
 
 CURATED_PREFIX = "curated/transactions/"
@@ -107,8 +112,8 @@ class EtlSummary:
     duplicates_dropped: int = 0
     rows_quarantined: int = 0
     elapsed_s: float = 0.0
-    #: Seconds per step: where a slow run spends its time (the warehouse load overlaps the
-    #: curated write, so the steps may add up to more than ``elapsed_s``).
+    #: Seconds per step: where a slow run spends its time (the warehouse's steps overlap
+    #: Spark's, so the steps may add up to more than ``elapsed_s``).
     stages: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
@@ -175,15 +180,13 @@ def claim_batch(wh: Warehouse, settings: Settings) -> Batch | None:
 
 def validated(spark: SparkSession, uris: list[str]) -> DataFrame:
     """Non-blank raw lines with ``reason`` (NULL when valid) and the parsed, cleaned fields."""
-    import pyarrow as pa
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    def reasons(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        # Runs on the executors; nested so cloudpickle ships it by value with the job.
-        for batch in batches:
-            found = [validate_event(line).reason for line in batch.column(0).to_pylist()]
-            yield batch.append_column("reason", pa.array(found, pa.string()))
+    @F.pandas_udf("string")  # type: ignore[call-overload]
+    def reasons(values: pd.Series) -> pd.Series:
+        # Runs on the executors; only the verdicts travel back to the JVM, not the lines.
+        return pd.Series([rejection(line) for line in values], dtype=object)
 
     lines = (
         spark.read.text(uris)
@@ -193,7 +196,7 @@ def validated(spark: SparkSession, uris: list[str]) -> DataFrame:
         )
         .where(F.trim("value") != "")
     )
-    checked = lines.mapInArrow(reasons, "value string, source_object string, reason string")
+    checked = lines.withColumn("reason", reasons("value"))
     event_type = from_arrow_schema(arrow_schema())
     # Parse into ONE struct column and take the fields apart in a second projection: selecting
     # each field of the from_json call directly makes Spark parse every line once per field
@@ -228,26 +231,33 @@ def with_keys(events: DataFrame, run_id: str) -> DataFrame:
     )
 
 
-def dimension_rows(facts: DataFrame) -> dict[str, list[tuple[Any, ...]]]:
+def dimension_rows(events: DataFrame) -> dict[str, list[tuple[Any, ...]]]:
     """Each dimension's rows (warehouse column order), one per key, latest event winning.
 
-    One small aggregation per dimension over the cached facts: each reads only its own
-    columns, and partial aggregation shrinks it to one row per key before the shuffle.
-    Date and time attributes follow from their keys and are filled in here.
+    One small aggregation per dimension over the cached events (with :func:`with_keys`):
+    each reads only its own columns, and partial aggregation shrinks it to one row per key
+    before the shuffle. Date and time attributes follow from their keys and are filled in here.
     """
     from pyspark.sql import functions as F
 
-    rows: dict[str, list[tuple[Any, ...]]] = {}
-    for name, (key, attrs) in DIMENSIONS.items():
-        latest = (
-            facts.where(F.col(key).isNotNull())
+    def latest(key: str, attrs: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        found = (
+            events.where(F.col(key).isNotNull())
             .groupBy(key)
             .agg(F.max_by(F.struct(*attrs), "event_time").alias("latest"))
         )
-        rows[name] = [(row[key], *row["latest"]) for row in latest.collect()]
-    rows["dim_date"] = [date_row(r[0]) for r in facts.select("date_key").distinct().collect()]
-    rows["dim_time"] = [time_row(r[0]) for r in facts.select("time_key").distinct().collect()]
-    return rows
+        return [(row[key], *row["latest"]) for row in found.collect()]
+
+    def keys(key: str, row: Callable[[int], tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return [row(found[0]) for found in events.select(key).distinct().collect()]
+
+    # Submitted together, the small jobs keep both cores busy through each other's
+    # scheduling and shuffle gaps.
+    with ThreadPoolExecutor(max_workers=len(DIMENSIONS) + 2) as pool:
+        futures = {name: pool.submit(latest, key, attrs) for name, (key, attrs) in DIMENSIONS.items()}
+        futures["dim_date"] = pool.submit(keys, "date_key", date_row)
+        futures["dim_time"] = pool.submit(keys, "time_key", time_row)
+        return {name: future.result() for name, future in futures.items()}
 
 
 def date_row(date_key: int) -> tuple[Any, ...]:
@@ -277,22 +287,32 @@ def fact_frame(facts: DataFrame) -> tuple[list[str], DataFrame]:
     return columns, facts.select(*[source[c].alias(c) for c in columns])
 
 
-def one_per_transaction(events: DataFrame) -> DataFrame:
+@contextmanager
+def one_per_transaction(events: DataFrame) -> Iterator[DataFrame]:
     """``events`` with one row per ``transaction_id`` (which copy survives is arbitrary).
 
     ``dropDuplicates`` would shuffle every full row to find the few ids that repeat
     (at-least-once delivery redelivers a small fraction). Instead only the ids are
-    aggregated, the repeated ones are broadcast (they are few: even a million ids is ~20 MB)
-    and only their rows are shuffled; the rest keep their partitions.
+    aggregated, and the repeated ones (few: even a million ids is ~20 MB) and their
+    deduplicated rows are cached. The result is then a narrow view of ``events`` (a broadcast
+    anti-join) plus that small cache: each later job re-reads ``events``' cache instead of
+    the run building a second copy of every row. The small caches are freed on exit.
     """
     from pyspark.sql import functions as F
 
-    repeated = F.broadcast(
-        events.groupBy("transaction_id").count().where(F.col("count") > 1).select("transaction_id")
+    repeated = (
+        events.groupBy("transaction_id").count().where(F.col("count") > 1).select("transaction_id").cache()
     )
-    once = events.join(repeated, "transaction_id", "left_anti")
-    deduplicated = events.join(repeated, "transaction_id", "left_semi").dropDuplicates(["transaction_id"])
-    return once.unionByName(deduplicated)
+    deduplicated = (
+        events.join(F.broadcast(repeated), "transaction_id", "left_semi")
+        .dropDuplicates(["transaction_id"])
+        .cache()
+    )
+    try:
+        yield events.join(F.broadcast(repeated), "transaction_id", "left_anti").unionByName(deduplicated)
+    finally:
+        deduplicated.unpersist()
+        repeated.unpersist()
 
 
 def curated_layout(facts: DataFrame, first: datetime | None, last: datetime | None) -> DataFrame:
@@ -383,40 +403,47 @@ def run(spark: SparkSession, settings: Settings) -> EtlSummary:
             loaded = _existing_ids(spark, wh, stats["first"], stats["last"]) if stats["first"] else None
         if loaded is not None:
             valid = valid.join(F.broadcast(loaded), "transaction_id", "left_anti")
-        facts = with_keys(one_per_transaction(valid), batch.run_id).persist(StorageLevel.MEMORY_AND_DISK)
-
-        fact_columns, fact_rows = fact_frame(facts)
-        # Referenced tables first; one transaction, so the warehouse never sees half a run.
-        with summary.stage("dedupe+dimensions"):
-            dimensions = dimension_rows(facts)  # the first action on facts: it deduplicates
-            rows.unpersist()
-            for name in DIMENSION_LOAD_ORDER:
-                wh.upsert(name, dimensions[name])
-        with staging_area(spark, wh, batch.run_id) as staging:
-            with summary.stage("staging-csv"):
+        # The warehouse loads the facts (copy into a staging table, insert) while Spark derives
+        # the dimensions and writes the curated copy; the dimensions are loaded afterwards and
+        # the facts' references checked against them before the commit. One connection, one
+        # thread on it at a time, one transaction, so the warehouse never sees half a run.
+        # Leaving the block waits for the warehouse even if Spark fails, so the connection's
+        # rollback never races it.
+        with (
+            one_per_transaction(valid) as unique,
+            staging_area(spark, wh, batch.run_id) as staging,
+            ThreadPoolExecutor(max_workers=1) as warehouse,
+        ):
+            facts = with_keys(unique, batch.run_id)
+            fact_columns, fact_rows = fact_frame(facts)
+            with summary.stage("dedupe+staging-csv"):  # the first job on the facts deduplicates
                 fact_rows.write.mode("overwrite").options(**SPARK_CSV_OPTIONS).csv(staging)
 
-            def load_facts() -> LoadResult:
-                with summary.stage("warehouse-load"):
-                    return wh.upsert(
-                        "fact_transactions", CsvParts(staging), columns=fact_columns, update=False
-                    )
+            def load_facts() -> tuple[Staged, LoadResult]:
+                with summary.stage("fact-load"):
+                    staged = wh.stage("fact_transactions", CsvParts(staging), columns=fact_columns)
+                    return staged, wh.merge(staged, update=False)
 
-            # The warehouse inserts the facts (one server process, mostly one core) while Spark
-            # writes the curated copy. Leaving the block waits for the load even if the write
-            # fails, so the connection's rollback never races it.
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                loading = pool.submit(load_facts)
-                with summary.stage("curated"):
-                    (
-                        curated_layout(facts, stats["first"], stats["last"])
-                        .write.mode("overwrite")
-                        .option("partitionOverwriteMode", "dynamic")
-                        .partitionBy("event_date", "etl_run_id")
-                        .parquet(bucket + CURATED_PREFIX)
-                    )
-                result = loading.result()
-            facts.unpersist()
+            loading = warehouse.submit(load_facts)
+            with summary.stage("dimensions"):
+                # Duplicates are copies of one event: they cannot change a latest-event
+                # attribute, so the dimensions skip the deduplicating join.
+                dimensions = dimension_rows(with_keys(valid, batch.run_id))
+            with summary.stage("curated"):
+                (
+                    curated_layout(facts, stats["first"], stats["last"])
+                    .write.mode("overwrite")
+                    .option("partitionOverwriteMode", "dynamic")
+                    .partitionBy("event_date", "etl_run_id")
+                    .parquet(bucket + CURATED_PREFIX)
+                )
+            staged, result = loading.result()
+        rows.unpersist()
+        with summary.stage("dimension-load"):
+            for name in DIMENSION_LOAD_ORDER:
+                wh.upsert(name, dimensions[name])
+            wh.check_references(staged)
+            wh.discard(staged)
         summary.rows_loaded = result.written
         summary.duplicates_dropped = summary.rows_read - summary.rows_quarantined - result.written
         summary.elapsed_s = time.monotonic() - started

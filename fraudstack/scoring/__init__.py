@@ -1,8 +1,7 @@
 """The sub-second streaming scorer behind ``fraudstack score``.
 
 - :mod:`fraudstack.scoring.scorer` - the consumer-group loop: micro-batches, decisions,
-  dead letters, at-least-once commits, rebalancing;
-- :mod:`fraudstack.scoring.wire` - the fast path from a canonical record to a valid event;
+  dead letters, at-least-once commits, rebalancing (records parsed by :mod:`fraudstack.wire`);
 - :mod:`fraudstack.scoring.explain` - TreeSHAP reason codes on a worker thread;
 - :mod:`fraudstack.scoring.deliveries` - which produced records the broker acknowledged, per checkpoint;
 - :mod:`fraudstack.scoring.state` - per-partition feature state and its S3 snapshots;

@@ -38,7 +38,7 @@ def decision_record(
 ) -> dict[str, Any]:
     """The decision as a JSON-ready dict (the decisions topic value and the alert body).
 
-    ``event`` is in wire form (:mod:`fraudstack.scoring.wire`): its time is already the
+    ``event`` is in wire form (:mod:`fraudstack.wire`): its time is already the
     schema's text and its amount a float.
     """
     record: dict[str, Any] = {

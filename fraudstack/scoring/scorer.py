@@ -2,7 +2,7 @@
 
 Per loop: take what the consumer has fetched (up to ``max_batch`` records; a lone record is
 taken the moment it arrives, never held back to fill a batch), validate each record (the
-canonical wire form on a fast path, :mod:`fraudstack.scoring.wire`; anything else through the
+canonical wire form on a fast path, :mod:`fraudstack.wire`; anything else through the
 schema's model), update the owning partition's card state with the shared online features
 (:class:`fraudstack.features.OnlineFeatures`), score the whole batch as one matrix with the
 current model, and produce one decision per transaction to the decisions topic, keyed by
@@ -69,8 +69,8 @@ from fraudstack.scoring.deliveries import Deliveries
 from fraudstack.scoring.explain import Explainer
 from fraudstack.scoring.models import ModelWatcher
 from fraudstack.scoring.state import PartitionState, SnapshotStore
-from fraudstack.scoring.wire import WireEvent, parse_event, wire_form
 from fraudstack.settings import Settings
+from fraudstack.wire import WireEvent, parse_event, wire_form
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ Tables: see :data:`fraudstack.warehouse.schema.TABLES` (``python -m fraudstack.w
 re-renders the DDL files under ``data/warehouse/``).
 """
 
-from fraudstack.warehouse.connection import LoadResult, Warehouse, connect
+from fraudstack.warehouse.connection import LoadResult, Staged, Warehouse, connect
 from fraudstack.warehouse.dialect import Dialect
 from fraudstack.warehouse.load import SPARK_CSV_OPTIONS, CsvParts
 from fraudstack.warehouse.migrations import MIGRATIONS, applied_versions, migrate
@@ -28,6 +28,7 @@ __all__ = [
     "CsvParts",
     "Dialect",
     "LoadResult",
+    "Staged",
     "Table",
     "Warehouse",
     "applied_versions",

@@ -14,8 +14,8 @@ from fraudstack.model.scoring import Reason
 from fraudstack.schema import event_to_json_bytes, validate_event
 from fraudstack.scoring import DECISION_TYPES, Thresholds
 from fraudstack.scoring.decisions import alert_message, decision_record, encode_decision
-from fraudstack.scoring.wire import parse_event, wire_form
 from fraudstack.settings import load_settings
+from fraudstack.wire import parse_event, wire_form
 from tests.scoring.conftest import stream_events
 
 

@@ -66,11 +66,15 @@ def test_loads_refuse_keys_without_a_referenced_row(wh: Warehouse) -> None:
         "location_key", "amount", "currency", "channel", "entry_mode", "lat", "lon", "is_fraud",
         "schema_version", "source_object", "etl_run_id",
     ]  # fmt: skip
-    wh.upsert("dim_time", [(1200, 12, 0, "afternoon")])
-    wh.upsert("dim_customer", [("cust_orphan", date(2020, 1, 1))])
-    wh.upsert("dim_card", [("card_orphan", "tok_" + "0" * 24, "debit", "Bank", "cust_orphan")])
-    wh.upsert("dim_merchant", [("m_orphan", "Shop", "5411", "Grocery", 48.0, 2.0)])
-    wh.upsert("dim_location", [("FR:Paris", "Paris", "FR")])
+
+    def load_dimensions_but_the_date() -> None:
+        wh.upsert("dim_time", [(1200, 12, 0, "afternoon")])
+        wh.upsert("dim_customer", [("cust_orphan", date(2020, 1, 1))])
+        wh.upsert("dim_card", [("card_orphan", "tok_" + "0" * 24, "debit", "Bank", "cust_orphan")])
+        wh.upsert("dim_merchant", [("m_orphan", "Shop", "5411", "Grocery", 48.0, 2.0)])
+        wh.upsert("dim_location", [("FR:Paris", "Paris", "FR")])
+
+    load_dimensions_but_the_date()
     fact = [
         "tx_orphan", datetime(1999, 1, 1, 12, tzinfo=UTC), 19990101, 1200, "cust_orphan", "card_orphan",
         "m_orphan", "FR:Paris", 10, "EUR", "pos", "chip", 48.0, 2.0, False, 1, "raw/x", "run_orphan",
@@ -81,6 +85,23 @@ def test_loads_refuse_keys_without_a_referenced_row(wh: Warehouse) -> None:
         wh.upsert("fact_transactions", [fact], columns=columns, update=False)
     wh.rollback()
     assert wh.query("SELECT count(*) FROM fact_transactions WHERE transaction_id = 'tx_orphan'") == [(0,)]
+    wh.rollback()
+
+    # Split into steps (the ETL merges facts before their dimensions are loaded), the check
+    # runs after the merge and before the commit: the dimension loaded in between satisfies it.
+    load_dimensions_but_the_date()
+    staged = wh.stage("fact_transactions", [fact], columns=columns)
+    assert wh.merge(staged, update=False).written == 1
+    with pytest.raises(FraudstackError, match=r"date_key = 19990101 has no row in dim_date"):
+        wh.check_references(staged)
+    wh.rollback()
+    load_dimensions_but_the_date()
+    staged = wh.stage("fact_transactions", [fact], columns=columns)
+    wh.merge(staged, update=False)
+    wh.upsert("dim_date", [(19990101, date(1999, 1, 1), 1999, 1, 1, 1, 5, False)])
+    wh.check_references(staged)
+    wh.discard(staged)
+    assert wh.query("SELECT count(*) FROM fact_transactions WHERE transaction_id = 'tx_orphan'") == [(1,)]
     wh.rollback()
 
 

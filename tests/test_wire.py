@@ -11,7 +11,7 @@ import pytest
 
 from fraudstack import schema
 from fraudstack.schema import event_to_json_bytes, validate_event
-from fraudstack.scoring.wire import parse_event, wire_form
+from fraudstack.wire import parse_event, rejection, wire_form
 from tests.scoring.conftest import stream_events
 
 #: sha256 of the schema (its JSON Schema and the model's Python checks) wire.py was written for.
@@ -175,6 +175,16 @@ def test_the_patterns_were_reviewed_against_this_schema() -> None:
     )
     digest = hashlib.sha256(source.encode()).hexdigest()
     assert digest == SCHEMA_SHA256, (
-        "the event schema changed: review the patterns in fraudstack/scoring/wire.py against it "
+        "the event schema changed: review the patterns in fraudstack/wire.py against it "
         f"(they must accept nothing the model rejects), then set SCHEMA_SHA256 to {digest}"
     )
+
+
+@pytest.mark.parametrize("channel", ["ecom", "pos"])
+def test_rejection_gives_the_models_reason(channel: str) -> None:
+    base = _base(channel)
+    records = [event_to_json_bytes(base), *_mutations(base)]
+    texts = [raw.decode("utf-8", "replace") for raw in records]
+    verdicts = [rejection(text) for text in texts]
+    assert verdicts == [validate_event(text).reason for text in texts]
+    assert verdicts[0] is None and sum(v is not None for v in verdicts) >= 100
