@@ -38,6 +38,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from confluent_kafka import (
@@ -73,6 +74,10 @@ from fraudstack.settings import Settings
 from fraudstack.wire import WireEvent, parse_event, wire_form
 
 log = logging.getLogger(__name__)
+
+#: Consumer settings that hand a record over as soon as the broker has it: the decision
+#: budget is milliseconds (librdkafka's defaults wait up to 500 ms for a fuller fetch).
+PROMPT_FETCH: dict[str, Any] = {"fetch.wait.max.ms": 10, "fetch.queue.backoff.ms": 1}
 
 #: How long an idle poll waits for the first record (bounds how late ``stop`` is noticed).
 _IDLE_WAIT = 0.1
@@ -162,8 +167,8 @@ class Scorer:
                 settings,
                 settings.scorer_group_id,
                 client_id="fraudstack-scorer",
-                # Answer a fetch as soon as a record is there: the decision budget is milliseconds.
-                **{"fetch.wait.max.ms": 10, "fetch.queue.backoff.ms": 1, "on_commit": self._committed},
+                **PROMPT_FETCH,
+                on_commit=self._committed,
             )
         )
         self._producer = Producer(

@@ -162,6 +162,15 @@ def test_pacer_holds_the_rate() -> None:
     assert 0.22 < time.monotonic() - started < 0.5
 
 
+def test_pacer_never_asks_for_a_wait_a_broker_client_would_round_to_zero() -> None:
+    # librdkafka's poll(0.0004) returns at once: a pacer asking for it would spin a core.
+    waits: list[float] = []
+    pacer = Pacer(rate=2000, idle=lambda seconds: (waits.append(seconds), time.sleep(seconds)))
+    for _ in range(200):
+        pacer.wait()
+    assert waits and min(waits) >= 0.001
+
+
 def test_delivery_guarantees_in_client_configs() -> None:
     settings = load_settings()
     producer = producer_config(settings)
