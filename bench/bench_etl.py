@@ -83,7 +83,11 @@ def main() -> None:
     state = Path(tempfile.mkdtemp(prefix="fraudstack-bench-etl-"))
     state.chmod(0o755)
     settings = load_settings(
-        state_dir=state, kafka_port=_free_port(), moto_port=_free_port(), postgres_port=_free_port()
+        state_dir=state,
+        kafka_port=_free_port(),
+        moto_port=_free_port(),
+        postgres_port=_free_port(),
+        spark_driver_memory=args.driver_memory,
     )
     # A timeout's SIGTERM must still run the finally below, or the stack outlives the bench.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -97,7 +101,7 @@ def main() -> None:
         print(f"wrote {total:,} raw lines in {objects} objects in {time.monotonic() - t0:.1f}s", flush=True)
 
         os.environ.update(PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
-        builder = SparkSession.builder.appName("bench-etl").config("spark.driver.memory", args.driver_memory)
+        builder = SparkSession.builder.appName("bench-etl")
         for key, value in local_config(settings).items():
             builder = builder.config(key, value)
         spark = builder.getOrCreate()

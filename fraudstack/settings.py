@@ -100,6 +100,11 @@ class Settings(BaseSettings):
 
     # --- Spark (local Glue runs) --------------------------------------------------------------
     spark_jars_dir: Path = Field(default=_VENDOR_JARS, description="hadoop-aws + AWS SDK bundle jars")
+    spark_driver_memory: str = Field(
+        default="2g",
+        pattern=r"^[1-9][0-9]*[mg]$",
+        description="local Spark's driver heap (it is the executor too): a 1M-row ETL batch wants 2g or more",
+    )
 
     # --- resource names (one declaration in fraudstack.resources uses these) ---------------
     bucket: str = "fraudstack-lake"

@@ -42,6 +42,7 @@ def local_config(settings: Settings) -> dict[str, str]:
         )
     config = {
         "spark.master": "local[2]",
+        "spark.driver.memory": settings.spark_driver_memory,
         "spark.jars": ",".join(str(j) for j in jars),
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
