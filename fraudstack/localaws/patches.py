@@ -25,6 +25,13 @@ The patches:
   (~2,400 records/s empty, ~500/s at 40k records). A sorted list of sequence numbers kept
   beside moto's ``records`` dict makes a put O(1) amortised and GetRecords O(log n + k)
   (bisect), with the same sequence numbers, iterator positions and MillisBehindLatest.
+- ``sqs-send-message``: moto 5.2.5's ``SQSBackend.send_message`` reads
+  ``queue.attributes.get("ContentBasedDeduplication")``, and ``Queue.attributes`` computes every
+  attribute, ApproximateNumberOfMessages (NotVisible, Delayed) included: three scans of the
+  queue per send, so a send is O(messages in the queue). The alerts topic's SQS tap queue is
+  never drained in long runs, so every SNS Publish slowed down as alerts piled up. For a
+  standard queue that lookup is always ``None`` (FIFO attributes exist only on FIFO queues);
+  the replacement runs moto's standard-queue steps without it and leaves FIFO queues to moto.
 
 Known limit kept as is: a ``.sync`` Glue task's raw output holds datetimes (StartedOn ...),
 which makes moto's ``DescribeExecution`` fail to serialise the output; definitions select
@@ -37,6 +44,7 @@ import bisect
 import functools
 import importlib
 import inspect
+import string
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,6 +104,7 @@ TARGETS: tuple[Target, ...] = (
     Target("kinesis-min-sequence", "moto.kinesis.models", "Shard", "get_min_sequence_number"),
     Target("kinesis-max-sequence", "moto.kinesis.models", "Shard", "get_max_sequence_number"),
     Target("kinesis-sequence-at", "moto.kinesis.models", "Shard", "get_sequence_number_at"),
+    Target("sqs-send-message", "moto.sqs.models", "SQSBackend", "send_message"),
 )
 
 _applied_lock = threading.Lock()
@@ -125,6 +134,7 @@ def apply(lambda_runtime: LambdaRuntime, glue_runner: GlueRunner) -> list[str]:
         "kinesis-min-sequence": _kinesis_min_sequence(resolved["kinesis-min-sequence"][1]),
         "kinesis-max-sequence": _kinesis_max_sequence(resolved["kinesis-max-sequence"][1]),
         "kinesis-sequence-at": _kinesis_sequence_at,
+        "sqs-send-message": _sqs_send_message(resolved["sqs-send-message"][1]),
     }
     with _applied_lock:
         _enable_step_functions_execution()
@@ -415,3 +425,71 @@ def _kinesis_sequence_at(self: Any, at_timestamp: float) -> int:
             return 0
         found = next((r for r in reversed(records.values()) if r.created_at < at_timestamp), None)
         return found.sequence_number  # type: ignore[union-attr]
+
+
+# --- SQS -----------------------------------------------------------------------------------------
+def _sqs_send_message(original: Callable[..., Any]) -> Callable[..., Any]:
+    from moto.sqs.exceptions import InvalidParameterValue
+    from moto.sqs.models import MAXIMUM_MESSAGE_DELAY, Message, random
+
+    def send_message(
+        self: Any,
+        queue_name: str,
+        message_body: str,
+        message_attributes: dict[str, Any] | None = None,
+        delay_seconds: int | None = None,
+        deduplication_id: str | None = None,
+        group_id: str | None = None,
+        system_attributes: dict[str, Any] | None = None,
+        validate_group_id: bool = True,
+    ) -> Any:
+        """moto 5.2.5's send, minus ``queue.attributes`` (a scan of the queue) on standard queues.
+
+        FIFO queues go to moto unchanged (content-based deduplication needs the attribute).
+        On a standard queue the attribute is never there, so the steps are moto's without it:
+        validate, default delay from the queue, build the Message (moto's random, so seeded
+        ids are the same), explicit deduplication/group ids, message attributes, the delay
+        limit (same error), mark sent, add to the queue.
+        """
+        queue = self.get_queue(queue_name)
+        if queue.fifo_queue:
+            return original(
+                self,
+                queue_name,
+                message_body,
+                message_attributes=message_attributes,
+                delay_seconds=delay_seconds,
+                deduplication_id=deduplication_id,
+                group_id=group_id,
+                system_attributes=system_attributes,
+                validate_group_id=validate_group_id,
+            )
+
+        self._validate_message(
+            queue,
+            message_body=message_body,
+            delay_seconds=int(delay_seconds or 0),
+            deduplication_id=deduplication_id,
+            group_id=group_id,
+            validate_group_id=validate_group_id,
+        )
+        delay = int(delay_seconds) if delay_seconds is not None else queue.delay_seconds
+        message = Message(str(random.uuid4()), message_body, system_attributes)
+        if deduplication_id is not None:
+            message.deduplication_id = deduplication_id
+            message.sequence_number = "".join(random.choice(string.digits) for _ in range(20))
+        if group_id is not None:
+            message.group_id = group_id
+        if message_attributes:
+            message.message_attributes = message_attributes
+        if delay > MAXIMUM_MESSAGE_DELAY:
+            raise InvalidParameterValue(
+                f"Value {delay} for parameter DelaySeconds is invalid. "
+                "Reason: DelaySeconds must be >= 0 and <= 900."
+            )
+        message.mark_sent(delay_seconds=delay)
+        queue.add_message(message)
+        return message
+
+    send_message.__wrapped__ = original  # type: ignore[attr-defined]  # tests compare with it
+    return send_message
