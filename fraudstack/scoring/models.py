@@ -40,6 +40,11 @@ class ScoringModel:
         self._columns = model.online_columns
         self._names = list(model.features)
         model.booster.set_param({"nthread": 1})
+        # The first prediction and explanation pay one-off set-up inside xgboost (tens of ms):
+        # pay it at load, on the loading thread, rather than on the first transactions.
+        blank = np.zeros((1, len(self._names)), dtype=np.float32)
+        self.score(blank)
+        self.reasons(blank)
 
     def inputs(self, rows: np.ndarray) -> np.ndarray:
         """The model's columns of online feature rows (all of ``FEATURE_NAMES``), as float32 like training."""

@@ -174,6 +174,8 @@ class Scorer:
         self._producer = Producer(
             producer_config(settings, client_id="fraudstack-scorer", **{"linger.ms": 1})
         )
+        # Connect and learn the decisions topic's partitions now, not on the first decision.
+        self._producer.list_topics(settings.topic_decisions, timeout=10)
         self._deliveries = Deliveries()
         self._explainer: Explainer[_Flagged] = Explainer()
         self._partitions: dict[int, PartitionState] = {}
