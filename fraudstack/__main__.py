@@ -4,4 +4,6 @@ import sys
 
 from fraudstack.cli.app import main
 
-sys.exit(main())
+# Guarded: a spawned child process (the scorer's alert publisher) imports this module again.
+if __name__ == "__main__":
+    sys.exit(main())

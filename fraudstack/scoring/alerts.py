@@ -1,29 +1,37 @@
 """Real-time alerts: high-scoring reviews and declines published to the SNS alerts topic.
 
-Why background threads and a sequence watermark: an SNS call takes milliseconds (hundreds on
-the local emulator), and a decision must not wait for it. The scoring loop enqueues each
-alert with a sequence number; worker threads publish in batches of up to 10
-(``PublishBatch``), retrying until SNS accepts. :attr:`AlertPublisher.published` is the
-highest sequence number below which every alert is accepted; the scorer commits the offsets
-it cut at sequence ``n`` only once ``published >= n``, so an alert is never lost behind a
-committed offset (at-least-once, like the decisions) and the loop never blocks on SNS.
-A backlog above ``max_backlog`` does block :meth:`publish` (backpressure, bounded memory).
+Why a child process and a sequence watermark: an SNS call takes milliseconds (hundreds on
+the local emulator), and a decision must not wait for it. Nor may the calls share the
+scorer's interpreter: boto3 is Python through and through, and its calls on threads of the
+scoring process held the GIL the scoring loop needs (alerts for 0.4% of transactions cost a
+quarter of the throughput). So the loop hands each alert, with a sequence number, over a pipe
+to a child process whose threads publish in batches of up to 10 (``PublishBatch``), retrying
+until SNS accepts, and send back the sequence numbers accepted.
+:attr:`AlertPublisher.published` is the highest sequence number below which every alert is
+accepted; the scorer commits the offsets it cut at sequence ``n`` only once
+``published >= n``, so an alert is never lost behind a committed offset (at-least-once, like
+the decisions) and the loop never blocks on SNS. A backlog above ``max_backlog`` does block
+:meth:`AlertPublisher.publish` (backpressure, bounded memory). The child exits when its pipe
+closes, including when the scorer is killed: nothing it had not confirmed was committed.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import queue
 import random
 import threading
 import time
+from multiprocessing.connection import Connection
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from fraudstack import aws
 from fraudstack.deploy import connect
-from fraudstack.observability import MetricsPublisher
+from fraudstack.errors import FraudstackError
+from fraudstack.observability import MetricsPublisher, configure_json_logging
 from fraudstack.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,7 +46,7 @@ def topic_arn(settings: Settings) -> str:
 
 
 class AlertPublisher:
-    """Publishes alerts to one SNS topic from ``workers`` daemon threads."""
+    """Publishes alerts to one SNS topic from a child process with ``workers`` threads."""
 
     def __init__(
         self,
@@ -47,27 +55,37 @@ class AlertPublisher:
         workers: int = 4,
         max_backlog: int = 20_000,
     ) -> None:
-        self._sns = aws.client("sns", settings)
-        self._arn = topic_arn(settings)
         self._metrics = metrics
         self._max_backlog = max_backlog
-        self._queue: queue.Queue[tuple[int, dict[str, Any]] | None] = queue.Queue()
         self._lock = threading.Condition()
         self.enqueued = 0
         self.published = 0
         self._done: set[int] = set()
-        self._threads = [
-            threading.Thread(target=self._run, name=f"alert-publisher-{i}", daemon=True)
-            for i in range(workers)
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._failed: str | None = None
+        self._closing = False
+        # spawn, not fork: the scorer already runs threads (librdkafka's among them).
+        context = multiprocessing.get_context("spawn")
+        alerts_out, self._alerts = context.Pipe(duplex=False)
+        self._acks, acks_in = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_serve,
+            args=(settings, topic_arn(settings), alerts_out, acks_in, workers),
+            name="alert-publisher",
+            daemon=True,
+        )
+        self._process.start()
+        alerts_out.close()
+        acks_in.close()
+        self._reader = threading.Thread(target=self._read_acks, name="alert-acks", daemon=True)
+        self._reader.start()
 
     def publish(self, transaction_id: str, subject: str, body: str, decision: str) -> int:
         """Queue an alert; returns its sequence number."""
         with self._lock:
-            while self.enqueued - self.published >= self._max_backlog:
+            while self._failed is None and self.enqueued - self.published >= self._max_backlog:
                 self._lock.wait(0.1)
+            if self._failed is not None:
+                raise FraudstackError(f"the alert publisher stopped: {self._failed}")
             self.enqueued += 1
             seq = self.enqueued
         entry = {
@@ -76,7 +94,7 @@ class AlertPublisher:
             "Message": body,
             "MessageAttributes": {"decision": {"DataType": "String", "StringValue": decision}},
         }
-        self._queue.put((seq, entry))
+        self._alerts.send((seq, entry))
         return seq
 
     def wait_for(self, seq: int, timeout: float) -> bool:
@@ -85,60 +103,99 @@ class AlertPublisher:
         with self._lock:
             while self.published < seq:
                 left = deadline - time.monotonic()
-                if left <= 0:
+                if left <= 0 or self._failed is not None:
                     return False
                 self._lock.wait(left)
         return True
 
     def close(self, timeout: float = 30.0) -> None:
         self.wait_for(self.enqueued, timeout)
-        for _ in self._threads:
-            self._queue.put(None)
-        for thread in self._threads:
-            thread.join(timeout=10)
+        self._closing = True
+        self._alerts.close()  # the child finishes what it holds and exits
+        self._process.join(timeout=10)
+        self._reader.join(timeout=5)
 
-    def _run(self) -> None:
+    def _read_acks(self) -> None:
         while True:
-            first = self._queue.get()
+            try:
+                seqs, accepted = self._acks.recv()
+            except (EOFError, OSError) as exc:
+                with self._lock:
+                    if not self._closing:
+                        self._failed = f"its process exited ({type(exc).__name__})"
+                        log.error(
+                            "alert publisher process exited",
+                            extra={"unconfirmed": self.enqueued - self.published},
+                        )
+                    self._lock.notify_all()
+                return
+            if self._metrics is not None and accepted:
+                self._metrics.count("Alerts", accepted)
+            with self._lock:
+                self._done.update(seqs)
+                while self.published + 1 in self._done:
+                    self.published += 1
+                    self._done.remove(self.published)
+                self._lock.notify_all()
+
+
+def _serve(settings: Settings, arn: str, alerts: Connection, acks: Connection, workers: int) -> None:
+    """The child process: read alerts from the pipe, publish them, report the accepted ones."""
+    configure_json_logging("scorer")
+    sns = aws.client("sns", settings)
+    pending: queue.Queue[tuple[int, dict[str, Any]] | None] = queue.Queue()
+    acks_lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            first = pending.get()
             if first is None:
                 return
             batch = [first]
             while len(batch) < _BATCH:
                 try:
-                    item = self._queue.get_nowait()
+                    item = pending.get_nowait()
                 except queue.Empty:
                     break
                 if item is None:
-                    self._queue.put(None)  # this thread's stop signal: handled after this batch
+                    pending.put(None)  # this thread's stop signal: handled after this batch
                     break
                 batch.append(item)
-            self._send([entry for _, entry in batch])
-            self._mark_done([seq for seq, _ in batch])
+            accepted = _send(sns, arn, [entry for _, entry in batch])
+            with acks_lock:
+                acks.send(([seq for seq, _ in batch], accepted))
 
-    def _mark_done(self, seqs: list[int]) -> None:
-        with self._lock:
-            self._done.update(seqs)
-            while self.published + 1 in self._done:
-                self.published += 1
-                self._done.remove(self.published)
-            self._lock.notify_all()
+    threads = [threading.Thread(target=work, name=f"alert-publisher-{i}") for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    while True:
+        try:
+            pending.put(alerts.recv())
+        except (EOFError, OSError):
+            break
+    for _ in threads:
+        pending.put(None)
+    for thread in threads:
+        thread.join()
 
-    def _send(self, batch: list[dict[str, Any]]) -> None:
-        """PublishBatch until every entry is accepted (ids are unique per batch: dedupe first)."""
-        pending = list({entry["Id"]: entry for entry in batch}.values())
-        attempt = 0
-        while pending:
-            if attempt:
-                time.sleep(min(5.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
-            attempt += 1
-            try:
-                answer = self._sns.publish_batch(TopicArn=self._arn, PublishBatchRequestEntries=pending)
-            except (ClientError, BotoCoreError) as exc:
-                log.warning(
-                    "SNS alert publish failed; retrying", extra={"error": str(exc), "alerts": len(pending)}
-                )
-                continue
-            failed = {item["Id"] for item in answer.get("Failed", [])}
-            if self._metrics is not None:
-                self._metrics.count("Alerts", len(pending) - len(failed))
-            pending = [entry for entry in pending if entry["Id"] in failed]
+
+def _send(sns: Any, arn: str, batch: list[dict[str, Any]]) -> int:
+    """PublishBatch until every entry is accepted (ids are unique per batch: dedupe first)."""
+    pending = list({entry["Id"]: entry for entry in batch}.values())
+    accepted = 0
+    attempt = 0
+    while pending:
+        if attempt:
+            time.sleep(min(5.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
+        attempt += 1
+        try:
+            answer = sns.publish_batch(TopicArn=arn, PublishBatchRequestEntries=pending)
+        except (ClientError, BotoCoreError) as exc:
+            log.warning(
+                "SNS alert publish failed; retrying", extra={"error": str(exc), "alerts": len(pending)}
+            )
+            continue
+        failed = {item["Id"] for item in answer.get("Failed", [])}
+        accepted += len(pending) - len(failed)
+        pending = [entry for entry in pending if entry["Id"] in failed]
+    return accepted
