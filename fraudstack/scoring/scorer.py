@@ -244,6 +244,7 @@ class Scorer:
             self._alerts.close()
             self._snapshots.close()
             self._models.close()
+            self._producer.close()  # flushed above; a live handle would keep polling the broker
         log.info("scorer stopped", extra=vars(self.stats))
         return self.stats
 
