@@ -25,12 +25,21 @@ Phases:
    fetches load the broker the scorer is measured against).
 
 Phases 3 and 4 produce like a payment gateway would: a long-lived producer (connected, with
-the topic's metadata, before the clock starts) with librdkafka's default ``linger.ms`` of 5.
-Why not 0: the embedded broker (Tansu 0.6.0, memory engine) lists every stored batch of a
-partition on every fetch, so one batch per record makes every fetch slower as the topic
-grows (2,000 tx/s for 20 s, bare consumer: p99 17 ms in the first seconds, 225 ms in the
-last; with 5 ms linger 14 -> 50 ms). The floor and the per-second p99 printed show how much
-of the scorer's latency is the broker's.
+the topic's metadata, before the clock starts) that batches for ``--linger-ms`` (10). The
+linger is inside the measured latency (CreateTime is set at ``produce()``), and on the
+embedded broker it is the knob that matters most: Tansu 0.6.0's memory engine lists every
+stored batch of a partition on every fetch, so the number of batches stored - one per
+partition per produce request - sets how fast every fetch slows down as the topic grows.
+At 2,000 tx/s on four partitions (fresh stack, ``--latency-only``, two runs each):
+
+    linger   broker floor p99   produce -> decision p50 / p99
+    5 ms     25-36 ms, rising   13-15 / 46-103 ms, rising to 70-180 ms in the last seconds
+    10 ms    21-22 ms, flat     13 / 25-27 ms
+    20 ms    28-29 ms, flat     17 / 30-31 ms
+
+10 ms gives the same median as 5 ms and half its tail here; on Kafka/MSK, whose fetch cost
+does not grow with the log, a shorter linger would simply be faster. The floor and the
+per-second p99 printed show how much of the scorer's latency is the broker's.
 """
 
 from __future__ import annotations
@@ -183,13 +192,10 @@ def throughput(settings: Settings, events: list[dict[str, Any]], instances: int,
     )
 
 
-#: How the latency phases produce: see the module docstring.
-GATEWAY_PRODUCER = {"linger.ms": 5}
-
-
-def gateway_producer(settings: Settings) -> Producer:
-    """A producer connected and holding the topic's metadata, as a long-running gateway's is."""
-    producer = Producer(producer_config(settings, client_id="bench-pos", **GATEWAY_PRODUCER))
+def gateway_producer(settings: Settings, linger_ms: int) -> Producer:
+    """A producer connected and holding the topic's metadata, as a long-running gateway's is
+    (its batching, ``linger_ms``, is discussed in the module docstring)."""
+    producer = Producer(producer_config(settings, client_id="bench-pos", **{"linger.ms": linger_ms}))
     producer.list_topics(settings.topic_transactions, timeout=10)
     producer.poll(0.5)
     return producer
@@ -206,7 +212,9 @@ def per_second_p99(sent_ms: np.ndarray, latency_ms: np.ndarray) -> str:
     return " ".join(f"{np.percentile(latency_ms[second == s], 99):.0f}" for s in np.unique(second))
 
 
-def broker_floor(settings: Settings, events: list[dict[str, Any]], rate: float, seconds: float) -> None:
+def broker_floor(
+    settings: Settings, events: list[dict[str, Any]], rate: float, seconds: float, linger_ms: int
+) -> None:
     """Produce -> consumed for a bare consumer with the scorer's fetch settings, same load."""
     consumer = Consumer(consumer_config(settings, f"bench-floor-{uuid.uuid4().hex[:8]}", **PROMPT_FETCH))
     consumer.subscribe([settings.topic_transactions])
@@ -226,7 +234,7 @@ def broker_floor(settings: Settings, events: list[dict[str, Any]], rate: float, 
     reader = threading.Thread(target=consume, daemon=True)
     reader.start()
     offered = events[: int(rate * seconds)]
-    summary = produce_events(settings, offered, rate=rate, producer=gateway_producer(settings))
+    summary = produce_events(settings, offered, rate=rate, producer=gateway_producer(settings, linger_ms))
     deadline = time.monotonic() + 30
     while len(arrived) < summary.sent and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -245,6 +253,7 @@ def latency(
     events: list[dict[str, Any]],
     rate: float,
     seconds: float,
+    linger_ms: int,
     log_dir: Path,
     follow: bool,
 ) -> None:
@@ -258,7 +267,7 @@ def latency(
         reader = threading.Thread(target=_receive, args=(settings, received, stop), daemon=True)
         if follow:
             reader.start()
-        summary = produce_events(settings, offered, rate=rate, producer=gateway_producer(settings))
+        summary = produce_events(settings, offered, rate=rate, producer=gateway_producer(settings, linger_ms))
         decisions = read_topic(settings, settings.topic_decisions, summary.sent, 60)
         stop.set()
         if follow:
@@ -271,14 +280,18 @@ def latency(
         for m in read_topic(settings, settings.topic_transactions, len(offered), 60)
     }
     decided = {m.key(): m.timestamp()[1] for m in decisions}
+    kinds = {m.key(): json.loads(m.value())["decision"] for m in decisions}
     keys = [key for key in decided if key in sent]
     sent_ms = np.array([sent[k] for k in keys], dtype=np.float64)
     emitted = np.array([decided[k] for k in keys], dtype=np.float64) - sent_ms
+    kind = np.array([kinds[k] for k in keys])
     print(
         f"latency at {summary.sent / summary.seconds:,.0f} tx/s offered for {summary.seconds:.0f} s "
         f"({len(keys):,} decided of {summary.sent:,}):"
     )
     percentiles("produce -> decision produced", emitted)
+    for name in np.unique(kind):  # reviews and declines wait for their reason codes
+        percentiles(f"  {name} ({np.count_nonzero(kind == name):,})", emitted[kind == name])
     if follow:
         seen = np.array([received[k] * 1000.0 - sent[k] for k in keys if k in received], dtype=np.float64)
         percentiles("produce -> decision consumed", seen)
@@ -318,6 +331,12 @@ def main() -> None:
         help="also time each decision's arrival at a consumer (a third client fetching from the broker)",
     )
     parser.add_argument(
+        "--linger-ms",
+        type=int,
+        default=10,
+        help="the offered load's producer batching, inside the measured latency (see the docstring)",
+    )
+    parser.add_argument(
         "--partitions", type=int, default=None, help="partitions of the bench topics (default: the settings')"
     )
     parser.add_argument(
@@ -338,15 +357,19 @@ def main() -> None:
     tag = uuid.uuid4().hex[:8]
     phases = {phase: isolated(base, f"{phase}{tag}") for phase in ("t", "f", "l")}
     for settings in phases.values():
-        ensure_topics(
+        counts = ensure_topics(
             settings,
             [settings.topic_transactions, settings.topic_decisions, settings.topic_dead_letter],
             partitions=args.partitions,
         )
+    print(
+        f"{counts[settings.topic_transactions]} partitions a topic; "
+        f"latency phases offered by a producer with linger.ms={args.linger_ms}"
+    )
     if not args.latency_only:
         throughput(phases["t"], events, args.instances, log_dir)
-    broker_floor(phases["f"], events, args.rate, args.seconds)
-    latency(phases["l"], events, args.rate, args.seconds, log_dir, args.follow_decisions)
+    broker_floor(phases["f"], events, args.rate, args.seconds, args.linger_ms)
+    latency(phases["l"], events, args.rate, args.seconds, args.linger_ms, log_dir, args.follow_decisions)
     print(f"scorer logs: {log_dir}")
 
 
