@@ -32,6 +32,13 @@ The patches:
   never drained in long runs, so every SNS Publish slowed down as alerts piled up. For a
   standard queue that lookup is always ``None`` (FIFO attributes exist only on FIFO queues);
   the replacement runs moto's standard-queue steps without it and leaves FIFO queues to moto.
+- ``sns-signing-certificate``: moto 5.2.5 builds and signs a new X.509 certificate for every
+  message it delivers to an SQS or HTTP subscriber (``Subscription.get_post_data``) and keeps
+  each one's PEM forever: two RSA signatures per alert and a dict that grows with every
+  message. With the scorer's alerts that was a third of a core. AWS signs every message with
+  one certificate that changes rarely; so does the replacement: the first message of a
+  subscription goes through moto (certificate, key name, PEM served at ``SigningCertURL``),
+  later ones reuse that certificate and only sign the message, with moto's key and fields.
 
 Known limit kept as is: a ``.sync`` Glue task's raw output holds datetimes (StartedOn ...),
 which makes moto's ``DescribeExecution`` fail to serialise the output; definitions select
@@ -105,6 +112,7 @@ TARGETS: tuple[Target, ...] = (
     Target("kinesis-max-sequence", "moto.kinesis.models", "Shard", "get_max_sequence_number"),
     Target("kinesis-sequence-at", "moto.kinesis.models", "Shard", "get_sequence_number_at"),
     Target("sqs-send-message", "moto.sqs.models", "SQSBackend", "send_message"),
+    Target("sns-signing-certificate", "moto.sns.models", "Subscription", "get_post_data"),
 )
 
 _applied_lock = threading.Lock()
@@ -135,6 +143,7 @@ def apply(lambda_runtime: LambdaRuntime, glue_runner: GlueRunner) -> list[str]:
         "kinesis-max-sequence": _kinesis_max_sequence(resolved["kinesis-max-sequence"][1]),
         "kinesis-sequence-at": _kinesis_sequence_at,
         "sqs-send-message": _sqs_send_message(resolved["sqs-send-message"][1]),
+        "sns-signing-certificate": _sns_post_data(resolved["sns-signing-certificate"][1]),
     }
     with _applied_lock:
         _enable_step_functions_execution()
@@ -493,3 +502,59 @@ def _sqs_send_message(original: Callable[..., Any]) -> Callable[..., Any]:
 
     send_message.__wrapped__ = original  # type: ignore[attr-defined]  # tests compare with it
     return send_message
+
+
+# --- SNS -----------------------------------------------------------------------------------------
+def _sns_post_data(original: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from moto.core.utils import iso_8601_datetime_with_milliseconds
+
+    @functools.wraps(original)
+    def get_post_data(
+        self: Any,
+        message: str,
+        message_id: str,
+        subject: str | None,
+        message_attributes: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """moto's notification body, signed with the subscription's one certificate.
+
+        The first call is moto's own (it makes the certificate and serves its PEM); later
+        calls build the same fields and sign the same string with the same key (moto's
+        ``private_key`` is cached per subscription), under the first call's ``SigningCertURL``.
+        """
+        cert_url: str | None = getattr(self, "_fraudstack_signing_cert_url", None)
+        if cert_url is None:
+            first: dict[str, Any] = original(self, message, message_id, subject, message_attributes)
+            self._fraudstack_signing_cert_url = first["SigningCertURL"]
+            return first
+        timestamp = iso_8601_datetime_with_milliseconds()
+        string_to_sign = (
+            f"Message\n{message}\nMessageId\n{message_id}\nTimestamp\n{timestamp}\n"
+            f"TopicArn\n{self.topic.arn}\nType\nNotification\n"
+        )
+        signature = self.private_key().sign(
+            string_to_sign.encode("UTF-8"), padding.PKCS1v15(), hashes.SHA256()
+        )
+        post_data: dict[str, Any] = {
+            "Type": "Notification",
+            "MessageId": message_id,
+            "TopicArn": self.topic.arn,
+            "Message": message,
+            "Timestamp": timestamp,
+            "SignatureVersion": "2",
+            "Signature": base64.b64encode(signature).decode("utf-8"),
+            "SigningCertURL": cert_url,
+            "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn="
+            f"arn:aws:sns:us-east-1:{self.account_id}:{self.topic.name}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55",
+        }
+        if subject:
+            post_data["Subject"] = subject
+        if message_attributes:
+            post_data["MessageAttributes"] = message_attributes
+        return post_data
+
+    return get_post_data

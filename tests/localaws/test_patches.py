@@ -182,3 +182,55 @@ def test_sqs_send_cost_does_not_grow_with_the_queue(sqs: Any) -> None:
     assert backend.get_queue_attributes("full", ["ApproximateNumberOfMessages"]) == {
         "ApproximateNumberOfMessages": 21_000
     }
+
+
+# --- sns-signing-certificate ---------------------------------------------------------------------
+def test_sns_signs_messages_with_one_certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each notification verifies against the certificate its SigningCertURL names, which moto
+    made once for the subscription (it made and kept one per message before)."""
+    import base64
+    import json
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+
+    patches.apply(
+        LambdaRuntime(tmp_path / "lambda", "http://127.0.0.1:1"),
+        GlueRunner(tmp_path / "glue", "http://127.0.0.1:1", "us-east-1", s3_client=None),
+    )
+    assert patches.applied(next(t for t in patches.TARGETS if t.patch == "sns-signing-certificate"))
+    for name in [n for n in os.environ if n.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE"))]:
+        monkeypatch.delenv(name)
+    keys = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+    with mock_aws():
+        sns, sqs = boto3.client("sns", **keys), boto3.client("sqs", **keys)
+        topic = sns.create_topic(Name="alerts")["TopicArn"]
+        url = sqs.create_queue(QueueName="tap")["QueueUrl"]
+        queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue)
+        attributes = {"decision": {"DataType": "String", "StringValue": "decline"}}
+        for i in range(5):
+            sns.publish(TopicArn=topic, Message=f"alert {i}", Subject=f"s{i}", MessageAttributes=attributes)
+        envelopes = []
+        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            envelopes += [json.loads(m["Body"]) for m in batch]
+        pems = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]._message_public_keys
+
+    assert sorted(e["Message"] for e in envelopes) == [f"alert {i}" for i in range(5)]
+    assert len({e["SigningCertURL"] for e in envelopes}) == 1
+    assert len(pems) == 1
+    assert len({tuple(sorted(e)) for e in envelopes}) == 1  # moto's first body and ours: same fields
+    certificate = x509.load_pem_x509_certificate(pems[envelopes[0]["SigningCertURL"].rsplit("/", 1)[1]])
+    public_key = certificate.public_key()
+    assert isinstance(public_key, rsa.RSAPublicKey)
+    for e in envelopes:
+        assert e["Subject"].startswith("s") and e["MessageAttributes"]["decision"]["Value"] == "decline"
+        signed = "".join(
+            f"{field}\n{e[field]}\n" for field in ("Message", "MessageId", "Timestamp", "TopicArn", "Type")
+        )
+        public_key.verify(
+            base64.b64decode(e["Signature"]), signed.encode(), padding.PKCS1v15(), hashes.SHA256()
+        )
