@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
+import pytest
+from moto import mock_aws
+
+from fraudstack.localaws.firehose_delivery import FirehoseDelivery
 from tests.localaws.conftest import Aws, unique
 
 _KEY = re.compile(
@@ -102,3 +109,55 @@ def test_size_flush_before_interval(aws: Aws, bucket: str) -> None:
     assert len(objects) == 1
     body = aws("s3").get_object(Bucket=bucket, Key=objects[0]["Key"])["Body"].read()
     assert body == (record + b"\n") * 110
+
+
+class _Stop(threading.Event):
+    """A stop event that records each wait and stops after ``rounds`` of them."""
+
+    def __init__(self, rounds: int) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+        self._rounds = rounds
+
+    def wait(self, timeout: float | None = None) -> bool:
+        assert timeout is not None
+        self.waits.append(timeout)
+        if len(self.waits) >= self._rounds:
+            self.set()
+        return self.is_set()
+
+
+def test_polling_backs_off_while_every_source_is_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Idle rounds double the wait up to ``idle_poll_s``; a round with records resets it."""
+    busy = iter([False, False, False, False, True, False, RuntimeError("moto hiccup"), False])
+
+    def step(_now: float) -> bool:
+        outcome = next(busy)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    delivery = FirehoseDelivery(firehose=None, kinesis=None, s3=None, poll_s=0.2, idle_poll_s=1.0)
+    monkeypatch.setattr(delivery, "step", step)
+    stop = _Stop(rounds=8)
+    delivery.run(stop)
+    assert stop.waits == pytest.approx([0.4, 0.8, 1.0, 1.0, 0.2, 0.4, 0.2, 0.4])
+
+
+def test_a_round_is_busy_while_records_flow_or_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """step() is True when it read records and while they wait in the buffer, False once sent."""
+    for name in [n for n in os.environ if n.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE"))]:
+        monkeypatch.delenv(name)
+    keys = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+    with mock_aws():  # in-process moto: no other delivery streams, no server thread delivering
+        aws: Aws = lambda service: boto3.client(service, **keys)  # noqa: E731
+        aws("s3").create_bucket(Bucket="lake")
+        stream, _ = make_pipeline(aws, "lake", shards=1, size_mb=1, interval_s=900, gzip_=False)
+        delivery = FirehoseDelivery(aws("firehose"), aws("kinesis"), aws("s3"))
+        now = time.monotonic()
+        assert delivery.step(now) is False  # discovered, nothing to read
+        put(aws, stream, [b"a", b"b"])
+        assert delivery.step(now + 1) is True  # read two records
+        assert delivery.step(now + 2) is True  # nothing new, but two wait for the interval
+        assert delivery.step(now + 901) is False  # the interval passed: sealed and sent
+        assert len(delivered(aws, "lake")) == 1
