@@ -245,7 +245,7 @@ class Scorer:
             self._snapshots.close()
             self._models.close()
             self._producer.close()  # flushed above; a live handle would keep polling the broker
-        log.info("scorer stopped", extra=vars(self.stats))
+        log.info("scorer stopped", extra={**vars(self.stats), "alert_calls": self._alerts.batches})
         return self.stats
 
     def _poll(self) -> list[Message]:

@@ -40,6 +40,19 @@ def test_alerts_are_published_and_confirmed_in_order(topic: Settings) -> None:
         publisher.close()
 
 
+def test_alerts_queued_together_share_an_sns_call(topic: Settings) -> None:
+    """Alerts arriving within the linger go out in PublishBatch calls of up to ten."""
+    publisher = AlertPublisher(topic, workers=1, linger=0.5)
+    try:
+        ids = [f"tx-batch-{uuid.uuid4().hex[:12]}" for _ in range(25)]
+        seqs = [publisher.publish(i, "subject", json.dumps({"transaction_id": i}), "review") for i in ids]
+        assert publisher.wait_for(seqs[-1], timeout=60)
+        assert publisher.batches == 3  # 10 + 10 + 5, not 25 calls
+        assert set(ids) <= alert_ids(topic, expected=25)
+    finally:
+        publisher.close()
+
+
 def test_a_dead_publisher_process_stops_the_scorer_instead_of_losing_alerts(topic: Settings) -> None:
     publisher = AlertPublisher(topic, workers=1)
     try:
