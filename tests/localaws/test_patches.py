@@ -185,7 +185,7 @@ def test_sqs_send_cost_does_not_grow_with_the_queue(sqs: Any) -> None:
 
 
 # --- sns-signing-certificate ---------------------------------------------------------------------
-def test_sns_signs_messages_with_one_certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sns_signs_messages_with_one_certificate(sqs: Any) -> None:
     """Each notification verifies against the certificate its SigningCertURL names, which moto
     made once for the subscription (it made and kept one per message before)."""
     import base64
@@ -197,27 +197,19 @@ def test_sns_signs_messages_with_one_certificate(tmp_path: Path, monkeypatch: py
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.sns.models import sns_backends
 
-    patches.apply(
-        LambdaRuntime(tmp_path / "lambda", "http://127.0.0.1:1"),
-        GlueRunner(tmp_path / "glue", "http://127.0.0.1:1", "us-east-1", s3_client=None),
-    )
     assert patches.applied(next(t for t in patches.TARGETS if t.patch == "sns-signing-certificate"))
-    for name in [n for n in os.environ if n.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE"))]:
-        monkeypatch.delenv(name)
-    keys = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
-    with mock_aws():
-        sns, sqs = boto3.client("sns", **keys), boto3.client("sqs", **keys)
-        topic = sns.create_topic(Name="alerts")["TopicArn"]
-        url = sqs.create_queue(QueueName="tap")["QueueUrl"]
-        queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue)
-        attributes = {"decision": {"DataType": "String", "StringValue": "decline"}}
-        for i in range(5):
-            sns.publish(TopicArn=topic, Message=f"alert {i}", Subject=f"s{i}", MessageAttributes=attributes)
-        envelopes = []
-        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            envelopes += [json.loads(m["Body"]) for m in batch]
-        pems = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]._message_public_keys
+    sns = boto3.client("sns", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    url = sqs.create_queue(QueueName="tap")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue)
+    attributes = {"decision": {"DataType": "String", "StringValue": "decline"}}
+    for i in range(5):
+        sns.publish(TopicArn=topic, Message=f"alert {i}", Subject=f"s{i}", MessageAttributes=attributes)
+    envelopes = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        envelopes += [json.loads(m["Body"]) for m in batch]
+    pems = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]._message_public_keys
 
     assert sorted(e["Message"] for e in envelopes) == [f"alert {i}" for i in range(5)]
     assert len({e["SigningCertURL"] for e in envelopes}) == 1
