@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -170,39 +171,106 @@ class Validation:
 
 
 def validate_event(raw: bytes | bytearray | str | Mapping[str, Any]) -> Validation:
-    """Validate one record; never raises for bad input.
+    """Validate one record; never raises, whatever the input.
 
     The happy path is a single pydantic call (Rust-side JSON parsing). Only failures pay for
-    a second look, so the reason names the real problem: not JSON, not an object, an unknown
-    ``schema_version`` (checked before the fields, because another version has other fields),
-    or the first invalid field.
+    a second look, so the reason names the real problem: not UTF-8, not JSON, not an object,
+    an unknown ``schema_version`` (checked before the fields, because another version has
+    other fields), or the first invalid field.
+
+    Text that pydantic accepts is also checked for duplicate keys: JSON parsers disagree on
+    which of two values wins (pydantic the last, others the first), so such a record could
+    be validated with one value and loaded with another. It is rejected instead.
+
+    If the diagnosis itself fails on some input nobody foresaw, the record is still rejected,
+    with the exception named: a stage dead-letters it and goes on, never dies on it.
     """
     try:
         if isinstance(raw, bytes | bytearray | str):
-            return Validation(event=TransactionEvent.model_validate_json(raw))
+            event = TransactionEvent.model_validate_json(raw)
+            duplicated = _duplicated_key(raw)
+            if duplicated is not None:
+                return Validation(reason=f"duplicate key {_shown(duplicated)} (each field may appear once)")
+            return Validation(event=event)
         return Validation(event=TransactionEvent.model_validate(raw))
     except ValidationError as exc:
+        first_error: ValidationError | Exception = exc
+    except Exception as exc:  # input pydantic could not look at (e.g. lone surrogates)
         first_error = exc
-    return Validation(reason=_diagnose(raw, first_error))
+    try:
+        reason = _diagnose(raw, first_error)
+    except Exception as exc:
+        reason = f"invalid record (its diagnosis failed: {type(exc).__name__}: {exc})"
+    return Validation(reason=_one_line(reason))
 
 
-def _diagnose(raw: bytes | bytearray | str | Mapping[str, Any], exc: ValidationError) -> str:
+#: The longest reason kept; the record itself travels beside it (dead-letter value, quarantine).
+MAX_REASON_LENGTH = 300
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    """One printable line of bounded length: reasons go into headers, logs and e-mails."""
+    flat = _CONTROL.sub(" ", text)
+    return flat if len(flat) <= MAX_REASON_LENGTH else flat[: MAX_REASON_LENGTH - 3] + "..."
+
+
+def _shown(value: Any) -> str:
+    """A short repr of an input value for a reason (a hostile value may be a megabyte long)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _duplicated_key(raw: bytes | bytearray | str) -> str | None:
+    """The first key that appears twice in one JSON object of ``raw``, if any."""
+    found: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> None:
+        seen: set[str] = set()
+        for key, _ in items:
+            if key in seen and not found:
+                found.append(key)
+            seen.add(key)
+
+    json.loads(raw, object_pairs_hook=pairs)
+    return found[0] if found else None
+
+
+def _diagnose(raw: bytes | bytearray | str | Mapping[str, Any], exc: Exception) -> str:
     obj: Any = raw
-    if isinstance(raw, bytes | bytearray | str):
+    if isinstance(raw, bytes | bytearray):
+        try:
+            raw = bytes(raw).decode()
+        except UnicodeDecodeError as bad_text:
+            return f"not valid UTF-8 text: {bad_text.reason} at byte {bad_text.start}"
+    if isinstance(raw, str):
         try:
             obj = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as bad_json:
+        except ValueError as bad_json:
             return f"not valid JSON: {str(bad_json).splitlines()[0]}"
+        except RecursionError:
+            return "not valid JSON: nested too deeply"
     if not isinstance(obj, dict):
         return f"not a JSON object (got {type(obj).__name__})"
     if "schema_version" not in obj:
         return "schema_version: missing"
     version = obj["schema_version"]
-    if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
-        return f"schema_version: unsupported version {version!r} (supported: {sorted(SUPPORTED_VERSIONS)})"
+    if not _supported(version):
+        return (
+            f"schema_version: unsupported version {_shown(version)} (supported: {sorted(SUPPORTED_VERSIONS)})"
+        )
+    if not isinstance(exc, ValidationError):
+        return f"unreadable record ({type(exc).__name__}: {exc})"
     err = exc.errors(include_url=False)[0]
     where = ".".join(str(part) for part in err["loc"]) or "event"
     return f"{where}: {err['msg'].removeprefix('Value error, ')}"
+
+
+def _supported(version: Any) -> bool:
+    """Whether ``version`` names a supported schema version (as pydantic reads it: 1 or 1.0)."""
+    if isinstance(version, bool) or not isinstance(version, int | float):
+        return False
+    return version in SUPPORTED_VERSIONS
 
 
 def utc_text(value: datetime) -> str:

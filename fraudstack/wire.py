@@ -34,6 +34,7 @@ from fraudstack.schema import (
     EntryMode,
     FraudType,
     TransactionEvent,
+    event_to_json_bytes,
     validate_event,
 )
 
@@ -109,9 +110,29 @@ def parse_event(raw: bytes) -> WireEvent | None:
 
 def rejection(text: str) -> str | None:
     """Why ``text`` is not a valid event (the schema's reason), or None when it is one."""
+    return screen(text)[0]
+
+
+def screen(raw: bytes | str) -> tuple[str | None, str | None]:
+    """``(reason, None)`` for an invalid record, else ``(None, canonical)``; never raises.
+
+    ``canonical`` is None when ``raw`` already is the canonical form, else the canonical
+    text of the event the model validated. Why a reader wants it: the model reads some
+    spellings leniently (``"amount": "12.50"``, ``"schema_version": 1.0``, times with an
+    offset) that another JSON reader (Spark's ``from_json``) reads differently or not at
+    all, so a reader that parses the record again must parse the canonical text to load
+    exactly the values that were validated.
+    """
+    try:
+        text = raw if isinstance(raw, str) else raw.decode()
+    except UnicodeDecodeError:
+        return validate_event(raw).reason, None
     if _parse_text(text) is not None:
-        return None
-    return validate_event(text).reason
+        return None, None
+    result = validate_event(text)
+    if result.event is None:
+        return result.reason or "invalid record", None
+    return None, event_to_json_bytes(result.event).decode()
 
 
 def _parse_text(text: str) -> WireEvent | None:

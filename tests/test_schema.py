@@ -137,7 +137,7 @@ def test_unknown_version_is_reported_before_field_errors() -> None:
 
 def test_garbage_input_is_explained() -> None:
     assert _reason(b"{not json").startswith("not valid JSON")
-    assert _reason(b"\xff\xfe").startswith("not valid JSON")
+    assert _reason(b"\xff\xfe").startswith("not valid UTF-8")
     assert _reason(b"[1, 2]") == "not a JSON object (got list)"
 
 
