@@ -222,6 +222,11 @@ def load_settings(**overrides: Any) -> Settings:
     """
     try:
         return Settings(**overrides)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"the .env file is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+            "save it as UTF-8 or remove it"
+        ) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "settings"

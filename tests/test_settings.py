@@ -80,3 +80,27 @@ def test_cli_reports_bad_argument_in_one_line() -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "--lines" in result.stderr and "--help" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("dotenv", "named"),
+    [
+        (b"\xff\xfeFRAUDSTACK_TARGET=aws\n", ".env file is not UTF-8"),
+        (b"FRAUDSTACK_KAFKA_PORT=1e3\n", "FRAUDSTACK_KAFKA_PORT"),
+        (b'FRAUDSTACK_TARGET={"nested": [1]}\n', "FRAUDSTACK_TARGET"),
+    ],
+)
+def test_a_broken_dotenv_file_is_one_line(tmp_path: Path, dotenv: bytes, named: str) -> None:
+    (tmp_path / ".env").write_bytes(dotenv)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRAUDSTACK_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "fraudstack", "stack", "status"],
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        cwd=tmp_path,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and named in result.stderr, result.stderr
