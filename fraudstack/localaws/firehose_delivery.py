@@ -10,6 +10,10 @@ API only (it is a client of the server it runs in):
   before the loop noticed the new delivery stream); new shards are picked up;
 - records are buffered and flushed when the buffer reaches ``SizeInMBs`` or when
   ``IntervalInSeconds`` has passed since its first record, whichever comes first;
+- UpdateDestination of a live delivery stream (buffering hints, prefixes, compression) takes
+  effect within :data:`DESCRIBE_EVERY_S`: each delivery stream is described again that often
+  and re-read when its ``VersionId`` changed (UpdateDestination bumps it); the records
+  already buffered are sealed under the new hints, as Firehose does;
 - an object holds each record's data followed by ``\\n`` (unless it ends with one already),
   GZIP-compressed when ``CompressionFormat`` is GZIP (key suffix ``.gz``), under
   ``PREFIX/YYYY/MM/DD/HH/<name>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>`` by the UTC arrival time
@@ -41,6 +45,9 @@ log = logging.getLogger(__name__)
 
 #: How long a failing destination is retried before the batch goes to the error output.
 ERROR_OUTPUT_AFTER_S = 60.0
+#: How often a known delivery stream is described again to notice UpdateDestination: a
+#: describe per stream per second was a measurable share of an idle emulator's CPU.
+DESCRIBE_EVERY_S = 5.0
 _MAX_BACKOFF_S = 10.0
 _PAUSE_S = 5.0
 _DEFAULT_SIZE_MB = 5
@@ -57,10 +64,15 @@ class _Record:
 
 @dataclass
 class _Batch:
-    """A sealed set of records with the key it will be written under (fixed for retries)."""
+    """A sealed set of records with the key and destination it will be written to.
+
+    Both are fixed when the batch is sealed, so a retry overwrites the same object and an
+    UpdateDestination meanwhile cannot give it a ``.gz`` key over an uncompressed body.
+    """
 
     records: list[_Record]
     key: str
+    destination: _Destination
     attempts: int = 0
     first_failure: float | None = None
     next_attempt: float = 0.0
@@ -104,6 +116,7 @@ class _Pipe:
     stream_name: str
     created: datetime
     destination: _Destination
+    described: float
     iterators: dict[str, str | None] = field(default_factory=dict)
     last_read: dict[str, str] = field(default_factory=dict)
     buffer: list[_Record] = field(default_factory=list)
@@ -140,6 +153,7 @@ class FirehoseDelivery:
         poll_s: float = 0.2,
         idle_poll_s: float = 1.0,
         discover_s: float = 1.0,
+        describe_s: float = DESCRIBE_EVERY_S,
     ) -> None:
         self._firehose = firehose
         self._kinesis = kinesis
@@ -147,6 +161,7 @@ class FirehoseDelivery:
         self._poll_s = poll_s
         self._idle_poll_s = idle_poll_s
         self._discover_s = discover_s
+        self._describe_s = describe_s
         self._pipes: dict[str, _Pipe] = {}
         self._discovered = 0.0
 
@@ -174,7 +189,7 @@ class FirehoseDelivery:
         Returns whether any stream read records or still holds some (buffered or unsent).
         """
         if now - self._discovered >= self._discover_s:
-            self._discover()
+            self._discover(now)
             self._discovered = now
         busy = False
         for pipe in list(self._pipes.values()):
@@ -202,7 +217,7 @@ class FirehoseDelivery:
         return bool(read or pipe.buffer or pipe.pending)
 
     # --- discovery ----------------------------------------------------------------------------
-    def _discover(self) -> None:
+    def _discover(self, now: float) -> None:
         names: list[str] = []
         kwargs: dict[str, Any] = {"DeliveryStreamType": "KinesisStreamAsSource", "Limit": 100}
         while True:
@@ -214,25 +229,34 @@ class FirehoseDelivery:
         arns = set()
         known = {pipe.name: arn for arn, pipe in self._pipes.items()}
         for name in names:
-            if name in known:  # described when found; listing it again says it still exists
-                arns.add(known[name])
+            if name in known and now - self._pipes[known[name]].described < self._describe_s:
+                arns.add(known[name])  # listing it again says it still exists
                 continue
             description = self._firehose.describe_delivery_stream(DeliveryStreamName=name)[
                 "DeliveryStreamDescription"
             ]
             arn = description["DeliveryStreamARN"]
             arns.add(arn)
-            if arn not in self._pipes:
+            version_id = str(description.get("VersionId", "1"))
+            pipe = self._pipes.get(arn)
+            if pipe is None:
                 stream_arn = description["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"]
                 self._pipes[arn] = _Pipe(
                     name=name,
-                    version_id=str(description.get("VersionId", "1")),
+                    version_id=version_id,
                     stream_arn=stream_arn,
                     stream_name=stream_arn.split(":stream/", 1)[1],
                     created=description["CreateTimestamp"],
                     destination=_Destination.from_description(description),
+                    described=now,
                 )
                 log.info("firehose: delivering %s", name)
+                continue
+            pipe.described = now
+            if version_id != pipe.version_id:  # UpdateDestination: the next seal uses the new hints
+                pipe.version_id = version_id
+                pipe.destination = _Destination.from_description(description)
+                log.info("firehose %s: destination version %s: %s", name, version_id, pipe.destination)
         for arn in set(self._pipes) - arns:  # deleted: AWS drops its buffer too
             log.info("firehose: %s deleted; stopped delivering", self._pipes.pop(arn).name)
 
@@ -298,14 +322,14 @@ class FirehoseDelivery:
         key = object_key(
             pipe.destination.prefix, pipe.name, pipe.version_id, first_arrival, pipe.destination.gzip
         )
-        pipe.pending = _Batch(records=records, key=key)
+        pipe.pending = _Batch(records=records, key=key, destination=pipe.destination)
         pipe.buffer, pipe.buffered_bytes = [], 0
 
     # --- delivery -------------------------------------------------------------------------------
     def _flush(self, pipe: _Pipe, now: float) -> None:
         batch = pipe.pending
         assert batch is not None
-        destination = pipe.destination
+        destination = batch.destination
         try:
             body = encode_records(batch.records, destination.gzip)
             self._s3.put_object(Bucket=destination.bucket, Key=batch.key, Body=body)
@@ -346,10 +370,12 @@ class FirehoseDelivery:
             ).encode()
             for r in batch.records
         ]
-        prefix = pipe.destination.error_prefix
-        key = object_key(prefix, pipe.name, pipe.version_id, batch.records[0].arrival, gzip_suffix=False)
+        destination = batch.destination
+        key = object_key(
+            destination.error_prefix, pipe.name, pipe.version_id, batch.records[0].arrival, gzip_suffix=False
+        )
         try:
-            self._s3.put_object(Bucket=pipe.destination.bucket, Key=key, Body=b"\n".join(lines) + b"\n")
+            self._s3.put_object(Bucket=destination.bucket, Key=key, Body=b"\n".join(lines) + b"\n")
         except Exception as exc:  # keep the batch; both are retried on the next attempt
             log.warning("firehose %s: error output failed too: %s", pipe.name, exc)
             return
@@ -357,7 +383,7 @@ class FirehoseDelivery:
             "firehose %s: %d records -> error output s3://%s/%s",
             pipe.name,
             len(lines),
-            pipe.destination.bucket,
+            destination.bucket,
             key,
         )
         pipe.pending = None

@@ -59,9 +59,37 @@ def put(aws: Aws, stream: str, records: list[bytes]) -> None:
         assert kinesis.put_records(StreamName=stream, Records=batch)["FailedRecordCount"] == 0
 
 
-def delivered(aws: Aws, bucket: str) -> list[dict[str, Any]]:
-    answer = aws("s3").list_objects_v2(Bucket=bucket, Prefix="raw/")
+def delivered(aws: Aws, bucket: str, prefix: str = "raw/") -> list[dict[str, Any]]:
+    answer = aws("s3").list_objects_v2(Bucket=bucket, Prefix=prefix)
     return list(answer.get("Contents", []))
+
+
+def update_destination(aws: Aws, delivery: str, interval_s: int) -> None:
+    """UpdateDestination of a live stream: new interval, ``fresh/`` prefixes, GZIP."""
+    firehose = aws("firehose")
+    description = firehose.describe_delivery_stream(DeliveryStreamName=delivery)["DeliveryStreamDescription"]
+    firehose.update_destination(
+        DeliveryStreamName=delivery,
+        CurrentDeliveryStreamVersionId=description["VersionId"],
+        DestinationId=description["Destinations"][0]["DestinationId"],
+        ExtendedS3DestinationUpdate={
+            "Prefix": "fresh/",
+            "ErrorOutputPrefix": "fresh-errors/",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": interval_s},
+            "CompressionFormat": "GZIP",
+        },
+    )
+
+
+def assert_delivered_under_update(aws: Aws, bucket: str, delivery: str, records: list[bytes]) -> None:
+    """Every record in one GZIP object under the updated prefix, keyed with version 2."""
+    objects = delivered(aws, bucket, "fresh/")
+    assert len(objects) == 1, objects
+    key = objects[0]["Key"]
+    assert f"/{delivery}-2-" in key and key.endswith(".gz"), key
+    body = aws("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert gzip.decompress(body) == b"".join(r + b"\n" for r in records)
+    assert delivered(aws, bucket, "raw/") == []
 
 
 def test_interval_flush_gzip_all_shards(aws: Aws, bucket: str) -> None:
@@ -109,6 +137,20 @@ def test_size_flush_before_interval(aws: Aws, bucket: str) -> None:
     assert len(objects) == 1
     body = aws("s3").get_object(Bucket=bucket, Key=objects[0]["Key"])["Body"].read()
     assert body == (record + b"\n") * 110
+
+
+def test_update_destination_takes_effect_on_a_live_stream(aws: Aws, bucket: str) -> None:
+    """A 900 s buffer changed to 1 s through the API flushes at once under the new prefix."""
+    stream, delivery = make_pipeline(aws, bucket, shards=1, size_mb=5, interval_s=900, gzip_=False)
+    records = [json.dumps({"transaction_id": f"u{i}"}).encode() for i in range(20)]
+    put(aws, stream, records)
+
+    update_destination(aws, delivery, interval_s=1)
+    deadline = time.monotonic() + 60  # a hang guard only: the old interval was 900 s
+    while not delivered(aws, bucket, "fresh/"):
+        assert time.monotonic() < deadline, "the updated buffer interval was not applied"
+        time.sleep(0.3)
+    assert_delivered_under_update(aws, bucket, delivery, records)
 
 
 class _Stop(threading.Event):
@@ -161,3 +203,27 @@ def test_a_round_is_busy_while_records_flow_or_wait(monkeypatch: pytest.MonkeyPa
         assert delivery.step(now + 2) is True  # nothing new, but two wait for the interval
         assert delivery.step(now + 901) is False  # the interval passed: sealed and sent
         assert len(delivered(aws, "lake")) == 1
+
+
+def test_records_buffered_before_an_update_are_sealed_under_the_new_hints(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Records read under a 900 s interval are sent once the stream is re-described with 3 s."""
+    for name in [n for n in os.environ if n.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE"))]:
+        monkeypatch.delenv(name)
+    keys = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+    with mock_aws():  # in-process moto: step() is driven by hand, with its own clock
+        aws: Aws = lambda service: boto3.client(service, **keys)  # noqa: E731
+        aws("s3").create_bucket(Bucket="lake")
+        stream, delivery = make_pipeline(aws, "lake", shards=1, size_mb=5, interval_s=900, gzip_=False)
+        firehose = FirehoseDelivery(aws("firehose"), aws("kinesis"), aws("s3"), describe_s=5.0)
+        now = time.monotonic()
+        firehose.step(now)  # discovered
+        records = [b"a", b"b", b"c"]
+        put(aws, stream, records)
+        assert firehose.step(now + 1) is True  # read into the 900 s buffer
+        assert firehose.step(now + 2) is True and delivered(aws, "lake") == []
+
+        update_destination(aws, delivery, interval_s=3)
+        assert firehose.step(now + 6) is False  # re-described: 5 s buffered >= 3 s: sealed and sent
+        assert_delivered_under_update(aws, "lake", delivery, records)
