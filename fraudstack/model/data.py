@@ -19,6 +19,7 @@ Mapping file (YAML)::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ def load_mapping(path: Path) -> tuple[dict[str, str], str | None]:
     """Read a mapping file -> ({schema field: source column}, epoch time unit or None)."""
     try:
         spec = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: not UTF-8 text
         raise ConfigError(f"cannot read mapping {path}: {exc}") from None
     if not isinstance(spec, dict) or not isinstance(spec.get("columns"), dict):
         raise ConfigError(f"mapping {path} needs a 'columns:' section of schema_field: your_column")
@@ -103,6 +104,32 @@ def _labels(values: pd.Series) -> pd.Series:
     return text.isin(_TRUE)
 
 
+#: Converts a column; the second argument is pandas' ``errors`` ("raise" or "coerce").
+Converter = Callable[[pd.Series, Any], pd.Series]
+
+
+def _convert(frame: pd.DataFrame, name: str, columns: dict[str, str], convert: Converter) -> None:
+    """Convert one column in place; a value it cannot read is one error naming the row and value."""
+    values = frame[name]
+    try:
+        frame[name] = convert(values, "raise")
+        return
+    except (ValueError, TypeError, OverflowError) as exc:
+        failure = exc
+    try:
+        unreadable = convert(values, "coerce").isna() & values.notna()
+    except (ValueError, TypeError, OverflowError):  # not even coercible: name the column only
+        unreadable = pd.Series(False, index=values.index)
+    where = (
+        f"row {int(unreadable.to_numpy().argmax()) + 1}: {values[unreadable].iloc[0]!r:.40} "
+        if unreadable.any()
+        else ""
+    )
+    raise ConfigError(
+        f"column {columns[name]!r} ({name}) {where}cannot be read as {name} ({str(failure).splitlines()[0]})"
+    ) from None
+
+
 def from_file(data: Path, mapping: Path) -> Dataset:
     """A labelled CSV or Parquet file, renamed to schema fields by the mapping file."""
     columns, unit = load_mapping(mapping)
@@ -116,10 +143,17 @@ def from_file(data: Path, mapping: Path) -> Dataset:
     frame = pd.DataFrame({field_name: raw[source] for field_name, source in columns.items()})
     frame[LABEL] = _labels(frame[LABEL])
     if unit is not None:
-        frame["event_time"] = pd.to_datetime(frame["event_time"], unit=unit, utc=True)
+        _convert(frame, "event_time", columns, lambda v, e: pd.to_datetime(v, unit=unit, utc=True, errors=e))
     else:
-        frame["event_time"] = pd.to_datetime(frame["event_time"], utc=True, format="ISO8601")
+        _convert(
+            frame, "event_time", columns, lambda v, e: pd.to_datetime(v, utc=True, format="ISO8601", errors=e)
+        )
     frame[KEY] = frame[KEY].astype(str)
     frame["transaction_id"] = frame["transaction_id"].astype(str)
-    frame["amount"] = pd.to_numeric(frame["amount"], errors="raise").astype(float)
+    _convert(frame, "amount", columns, lambda v, e: pd.to_numeric(v, errors=e).astype(float))
+    for name in ("event_time", "amount"):
+        empty = frame[name].isna()
+        if empty.any():
+            row = int(empty.to_numpy().argmax())
+            raise ConfigError(f"{data}: column {columns[name]!r} ({name}) is empty in row {row + 1}")
     return _canonical(frame, f"{data} (mapping {mapping})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -70,3 +71,32 @@ def test_mapping_errors_are_one_line(their_file: tuple[Path, Path], tmp_path: Pa
     with pytest.raises(ConfigError, match="no columns"):
         from_file(data, bad)
     assert main(["train", "--data", str(data)]) == 2
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "expected"),
+    [
+        ("amt", "12,50", r"column 'amt' \(amount\) row 3: '12,50'"),
+        ("amt", "", r"column 'amt' \(amount\) is empty in row 3"),
+        ("ts", "yesterday", r"column 'ts' \(event_time\) row 3: 'yesterday'"),
+        ("ts", "1e30", r"column 'ts' \(event_time\)"),
+        ("label", "<script>", "neither fraud nor legit"),
+    ],
+)
+def test_unreadable_values_name_their_row(
+    their_file: tuple[Path, Path], column: str, value: str, expected: str
+) -> None:
+    """A bad value anywhere in a user's file is one error naming the column and row, not a traceback."""
+    data, mapping = their_file
+    frame = pd.read_csv(data, dtype=str, keep_default_na=False)
+    frame.loc[2, column] = value
+    frame.to_csv(data, index=False)
+    with pytest.raises(ConfigError, match=expected):
+        from_file(data, mapping)
+
+
+def test_a_mapping_that_is_not_text_is_one_error(their_file: tuple[Path, Path]) -> None:
+    data, mapping = their_file
+    mapping.write_bytes(b"\xff\xfe\x00columns")
+    with pytest.raises(ConfigError, match="cannot read mapping"):
+        from_file(data, mapping)
