@@ -10,7 +10,7 @@ One run:
    warehouse) as a batch under a new run id. A run that died half-way is resumed with the
    same id and objects, and every output below is overwritten per run id, so a retry never
    duplicates anything; a run with nothing new exits early.
-2. **Validate.** Every line goes through :func:`fraudstack.wire.rejection` inside Spark
+2. **Validate.** Every line goes through :func:`fraudstack.wire.screen` inside Spark
    (an Arrow UDF on the executors): the schema's exact rules and one-line reasons
    (:func:`fraudstack.schema.validate_event`, after a fast path for the producers' canonical
    form), the ones the producer, the bridge and the scorer use - one source of truth rather
@@ -63,7 +63,7 @@ from fraudstack.warehouse import (
     migrate,
     table,
 )
-from fraudstack.wire import rejection
+from fraudstack.wire import screen
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -183,10 +183,13 @@ def validated(spark: SparkSession, uris: list[str]) -> DataFrame:
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    @F.pandas_udf("string")  # type: ignore[call-overload]
-    def reasons(values: pd.Series) -> pd.Series:
-        # Runs on the executors; only the verdicts travel back to the JVM, not the lines.
-        return pd.Series([rejection(line) for line in values], dtype=object)
+    @F.pandas_udf("reason string, canonical string")  # type: ignore[call-overload]
+    def screened(values: pd.Series) -> pd.DataFrame:
+        # Runs on the executors. Lines arrive as bytes (a line need not be UTF-8); only the
+        # verdicts travel back to the JVM, plus the canonical text of the rare valid line
+        # written in another spelling (see fraudstack.wire.screen).
+        verdicts = [screen(line) for line in values]
+        return pd.DataFrame(verdicts, columns=["reason", "canonical"], dtype=object)
 
     lines = (
         spark.read.text(uris)
@@ -196,13 +199,16 @@ def validated(spark: SparkSession, uris: list[str]) -> DataFrame:
         )
         .where(F.trim("value") != "")
     )
-    checked = lines.withColumn("reason", reasons("value"))
+    checked = lines.withColumn("verdict", screened(F.col("value").cast("binary"))).select(
+        "value", "source_object", F.col("verdict.reason").alias("reason"), F.col("verdict.canonical")
+    )
     event_type = from_arrow_schema(arrow_schema())
     # Parse into ONE struct column and take the fields apart in a second projection: selecting
     # each field of the from_json call directly makes Spark parse every line once per field
     # (from_json has no code generation, hence no common-subexpression elimination, and the
     # optimizer rewrites each field access into its own single-field parse).
-    event = F.when(F.col("reason").isNull(), F.from_json("value", event_type)).alias("event")
+    text = F.coalesce(F.col("canonical"), F.col("value"))
+    event = F.when(F.col("reason").isNull(), F.from_json(text, event_type)).alias("event")
     fields: list[Column] = [
         (F.trim(f"event.{name}") if name in TRIMMED else F.col(f"event.{name}")).alias(name)
         for name in event_type.fieldNames()

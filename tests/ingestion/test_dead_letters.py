@@ -22,7 +22,7 @@ def _invalid(valid: dict[str, Any]) -> list[tuple[bytes | None, str]]:
     return [
         (b"this is not json", "not valid JSON"),
         (b'{"transaction_id": "tx_trunc', "not valid JSON"),
-        (b"\xff\xfe\x00garbage", "not valid JSON"),
+        (b"\xff\xfe\x00garbage", "not valid UTF-8"),
         (b"[1, 2, 3]", "not a JSON object"),
         (json.dumps({**wire, "schema_version": 2}).encode(), "schema_version: unsupported version 2"),
         (
