@@ -106,9 +106,10 @@ class Alert:
         return record
 
     def subject(self) -> str:
-        """At most 100 ASCII characters (SNS's limit)."""
+        """At most 100 printable ASCII characters on one line (SNS rejects anything else)."""
         text = f"Fraud alert: {self.amount} {self.currency} at {self.merchant} (score {self.score:.2f})"
-        return text.encode("ascii", "replace").decode("ascii")[:100]
+        ascii_text = text.encode("ascii", "replace").decode("ascii")
+        return "".join(c if c.isprintable() else " " for c in ascii_text)[:100]
 
     def text_block(self) -> str:
         reasons = "\n".join(f"    - {r.text()}" for r in self.reasons) or "    - (none recorded)"

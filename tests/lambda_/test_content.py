@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -82,3 +83,9 @@ def test_one_alert_is_one_mail_and_many_are_a_digest_escaped_in_html() -> None:
 def test_subject_fits_sns_limits() -> None:
     subject = alert().subject()
     assert len(subject) <= 100 and subject.isascii()
+
+
+def test_subject_is_one_printable_line_whatever_the_merchant_is_called() -> None:
+    subject = replace(alert(), merchant="Evil\r\nBcc: all@example.com\x00<script>").subject()
+    assert subject.isascii() and subject.isprintable(), subject
+    assert "\n" not in subject and "\r" not in subject
