@@ -298,6 +298,10 @@ class CardState:
         return state
 
 
+#: The history of a card never seen: features of its first event (read only, never added to).
+_NO_HISTORY = CardState()
+
+
 def _code(table: Mapping[str, int], value: Any) -> float:
     code = table.get(value) if value is not None else None
     return NAN if code is None else float(code)
@@ -332,20 +336,15 @@ class OnlineFeatures:
         ip = event.get("ip_address")
         merchant = event.get("merchant_id")
         key = event[KEY]
+        # Everything that can fail on a bad event runs before the state changes, so an event
+        # that raises (and is dead-lettered by the scorer) leaves the state as it was.
         state = self.cards.get(key)
-        if state is None:
-            state = self.cards[key] = CardState()
-        elif self._capture is not None:  # copy-on-write for a snapshot in the making
-            self._capture.keep(key)
-            if self._capture.done:
-                self._capture = None
-        history = state.history_features(t, cents, lat, lon, country, device, ip, merchant)
-        state.add(t, cents, lat, lon, country, device, ip, merchant)
+        history = (state or _NO_HISTORY).history_features(t, cents, lat, lon, country, device, ip, merchant)
         created = event.get("customer_account_created")
         vpn = event.get("ip_is_vpn")
         mcc = event.get("merchant_category_code")
         local = t if lon != lon else t + round(lon / DEGREES_PER_HOUR) * HOUR  # NaN lon: UTC
-        return [
+        features = [
             cents / 100,
             float((local // HOUR) % 24),
             float((local // DAY + 3) % 7),  # 1970-01-01 was a Thursday
@@ -357,6 +356,14 @@ class OnlineFeatures:
             _code(CHANNEL_CODES, event.get("channel")),
             _code(ENTRY_MODE_CODES, event.get("entry_mode")),
         ]
+        if state is None:
+            state = self.cards[key] = CardState()
+        elif self._capture is not None:  # copy-on-write for a snapshot in the making
+            self._capture.keep(key)
+            if self._capture.done:
+                self._capture = None
+        state.add(t, cents, lat, lon, country, device, ip, merchant)
+        return features
 
     def snapshot(self) -> bytes:
         """The whole state as compressed JSON (restorable by :meth:`restore`)."""

@@ -13,7 +13,11 @@ bytes are kept as they are, except that a record spread over several lines is re
 compactly, since a raw newline inside a record would split it in the lake.
 
 Dead-letter records keep the original key and value bytes; their headers are described in
-:mod:`fraudstack.kafka.dead_letters`.
+:mod:`fraudstack.kafka.dead_letters`. A record whose validation or transformation raises
+(a poison pill, not an invalid record the validator names) is dead-lettered too, with the
+exception as its reason, and counted (``PoisonPills``): otherwise it would stop the bridge,
+and a restart would read it and stop again. Kinesis and broker failures are not guarded:
+they stop the bridge with the batch uncommitted, since replaying it loses nothing.
 
 Shutdown: :meth:`Bridge.run` returns once ``stop`` is set, after finishing and committing
 the batch in hand; a rebalance does the same before partitions are given away.
@@ -32,7 +36,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from fraudstack import aws
 from fraudstack.errors import FraudstackError, StackError
 from fraudstack.kafka.config import consumer_config, producer_config
-from fraudstack.kafka.dead_letters import dead_letter_headers
+from fraudstack.kafka.dead_letters import dead_letter_headers, poison_reason
 from fraudstack.kafka.kinesis import MAX_BYTES_PER_RECORD, KinesisBatch, KinesisSink, record_size
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.observability import MetricsPublisher
@@ -53,6 +57,7 @@ class _Pending:
     kinesis: KinesisBatch = field(default_factory=KinesisBatch)
     timestamps_ms: list[int] = field(default_factory=list)
     dead_letters: int = 0
+    poison_pills: int = 0  # of the dead letters
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     started: float = 0.0
 
@@ -67,6 +72,7 @@ class BridgeStats:
     consumed: int = 0
     forwarded: int = 0
     dead_lettered: int = 0
+    poison_pills: int = 0
     batches: int = 0
     commits_failed: int = 0
 
@@ -177,7 +183,16 @@ class Bridge:
     # --- per record ------------------------------------------------------------------------------
     def _take(self, message: Message) -> None:
         self.stats.consumed += 1
-        outcome = _for_kinesis(message.value())
+        try:
+            outcome = _for_kinesis(message.value())
+        except Exception as exc:  # only the record is involved here: no broker or AWS call
+            log.error(
+                "poison pill",
+                exc_info=exc,
+                extra={"partition": message.partition(), "offset": message.offset()},
+            )
+            outcome = poison_reason(exc)
+            self._pending.poison_pills += 1
         if isinstance(outcome, str):
             self._dead_letter(message, outcome)
         else:
@@ -257,12 +272,15 @@ class Bridge:
         forwarded = len(pending.kinesis)
         self.stats.forwarded += forwarded
         self.stats.dead_lettered += pending.dead_letters
+        self.stats.poison_pills += pending.poison_pills
         self.stats.batches += 1
         if self.metrics is None:
             return
         self.metrics.count("RecordsIn", forwarded + pending.dead_letters)
         self.metrics.count("RecordsOut", forwarded)
         self.metrics.count("DeadLettered", pending.dead_letters)
+        if pending.poison_pills:
+            self.metrics.count("PoisonPills", pending.poison_pills)
         now_ms = time.time() * 1000.0
         self.metrics.observe_many("EndToEndLatency", (now_ms - ts for ts in pending.timestamps_ms if ts > 0))
 

@@ -44,12 +44,22 @@ class Explainer(Generic[Job]):
         """Explain the rows ``inputs`` (model inputs); ``job`` comes back with their reasons."""
         self._jobs.append((self._worker.submit(model.reasons, inputs), job))
 
-    def results(self, backlog: int) -> Iterator[tuple[Job, list[list[Reason]]]]:
+    def results(self, backlog: int) -> Iterator[tuple[Job, list[list[Reason]] | Exception]]:
         """Explained jobs, oldest first: those already done and, while more than ``backlog`` jobs
-        are left, the oldest (blocking until it is done)."""
+        are left, the oldest (blocking until it is done).
+
+        A job whose explanation raised comes back with the exception instead of its reasons:
+        the loop decides what a failure means (one bad row must not take the batch down).
+        """
         while self._jobs and (self._jobs[0][0].done() or len(self._jobs) > backlog):
             future, job = self._jobs.popleft()
-            yield job, future.result()  # an error in XGBoost is the loop's error
+            error = future.exception()
+            if error is None:
+                yield job, future.result()
+            elif isinstance(error, Exception):
+                yield job, error
+            else:
+                raise error  # KeyboardInterrupt and the like are not a row's fault
 
     def close(self) -> None:
         self._worker.shutdown(wait=True)

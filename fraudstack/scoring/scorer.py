@@ -11,6 +11,16 @@ codes are computed on a worker thread (:mod:`fraudstack.scoring.explain`), while
 goes on with the next batch. Invalid records go to the dead-letter topic with a reason; the
 scorer keeps running.
 
+Poison pills: a record whose processing raises anyway (validation, feature update, scoring,
+explaining or encoding its decision) is dead-lettered with the exception as its reason and
+counted (``PoisonPills``); the records behind it are decided as usual. The guard costs
+nothing on the happy path: a ``try`` per record is free in CPython 3.11, and the batch-wide
+steps (scoring, explaining) are retried one record at a time only after they failed. A
+feature update that raises leaves the card state untouched
+(:meth:`fraudstack.features.OnlineFeatures.update`), so a replay rebuilds the same state.
+Broker failures (``KafkaException``) and the scorer's own errors still stop it: the record is
+not what is wrong, and stopping with offsets uncommitted loses nothing.
+
 Nothing in the loop waits on the network or serialises the whole state: the pauses that
 would delay every transaction behind them (broker acknowledgements, SNS, snapshots) happen
 beside it.
@@ -35,7 +45,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -54,7 +64,7 @@ from confluent_kafka import (
 from fraudstack.errors import FraudstackError
 from fraudstack.features import OnlineFeatures
 from fraudstack.kafka.config import consumer_config, producer_config
-from fraudstack.kafka.dead_letters import dead_letter_headers
+from fraudstack.kafka.dead_letters import dead_letter_headers, poison_reason
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.model.decisions import DECISION_TYPES, Thresholds
 from fraudstack.model.scoring import Reason
@@ -68,7 +78,7 @@ from fraudstack.scoring.decisions import (
 )
 from fraudstack.scoring.deliveries import Deliveries
 from fraudstack.scoring.explain import Explainer
-from fraudstack.scoring.models import ModelWatcher
+from fraudstack.scoring.models import ModelWatcher, ScoringModel
 from fraudstack.scoring.state import PartitionState, SnapshotStore
 from fraudstack.settings import Settings
 from fraudstack.wire import WireEvent, parse_event, wire_form
@@ -93,6 +103,10 @@ class ScorerError(FraudstackError):
     """The scorer cannot go on without risking a lost decision (offsets stay uncommitted)."""
 
 
+#: Failures that are not the record's fault: they stop the scorer instead of dead-lettering it.
+_NOT_POISON = (KafkaException, FraudstackError)
+
+
 @dataclass
 class ScorerStats:
     """Totals since start (also published as metrics and logged at shutdown)."""
@@ -101,6 +115,7 @@ class ScorerStats:
     decided: int = 0
     replayed: int = 0
     dead_lettered: int = 0
+    poison_pills: int = 0
     alerts: int = 0
     batches: int = 0
     commits: int = 0
@@ -112,6 +127,7 @@ class ScorerStats:
 class _Batch:
     """The valid, not-yet-decided records of one poll, in consumption order."""
 
+    messages: list[Message] = field(default_factory=list)  # to dead-letter one that fails later
     events: list[WireEvent] = field(default_factory=list)
     rows: list[list[float]] = field(default_factory=list)
     timestamps_ms: list[int] = field(default_factory=list)
@@ -121,6 +137,9 @@ class _Batch:
 class _Flagged:
     """A batch's reviews and declines, waiting for their reason codes."""
 
+    model: ScoringModel  # to explain row by row should the batch fail
+    inputs: np.ndarray
+    messages: list[Message]
     events: list[WireEvent]
     codes: list[int]
     scores: list[float]
@@ -272,7 +291,12 @@ class Scorer:
                 continue
             self.stats.consumed += 1
             timestamp_ms = message.timestamp()[1]
-            self._apply(message, timestamp_ms, batch)
+            try:
+                self._apply(message, timestamp_ms, batch)
+            except _NOT_POISON:
+                raise
+            except Exception as exc:
+                self._skip_poisoned(message, exc)
             if timestamp_ms < oldest_ms:
                 oldest_ms = timestamp_ms
         self.stats.batches += 1
@@ -308,6 +332,7 @@ class Scorer:
         if offset < state.resume_at:
             self.stats.replayed += 1
             return
+        batch.messages.append(message)
         batch.events.append(event)
         batch.rows.append(features)
         batch.timestamps_ms.append(timestamp_ms)
@@ -315,18 +340,28 @@ class Scorer:
     def _decide(self, batch: _Batch) -> None:
         """Score the batch as one matrix; produce the approvals, hand the rest to the explainer."""
         model = self._model
-        inputs = model.inputs(np.asarray(batch.rows, dtype=np.float64))
-        scores = model.score(inputs)
-        codes = self._thresholds.decide(scores)
+        try:
+            inputs, scores, codes = self._score(model, batch.rows)
+        except _NOT_POISON:
+            raise
+        except Exception:
+            batch = self._without_poison(model, batch)
+            if not batch.events:
+                return
+            inputs, scores, codes = self._score(model, batch.rows)
         decided_at = utc_text(datetime.now(UTC))
         rows = batch.rows if self.settings.scorer_include_features else None
         flagged = np.flatnonzero(codes)
         if len(flagged):
             picked = flagged.tolist()
+            chosen = inputs[flagged]
             self._explainer.submit(
                 model,
-                inputs[flagged],
+                chosen,
                 _Flagged(
+                    model=model,
+                    inputs=chosen,
+                    messages=[batch.messages[i] for i in picked],
                     events=[batch.events[i] for i in picked],
                     codes=codes[flagged].tolist(),
                     scores=scores[flagged].tolist(),
@@ -340,31 +375,85 @@ class Scorer:
         approve = DECISION_TYPES[0]
         scores_list = scores.tolist()
         topic = self.settings.topic_decisions
+        poisoned = 0
         for i in approved:
             event = batch.events[i]
-            value = encode_decision(
-                event,
-                approve,
-                scores_list[i],
-                model.version,
-                decided_at,
-                None,
-                None if rows is None else rows[i],
-            )
+            try:
+                value = encode_decision(
+                    event,
+                    approve,
+                    scores_list[i],
+                    model.version,
+                    decided_at,
+                    None,
+                    None if rows is None else rows[i],
+                )
+            except Exception as exc:
+                self._poisoned(batch.messages[i], exc)
+                poisoned += 1
+                continue
             self._produce(topic, event["transaction_id"].encode(), value)
-        self.stats.decisions[approve] += len(approved)
-        self.stats.decided += len(approved)
+        self.stats.decisions[approve] += len(approved) - poisoned
+        self.stats.decided += len(approved) - poisoned
         self._account(codes, batch.timestamps_ms)
+
+    def _score(
+        self, model: ScoringModel, rows: list[list[float]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(model inputs, scores, decision codes) of feature rows."""
+        inputs = model.inputs(np.asarray(rows, dtype=np.float64))
+        scores = model.score(inputs)
+        return inputs, scores, self._thresholds.decide(scores)
+
+    def _without_poison(self, model: ScoringModel, batch: _Batch) -> _Batch:
+        """The batch less the records that fail to score on their own (dead-lettered).
+
+        Only after scoring the whole batch failed: the happy path pays nothing for it.
+        """
+        kept = _Batch()
+        for message, event, row, timestamp_ms in zip(
+            batch.messages, batch.events, batch.rows, batch.timestamps_ms, strict=True
+        ):
+            try:
+                self._score(model, [row])
+            except _NOT_POISON:
+                raise
+            except Exception as exc:
+                self._poisoned(message, exc)
+                continue
+            kept.messages.append(message)
+            kept.events.append(event)
+            kept.rows.append(row)
+            kept.timestamps_ms.append(timestamp_ms)
+        return kept
 
     def _emit_explained(self, backlog: int) -> None:
         """Produce the reviews and declines whose reason codes are ready, waiting for the oldest
         while more than ``backlog`` batches are left (0: all of them)."""
         for flagged, reasons in self._explainer.results(backlog):
-            self._emit_flagged(flagged, reasons)
+            if isinstance(reasons, Exception):
+                self._emit_flagged(flagged, self._explain_alone(flagged))
+            else:
+                self._emit_flagged(flagged, reasons)
 
-    def _emit_flagged(self, flagged: _Flagged, reasons: list[list[Reason]]) -> None:
+    def _explain_alone(self, flagged: _Flagged) -> list[list[Reason] | None]:
+        """Reason codes row by row, after the batch's explanation failed; None for a row that fails
+        alone too (dead-lettered). On the loop's thread: a rare path, not worth a worker's order."""
+        found: list[list[Reason] | None] = []
+        for i, message in enumerate(flagged.messages):
+            try:
+                found.append(flagged.model.reasons(flagged.inputs[i : i + 1])[0])
+            except Exception as exc:
+                self._poisoned(message, exc)
+                found.append(None)
+        return found
+
+    def _emit_flagged(self, flagged: _Flagged, reasons: Sequence[list[Reason] | None]) -> None:
         topic = self.settings.topic_decisions
         for i, event in enumerate(flagged.events):
+            explained = reasons[i]
+            if explained is None:
+                continue  # dead-lettered by _explain_alone
             decision = DECISION_TYPES[flagged.codes[i]]
             args = (
                 event,
@@ -372,16 +461,21 @@ class Scorer:
                 flagged.scores[i],
                 flagged.model_version,
                 flagged.decided_at,
-                reasons[i],
+                explained,
                 None if flagged.rows is None else flagged.rows[i],
             )
-            self._produce(topic, event["transaction_id"].encode(), encode_decision(*args))
+            try:
+                value = encode_decision(*args)
+                alert = alert_message(decision_record(*args), explained) if flagged.alerting[i] else None
+            except Exception as exc:
+                self._poisoned(flagged.messages[i], exc)
+                continue
+            self._produce(topic, event["transaction_id"].encode(), value)
             self.stats.decisions[decision] += 1
-            if flagged.alerting[i]:
-                subject, body = alert_message(decision_record(*args), reasons[i])
-                self._alerts.publish(event["transaction_id"], subject, body, decision)
+            self.stats.decided += 1
+            if alert is not None:
+                self._alerts.publish(event["transaction_id"], *alert, decision)
                 self.stats.alerts += 1
-        self.stats.decided += len(flagged.events)
 
     def _take_model(self) -> None:
         """Switch to a newly promoted model between batches (never within one)."""
@@ -416,6 +510,31 @@ class Scorer:
                 return
             except BufferError:  # local queue full: let deliveries drain it
                 self._producer.poll(0.01)
+
+    def _skip_poisoned(self, message: Message, exc: Exception) -> None:
+        """Move past a record whose state update raised: dead-letter it, unless it is a replay
+        (dead-lettered the first time), and count it applied so the offset moves on."""
+        partition, offset = message.partition(), message.offset()
+        assert partition is not None and offset is not None
+        state = self._partitions.get(partition)
+        if state is None:
+            return  # revoked meanwhile: the next owner reads it
+        if state.position <= offset:
+            state.position = offset + 1
+        if offset >= state.resume_at:
+            self._poisoned(message, exc)
+
+    def _poisoned(self, message: Message, exc: Exception) -> None:
+        """Dead-letter a record whose processing raised, with the exception as the reason; count it."""
+        log.error(
+            "poison pill",
+            exc_info=exc,
+            extra={"partition": message.partition(), "offset": message.offset()},
+        )
+        self._dead_letter(message, poison_reason(exc))
+        self.stats.poison_pills += 1
+        if self.metrics is not None:
+            self.metrics.count("PoisonPills")
 
     def _dead_letter(self, message: Message, reason: str) -> None:
         """Same format as the bridge's dead letters, so one tool reads both."""

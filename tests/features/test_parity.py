@@ -132,3 +132,23 @@ def test_batch_equals_online_on_simulated_stream() -> None:
         compute_features(frame).set_axis(frame["transaction_id"]).loc[[e["transaction_id"] for e in events]]
     )
     assert_same(batch.reset_index(drop=True), online_frame(events))
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [("customer_account_created", "not a date"), ("merchant_category_code", "54x1"), ("device_id", ["a"])],
+)
+def test_an_event_that_raises_leaves_the_state_as_it_was(field: str, bad: object) -> None:
+    """The scorer dead-letters an event whose update raises; the state must not hold half of it."""
+    events = hand_made_events(300, cards=5)
+    online = OnlineFeatures()
+    for e in events[:200]:
+        online.update(e)
+    before = {k: c.to_dict() for k, c in OnlineFeatures.restore(online.snapshot()).cards.items()}
+    new_card = {**events[200], "card_id": "never-seen"}
+    for poisoned in ({**events[200], field: bad}, {**new_card, field: bad}):
+        with pytest.raises((ValueError, TypeError)):
+            online.update(poisoned)
+    assert {k: c.to_dict() for k, c in online.cards.items()} == before
+    rest = pd.DataFrame([online.update(e) for e in events[200:]], columns=list(FEATURE_NAMES))
+    pd.testing.assert_frame_equal(rest, online_frame(events).iloc[200:].reset_index(drop=True))
