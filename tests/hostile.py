@@ -37,8 +37,9 @@ NASTY_STRINGS: tuple[str, ...] = (
 #: Free-text fields with no pattern: where a valid event can carry any of :data:`NASTY_STRINGS`.
 FREE_TEXT_FIELDS: tuple[str, ...] = ("issuing_bank", "merchant_name", "merchant_category", "city")
 
-#: Largest record a stage must survive (librdkafka's default message.max.bytes is 1,000,000).
-MAX_MESSAGE_BYTES = 1_000_000
+#: Largest record a stage must survive: librdkafka's default message.max.bytes (1,000,000)
+#: less room for the batch and record headers around the value.
+MAX_MESSAGE_BYTES = 990_000
 
 
 class DeepNesting:
@@ -151,7 +152,10 @@ def broken_texts(raw: bytes) -> list[bytes]:
 def hostile_records(base_events: list[dict[str, Any]], count: int, seed: int) -> list[bytes]:
     """``count`` invalid records (seeded): field mutations, duplicate keys and broken text."""
     rng = random.Random(seed)
-    out: list[bytes] = []
+    first = event_to_json_bytes(base_events[0])
+    # Every special value as the version (read before any other field), every broken text.
+    out = [mutated(base_events[0], "schema_version", value) for value in SPECIAL_VALUES]
+    out.extend(broken_texts(first))
     fields = [*FIELDS, "extra_field"]
     while len(out) < count:
         base = rng.choice(base_events)
