@@ -7,10 +7,10 @@ and retries), produce the invalid ones to the dead-letter topic, and only when b
 durable commit the batch's offsets. A crash at any point therefore replays records rather
 than losing them; the lake may hold duplicates, which the ETL removes by ``transaction_id``.
 
-What goes to Kinesis is the record's original JSON followed by ``\\n`` so that Firehose
-objects are newline-delimited JSON (Firehose itself adds no delimiter on AWS). Original
-bytes are kept as they are, except that a record spread over several lines is re-encoded
-compactly, since a raw newline inside a record would split it in the lake.
+What goes to Kinesis is the record's JSON followed by ``\\n`` so that Firehose objects are
+newline-delimited JSON (Firehose itself adds no delimiter on AWS). A record in the
+producers' canonical form (:mod:`fraudstack.wire`) is kept byte for byte; any other valid
+spelling is re-encoded canonically (see :func:`_for_kinesis`).
 
 Dead-letter records keep the original key and value bytes; their headers are described in
 :mod:`fraudstack.kafka.dead_letters`. A record whose validation or transformation raises
@@ -42,6 +42,7 @@ from fraudstack.kafka.topics import ensure_topics
 from fraudstack.observability import MetricsPublisher
 from fraudstack.schema import event_to_json_bytes, validate_event
 from fraudstack.settings import Settings
+from fraudstack.wire import parse_event
 
 log = logging.getLogger(__name__)
 
@@ -304,17 +305,23 @@ class Bridge:
 
 
 def _for_kinesis(value: bytes | None) -> tuple[bytes, str] | str:
-    """(data, partition key) to put for a record, or the reason it goes to the dead-letter topic."""
+    """(data, partition key) to put for a record, or the reason it goes to the dead-letter topic.
+
+    A record in the producers' canonical form travels as it is; a valid record in any other
+    spelling is re-encoded canonically, so every reader downstream (Spark's JSON reader
+    included) sees exactly the values the schema validated.
+    """
     if value is None:
         return "empty record (no value)"
-    result = validate_event(value)
-    if result.event is None:
-        return result.reason or "invalid record"
-    data = value.strip()
-    if b"\n" in data or b"\r" in data:
-        data = event_to_json_bytes(result.event)
+    event = parse_event(value)
+    if event is not None:
+        data, key = value, str(event["card_id"])
+    else:
+        result = validate_event(value)
+        if result.event is None:
+            return result.reason or "invalid record"
+        data, key = event_to_json_bytes(result.event), result.event.card_id
     data += b"\n"
-    key = result.event.card_id
     if record_size(data, key) > MAX_BYTES_PER_RECORD:
         return f"record of {len(data)} bytes exceeds the Kinesis limit of {MAX_BYTES_PER_RECORD}"
     return data, key
