@@ -178,10 +178,12 @@ def patch_this_process(work: Path) -> None:
     from fraudstack.localaws import patches
     from fraudstack.localaws.glue_runner import GlueRunner
     from fraudstack.localaws.lambda_runtime import LambdaRuntime
+    from fraudstack.localaws.s3_store import S3Store
 
     patches.apply(
         LambdaRuntime(work / "lambda", "http://127.0.0.1:1"),
         GlueRunner(work / "glue", "http://127.0.0.1:1", "us-east-1", s3_client=None),
+        S3Store(work / "s3"),
     )
 
 

@@ -39,6 +39,11 @@ The patches:
   one certificate that changes rarely; so does the replacement: the first message of a
   subscription goes through moto (certificate, key name, PEM served at ``SigningCertURL``),
   later ones reuse that certificate and only sign the message, with moto's key and fields.
+- ``s3-durable-*``: S3 survives an emulator restart (:mod:`.s3_store`). ``CreateBucket``,
+  ``DeleteBucket``, ``put_object`` (which PutObject, CopyObject, CompleteMultipartUpload and
+  POST uploads all go through) and ``delete_object`` (DeleteObject, DeleteObjects) note what
+  they changed; ``s3-durable-request`` wraps the server's WSGI entry point so those changes
+  are on disk before the response is sent.
 
 Known limit kept as is: a ``.sync`` Glue task's raw output holds datetimes (StartedOn ...),
 which makes moto's ``DescribeExecution`` fail to serialise the output; definitions select
@@ -62,6 +67,7 @@ import moto
 
 from fraudstack.localaws.glue_runner import GlueRunner, JobRun
 from fraudstack.localaws.lambda_runtime import FunctionSpec, LambdaRuntime
+from fraudstack.localaws.s3_store import S3Store
 
 MOTO_VERSION = "5.2.5"
 #: Glue's default job timeout (minutes) when neither the job nor the run sets one.
@@ -113,6 +119,11 @@ TARGETS: tuple[Target, ...] = (
     Target("kinesis-sequence-at", "moto.kinesis.models", "Shard", "get_sequence_number_at"),
     Target("sqs-send-message", "moto.sqs.models", "SQSBackend", "send_message"),
     Target("sns-signing-certificate", "moto.sns.models", "Subscription", "get_post_data"),
+    Target("s3-durable-create-bucket", "moto.s3.models", "S3Backend", "create_bucket"),
+    Target("s3-durable-delete-bucket", "moto.s3.models", "S3Backend", "delete_bucket"),
+    Target("s3-durable-put-object", "moto.s3.models", "S3Backend", "put_object"),
+    Target("s3-durable-delete-object", "moto.s3.models", "S3Backend", "delete_object"),
+    Target("s3-durable-request", "moto.moto_server.werkzeug_app", "DomainDispatcherApplication", "__call__"),
 )
 
 _applied_lock = threading.Lock()
@@ -127,7 +138,7 @@ def check_version() -> None:
         )
 
 
-def apply(lambda_runtime: LambdaRuntime, glue_runner: GlueRunner) -> list[str]:
+def apply(lambda_runtime: LambdaRuntime, glue_runner: GlueRunner, s3_store: S3Store) -> list[str]:
     """Apply every patch (idempotent); returns the patch names. Raises :class:`PatchError`."""
     check_version()
     resolved = {t.patch: t.resolve() for t in TARGETS}  # all targets checked before any change
@@ -144,6 +155,11 @@ def apply(lambda_runtime: LambdaRuntime, glue_runner: GlueRunner) -> list[str]:
         "kinesis-sequence-at": _kinesis_sequence_at,
         "sqs-send-message": _sqs_send_message(resolved["sqs-send-message"][1]),
         "sns-signing-certificate": _sns_post_data(resolved["sns-signing-certificate"][1]),
+        "s3-durable-create-bucket": _s3_bucket_change(resolved["s3-durable-create-bucket"][1], s3_store),
+        "s3-durable-delete-bucket": _s3_bucket_change(resolved["s3-durable-delete-bucket"][1], s3_store),
+        "s3-durable-put-object": _s3_object_change(resolved["s3-durable-put-object"][1], s3_store),
+        "s3-durable-delete-object": _s3_object_change(resolved["s3-durable-delete-object"][1], s3_store),
+        "s3-durable-request": _s3_durable_request(resolved["s3-durable-request"][1], s3_store),
     }
     with _applied_lock:
         _enable_step_functions_execution()
@@ -558,3 +574,41 @@ def _sns_post_data(original: Callable[..., dict[str, Any]]) -> Callable[..., dic
         return post_data
 
     return get_post_data
+
+
+# --- S3 durability -------------------------------------------------------------------------------
+def _s3_bucket_change(original: Callable[..., Any], store: S3Store) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def change_bucket(self: Any, bucket_name: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(self, bucket_name, *args, **kwargs)
+        finally:
+            store.changed(bucket_name)
+
+    return change_bucket
+
+
+def _s3_object_change(original: Callable[..., Any], store: S3Store) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def change_object(self: Any, bucket_name: str, key_name: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(self, bucket_name, key_name, *args, **kwargs)
+        finally:
+            store.changed(bucket_name, key_name)
+
+    return change_object
+
+
+def _s3_durable_request(original: Callable[..., Any], store: S3Store) -> Callable[..., Any]:
+    """The WSGI entry point: moto has built the whole response when it returns; flush, then send."""
+
+    @functools.wraps(original)
+    def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        store.begin_request()
+        try:
+            response = original(self, environ, start_response)
+        finally:
+            store.flush()
+        return response
+
+    return call

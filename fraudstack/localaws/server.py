@@ -7,7 +7,9 @@ server (threaded werkzeug) until SIGTERM/SIGINT, after:
 - pointing moto's internal callbacks (Step Functions -> Glue/Lambda) at the real port
   (``MOTO_PORT``), which moto reads from the environment;
 - applying :mod:`.patches` (Lambda runs handlers, Glue runs scripts, Step Functions executes);
-- starting the Firehose delivery loop as a thread that is a client of this server.
+- starting the Firehose delivery loop as a thread that is a client of this server;
+- restoring S3 from ``$FRAUDSTACK_STATE_DIR/emulator/s3``, where every change is written
+  through (:mod:`.s3_store`), so the lake and the model registry survive a restart.
 
 On exit it kills the Lambda/Glue child processes still running. Logs go to stderr.
 """
@@ -18,6 +20,7 @@ import argparse
 import logging
 import os
 import threading
+from pathlib import Path
 
 from moto import server as moto_server
 
@@ -26,6 +29,7 @@ from fraudstack.localaws import children, patches
 from fraudstack.localaws.firehose_delivery import FirehoseDelivery
 from fraudstack.localaws.glue_runner import GlueRunner
 from fraudstack.localaws.lambda_runtime import LambdaRuntime
+from fraudstack.localaws.s3_store import S3Store
 from fraudstack.settings import Settings, load_settings
 
 log = logging.getLogger("fraudstack.localaws")
@@ -41,15 +45,30 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def install(settings: Settings, endpoint_url: str) -> tuple[FirehoseDelivery, list[str]]:
-    """Apply the moto patches for a server at ``endpoint_url``; return the Firehose loop."""
+    """Apply the moto patches for a server at ``endpoint_url``, restore S3; return the Firehose loop."""
     local = settings.model_copy(update={"aws_endpoint_url": endpoint_url, "target": "embedded"})
     work_dir = settings.state_path / "localaws"
+    store = S3Store(s3_state_dir(settings))
     applied = patches.apply(
         LambdaRuntime(work_dir / "lambda", endpoint_url),
         GlueRunner(work_dir / "glue", endpoint_url, settings.aws_region, client("s3", local)),
+        store,
+    )
+    restored = store.restore()
+    log.info(
+        "S3 restored from %s: %d buckets, %d objects in %.1fs",
+        store.root,
+        restored.buckets,
+        restored.objects,
+        restored.seconds,
     )
     delivery = FirehoseDelivery(client("firehose", local), client("kinesis", local), client("s3", local))
     return delivery, applied
+
+
+def s3_state_dir(settings: Settings) -> Path:
+    """Where the emulator keeps its S3 (``stack reset`` removes the whole state directory)."""
+    return settings.state_path / "emulator" / "s3"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,7 @@ import pytest
 from fraudstack.localaws import patches
 from fraudstack.localaws.glue_runner import GlueRunner
 from fraudstack.localaws.lambda_runtime import LambdaRuntime
+from fraudstack.localaws.s3_store import S3Store
 from tests.conftest import RunningStack
 from tests.localaws.conftest import Aws, unique
 
@@ -210,6 +211,7 @@ def shard_class(tmp_path_factory: pytest.TempPathFactory) -> Any:
     patches.apply(
         LambdaRuntime(work / "lambda", "http://127.0.0.1:1"),
         GlueRunner(work / "glue", "http://127.0.0.1:1", "us-east-1", s3_client=None),
+        S3Store(work / "s3"),
     )
     from moto.kinesis.models import Shard
 
