@@ -74,7 +74,7 @@ def _host_port(service: dict[str, Any], container_port: int) -> tuple[str, str]:
 def test_every_server_and_app_service_is_defined(services: dict[str, Any]) -> None:
     assert {"kafka", "emulator", "postgres", "localstack", *APP_SERVICES} <= services.keys()
     for name, command in APP_SERVICES.items():
-        assert services[name]["command"] == ["fraudstack", command]
+        assert services[name]["command"][:2] == ["fraudstack", command]
         assert services[name]["build"] == "."
     assert services["emulator"]["build"] == "."
     assert services["emulator"]["command"][:3] == ["python", "-m", "fraudstack.localaws.server"]
@@ -203,3 +203,53 @@ def test_compose_target_without_docker_is_one_clear_skip(
         f"FRAUDSTACK_TEST_TARGET=compose asks for the docker compose stack, but {reason}; "
         "unset it to test the embedded stack"
     )
+
+
+def _listens_on(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> tuple[str, int] | None:
+    """Where a fraudstack service's command listens, as its own argument parser reads it.
+
+    ``fraudstack dashboard`` execs Streamlit, which would replace the test process: the exec
+    is captured instead (the one stand-in here, since nothing else can observe it in-process).
+    """
+    command = service.get("command") or []
+    if command[:3] == ["python", "-m", "fraudstack.localaws.server"]:
+        from fraudstack.localaws.server import _parse
+
+        args = _parse(command[3:])
+        return args.host, args.port
+    if command[:2] == ["fraudstack", "dashboard"]:
+        from fraudstack.cli import dashboard
+        from fraudstack.cli.app import main
+
+        captured: list[list[str]] = []
+
+        def exec_captured(_path: str, argv: list[str], _env: dict[str, str]) -> None:
+            captured.append(argv)
+
+        monkeypatch.setattr(dashboard.os, "execve", exec_captured)
+        assert main(command[1:]) in (0, None)
+        flags = dict(
+            arg.removeprefix("--").split("=", 1) for arg in captured[0] if arg.startswith("--server.")
+        )
+        return flags["server.address"], int(flags["server.port"])
+    return None
+
+
+def test_fraudstack_services_listen_where_their_ports_are_published(
+    services: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A published port is dead unless the command listens on all interfaces at the container port."""
+    checked = []
+    for name, service in services.items():
+        listening = _listens_on(service, monkeypatch)
+        if listening is None:
+            continue
+        host, port = listening
+        for mapping in service.get("ports", []):
+            container_port = int(str(mapping).rsplit(":", 1)[1])
+            assert host in {"0.0.0.0", "::"}, (
+                f"{name} listens on {host} only: its published port answers nothing"
+            )
+            assert port == container_port, f"{name} listens on {port}, publishes {container_port}"
+        checked.append(name)
+    assert {"emulator", "dashboard"} <= set(checked), checked
