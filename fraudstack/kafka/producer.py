@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from fraudstack.errors import StackError
 from fraudstack.kafka.config import producer_config
 from fraudstack.observability import MetricsPublisher
 from fraudstack.schema import TransactionEvent, event_to_json_bytes
@@ -44,6 +45,8 @@ class ProduceSummary:
         return self.sent / self.seconds if self.seconds > 0 else 0.0
 
 
+#: librdkafka's retry interval for requesting the idempotent producer's id.
+_PRODUCER_ID_TIMER_S = 0.5
 #: The shortest wait a librdkafka ``poll`` honours.
 _MIN_IDLE_S = 0.001
 
@@ -72,6 +75,30 @@ class Pacer:
             self._idle(min(max(ahead, _MIN_IDLE_S), 0.05))
 
 
+def connect(producer: Producer, topic: str, timeout: float = 10.0) -> None:
+    """Fetch ``topic``'s metadata and let the idempotent producer get its id, before any record.
+
+    Why: librdkafka connects lazily, and records produced before it knows the partition
+    leaders and holds a producer id wait in its queue; their timestamps (taken at
+    ``produce``) and delivery latency then include the connection: produce -> ack p99 was
+    ~510 ms over the first quarter-second of a 2,000 tx/s run (22 ms after it, and
+    throughout once connected). The metadata comes with ``list_topics``; the id
+    is requested on a 500 ms timer from the producer's creation when no broker was up then
+    (always, for a new producer), and nothing public reports it, so the producer serves its
+    callbacks for that long. Raises :class:`StackError` when the broker does not answer.
+    """
+    try:
+        producer.list_topics(topic, timeout=timeout)
+    except KafkaException as exc:
+        raise StackError(
+            f"cannot reach Kafka for topic {topic}: {exc.args[0].str()}; "
+            "start it with `fraudstack stack up` or set KAFKA_BOOTSTRAP_SERVERS"
+        ) from None
+    until = time.monotonic() + _PRODUCER_ID_TIMER_S
+    while (left := until - time.monotonic()) > 0:
+        producer.poll(left)  # returns early when it served a callback
+
+
 def produce_events(
     settings: Settings,
     events: Iterable[Event],
@@ -88,12 +115,14 @@ def produce_events(
 ) -> ProduceSummary:
     """Produce ``events`` until they run out, ``count`` are attempted, ``duration`` passes or ``stop``.
 
+    The producer is connected (:func:`connect`) before the run's clock and pacing start.
     Blocks at the end until every record is acknowledged or failed (``flush_timeout``);
     records still unconfirmed then are counted as failed. ``on_progress`` is called about
     every 1000 records and once at the end.
     """
     target = topic or settings.topic_transactions
     client = producer or Producer(producer_config(settings))
+    connect(client, target)
     summary = ProduceSummary()
     started = time.monotonic()
     deadline = started + duration if duration is not None else None
