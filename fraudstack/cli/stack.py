@@ -1,15 +1,18 @@
-"""``fraudstack stack up | down | status | logs``."""
+"""``fraudstack stack up | down | status | logs | reset``."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from fraudstack.errors import ConfigError
+from fraudstack.errors import ConfigError, StackError
 from fraudstack.settings import load_settings
 from fraudstack.stack import EmbeddedStack, StackStatus
 
@@ -46,6 +49,8 @@ def up() -> None:
         typer.echo(f"started {', '.join(started)} in {seconds:.1f}s")
     if already:
         typer.echo(f"already running: {', '.join(already)}")
+    for notice in stack.notices:
+        typer.echo(notice)
     _print_status(stack.status())
 
 
@@ -86,3 +91,48 @@ def logs(
         typer.echo("no logs yet: run 'fraudstack stack up' first")
         return
     subprocess.run(["tail", "-n", str(lines), *(["-F"] if follow else []), *existing], check=False)
+
+
+#: What ``stack up`` and the components create in the state directory; ``reset`` removes
+#: these and nothing else, so a mistyped FRAUDSTACK_STATE_DIR (say, $HOME) is refused.
+_STATE_ENTRIES = frozenset(
+    {"run", "logs", "warehouse", "emulator", "secrets", "localaws", "models", "artifacts-cache"}
+)
+
+
+@stack_app.command()
+def reset(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")] = False,
+) -> None:
+    """Stop the stack and remove its state (lake, model registry, topics, warehouse, logs): a clean slate."""
+    settings = load_settings()
+    state = settings.state_path
+    if not state.is_dir():
+        typer.echo(f"nothing to reset: {state} does not exist")
+        return
+    foreign = sorted(p.name for p in state.iterdir() if p.name not in _STATE_ENTRIES)
+    if foreign:
+        raise StackError(
+            f"{state} holds files the stack did not create ({', '.join(foreign[:3])}); "
+            "check FRAUDSTACK_STATE_DIR, or remove the directory yourself"
+        )
+    if not yes:
+        if not sys.stdin.isatty():
+            raise StackError("'stack reset' deletes every piece of local state: confirm with --yes")
+        typer.confirm(
+            f"Stop the stack and delete {state} (lake, model registry, topics, warehouse, logs)?", abort=True
+        )
+    stopped = EmbeddedStack(settings).down()
+    if stopped:
+        typer.echo(f"stopped {', '.join(stopped)}")
+    for entry in state.iterdir():
+        _remove(entry)
+    state.rmdir()
+    typer.echo(f"removed {state}: the next 'fraudstack stack up' starts from a clean slate")
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()

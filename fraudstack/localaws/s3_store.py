@@ -136,6 +136,8 @@ class S3Store:
             "kms_key_id": key.kms_key_id,
             "checksum_algorithm": key.checksum_algorithm,
             "checksum_value": key.checksum_value,
+            "checksum_type": key.checksum_type,  # COMPOSITE for multipart: clients validate accordingly
+            "checksum_parts": key.checksum_parts,
         }
         _replace(path, json.dumps(header).encode() + b"\n" + key.value)
 
@@ -182,6 +184,8 @@ class S3Store:
         )
         key.set_metadata(header["metadata"], replace=True)
         key.checksum_algorithm = header["checksum_algorithm"]
+        key.checksum_type = header["checksum_type"]
+        key.checksum_parts = header["checksum_parts"]
         key.last_modified = datetime.fromisoformat(header["last_modified"])
 
 

@@ -3,6 +3,9 @@
 Order matters: the AWS emulator and the warehouse start together (neither needs the
 other), then the broker, whose durable storage lives in the emulator's S3. If any server
 fails, everything this call started is stopped again, so nothing is left half-started.
+Once every server answers, :mod:`.consistency` makes the state they came back with agree
+(the lake and the warehouse, the broker's offsets and the scorer's snapshots) and
+:attr:`EmbeddedStack.notices` says what it found and did.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 from fraudstack.errors import StackError
 from fraudstack.settings import Settings
+from fraudstack.stack import consistency
 from fraudstack.stack.process import ManagedServer, ServerState
 from fraudstack.stack.servers import broker_spec, emulator_spec, warehouse_spec
 
@@ -55,6 +59,8 @@ class EmbeddedStack:
             spec.name: ManagedServer(spec, state)
             for spec in (emulator_spec(settings), warehouse_spec(settings), broker_spec(settings))
         }
+        #: What the last :meth:`up` found out of line and did about it, one line each.
+        self.notices: list[str] = []
 
     def up(self) -> tuple[list[str], list[str], float]:
         """Start what is not running. Returns (started, already running, seconds)."""
@@ -85,6 +91,7 @@ class EmbeddedStack:
             for name in reversed(started):
                 self.servers[name].stop()
             raise
+        self.notices = consistency.check(self.settings, started)
         return started, already, time.monotonic() - started_at
 
     def down(self) -> list[str]:
