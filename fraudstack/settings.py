@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     kafka_storage: KafkaStorage = "memory"
     kafka_storage_bucket: str = "fraudstack-kafka"
     kafka_partitions: int = Field(default=4, ge=1)
+    kafka_replication_factor: int | None = Field(
+        default=None,
+        ge=1,
+        description="replicas of each topic; default 1 on a local broker, 3 on aws (MSK, where "
+        "min.insync.replicas=2 makes an acks=all produce to a one-replica topic fail)",
+    )
     topic_transactions: str = "transactions"
     topic_dead_letter: str = "transactions-dlq"
     topic_decisions: str = "decisions"
@@ -164,6 +170,13 @@ class Settings(BaseSettings):
     @property
     def is_local(self) -> bool:
         return self.target != "aws"
+
+    @property
+    def topic_replication(self) -> int:
+        """Replicas of each topic created (``kafka_replication_factor`` or the target's default)."""
+        if self.kafka_replication_factor is not None:
+            return self.kafka_replication_factor
+        return 1 if self.is_local else 3
 
     @property
     def state_path(self) -> Path:

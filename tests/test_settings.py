@@ -104,3 +104,11 @@ def test_a_broken_dotenv_file_is_one_line(tmp_path: Path, dotenv: bytes, named: 
     )
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and named in result.stderr, result.stderr
+
+
+def test_topics_are_replicated_on_aws_and_not_on_one_local_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().topic_replication == 1
+    monkeypatch.setenv("FRAUDSTACK_TARGET", "aws")
+    assert load_settings().topic_replication == 3, "MSK: acks=all to 1 replica fails (min.insync.replicas=2)"
+    monkeypatch.setenv("FRAUDSTACK_KAFKA_REPLICATION_FACTOR", "2")
+    assert load_settings().topic_replication == 2

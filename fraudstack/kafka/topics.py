@@ -34,7 +34,8 @@ def ensure_topics(
 ) -> dict[str, int]:
     """Create the topics that do not exist yet; return each topic's partition count.
 
-    Defaults: :func:`pipeline_topics` with ``settings.kafka_partitions``. An existing topic
+    Defaults: :func:`pipeline_topics` with ``settings.kafka_partitions``, each with
+    ``settings.topic_replication`` replicas (3 on MSK, 1 on a local broker). An existing topic
     with a different partition count is kept (logged): changing it would need
     CreatePartitions, which Tansu lacks, and key-to-partition mapping would change anyway.
     Raises :class:`StackError` when the broker cannot be reached.
@@ -46,7 +47,10 @@ def ensure_topics(
     missing = [name for name in names if name not in existing]
     if missing:
         futures = admin.create_topics(
-            [NewTopic(name, num_partitions=wanted, replication_factor=1) for name in missing],
+            [
+                NewTopic(name, num_partitions=wanted, replication_factor=settings.topic_replication)
+                for name in missing
+            ],
             operation_timeout=timeout,
             request_timeout=timeout,
         )
