@@ -112,3 +112,13 @@ def test_topics_are_replicated_on_aws_and_not_on_one_local_broker(monkeypatch: p
     assert load_settings().topic_replication == 3, "MSK: acks=all to 1 replica fails (min.insync.replicas=2)"
     monkeypatch.setenv("FRAUDSTACK_KAFKA_REPLICATION_FACTOR", "2")
     assert load_settings().topic_replication == 2
+
+
+def test_aws_target_refuses_an_endpoint_override_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore reads AWS_ENDPOINT_URL itself: left set, it would send the aws target to an emulator."""
+    from fraudstack.aws import client
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5055")
+    with pytest.raises(ConfigError, match="AWS_ENDPOINT_URL is set but FRAUDSTACK_TARGET=aws"):
+        client("s3", load_settings(target="aws"))
+    assert client("s3", load_settings(target="embedded")).meta.endpoint_url == "http://127.0.0.1:5055"
