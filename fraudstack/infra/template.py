@@ -29,6 +29,7 @@ from fraudstack.resources import (
     Change,
     DeployTarget,
     FirehoseDeliveryStream,
+    IamRole,
     KinesisStream,
     Resource,
     Secret,
@@ -171,13 +172,21 @@ def container_environment(settings: Settings) -> tuple[tuple[str, Any], ...]:
     )
 
 
-def job_settings_arguments(settings: Settings) -> dict[str, str]:
-    """The containers' settings contract as Glue job arguments (``--FRAUDSTACK_BUCKET value``...)."""
-    return {
-        f"--{name}": value
-        for name, value in container_environment(settings)
-        if name.startswith("FRAUDSTACK_") and name != "FRAUDSTACK_STATE_DIR" and isinstance(value, str)
+#: Container settings a Glue job does without: its scratch space is Glue's, and it reads no Kafka.
+_NOT_FOR_JOBS = {"FRAUDSTACK_STATE_DIR", "KAFKA_BOOTSTRAP_SERVERS"}
+
+
+def job_settings_arguments(settings: Settings, copy_role: IamRole) -> dict[str, Any]:
+    """The containers' settings contract as Glue job arguments (``--FRAUDSTACK_BUCKET value``...),
+    plus what only the jobs need: the role Redshift's COPY assumes to read their staged rows.
+
+    Values may be intrinsics (the region, the role's ARN): CloudFormation resolves them.
+    """
+    arguments = {
+        f"--{name}": value for name, value in container_environment(settings) if name not in _NOT_FOR_JOBS
     }
+    arguments["--FRAUDSTACK_WAREHOUSE_COPY_ROLE_ARN"] = copy_role.arn.cfn
+    return arguments
 
 
 def declare_aws(settings: Settings) -> AwsDeclaration:
@@ -324,7 +333,7 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
                     "--additional-python-modules": ref(parameters.GLUE_MODULES.name),
                     "--python-modules-installer-option": "--no-index",
                     # Glue has no per-job environment: the settings travel as job arguments.
-                    **job_settings_arguments(settings),
+                    **job_settings_arguments(settings, copy_role),
                 },
                 "Connections": {"Connections": [connection.name]},
             },

@@ -121,11 +121,7 @@ class Warehouse:
         return total
 
     def _copy_s3(self, table: str, columns: Sequence[str], data: Rows | CsvParts) -> int:
-        role = self.settings.warehouse_copy_role_arn
-        if not role:
-            raise ConfigError(
-                "Redshift COPY needs FRAUDSTACK_WAREHOUSE_COPY_ROLE_ARN (an IAM role Redshift may assume)"
-            )
+        role = copy_role_for(self.settings)
         if isinstance(data, CsvParts):
             uri = data.uri.rstrip("/") + "/"
         else:
@@ -242,3 +238,17 @@ def connect(settings: Settings) -> Warehouse:
             f"cannot connect to the warehouse: {first}; is the stack up (fraudstack stack up)?"
         ) from exc
     return Warehouse(conn, settings)
+
+
+def copy_role_for(settings: Settings) -> str:
+    """The IAM role Redshift's COPY assumes to read staged files (ConfigError when unset).
+
+    Public so the template's settings-contract test can run the same check every Redshift
+    load runs first.
+    """
+    role = settings.warehouse_copy_role_arn
+    if not role:
+        raise ConfigError(
+            "Redshift COPY needs FRAUDSTACK_WAREHOUSE_COPY_ROLE_ARN (an IAM role Redshift may assume)"
+        )
+    return role
