@@ -1024,6 +1024,7 @@ def _pipeline(
             ("FRAUDSTACK_ALERT_SENDER", settings.alert_sender),
             ("FRAUDSTACK_ALERT_RECIPIENTS", json.dumps(settings.alert_recipients)),
             ("FRAUDSTACK_DASHBOARD_PORT", str(settings.dashboard_port)),
+            ("FRAUDSTACK_METRICS_NAMESPACE", settings.metrics_namespace),  # the PutMetricData condition's
         ),
     )
     machine_role = IamRole(

@@ -24,6 +24,17 @@ a ``.fifo`` topic where SNS itself drops the repeat, and the transaction id in t
 so a receiver can recognise the repeat. That is at-least-once delivery with
 exactly-once effect for deduplicating receivers, and exactly-once otherwise.
 
+*A poison pill does not block the rest.* Every claim or takeover counts an attempt
+(``attempts``). An alert whose content breaks it (its row cannot be made into an alert, its
+message or e-mail cannot be rendered, SNS rejects it as invalid) is recorded ``failed`` with
+``last_error`` - the run goes on with the others - and the next run retries it; once
+``max_attempts`` runs have tried, it is ``dead_lettered`` instead, counted (metric
+``PoisonPills``) and never tried again. A claim whose run keeps dying with it (a crash, a
+timeout) is dead-lettered the same way when a takeover finds its attempts spent. Neither
+resends what is recorded as sent: a dead letter is still at most one alert. A failure of
+SNS, SES or the warehouse themselves is not the alert's fault: the run hands its claims
+back uncounted (``failed``, attempts as before) and stops with the error.
+
 SQL is PostgreSQL (the local warehouse). Redshift has no ``ON CONFLICT``/``RETURNING``;
 there the claim would take ``LOCK fraud_alerts`` and insert with ``NOT EXISTS`` instead.
 """
@@ -31,14 +42,17 @@ there the claim would take ``LOCK fraud_alerts`` and insert with ``NOT EXISTS`` 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import psycopg2
+from botocore.exceptions import ClientError
 
-from fraudstack.alerts.content import Alert, parse_reasons, render_email
+from fraudstack.alerts.content import Alert, Email, parse_reasons, render_email
 from fraudstack.errors import FraudstackError
+from fraudstack.observability import MetricsPublisher
 from fraudstack.settings import Settings
 from fraudstack.warehouse import Dialect, Warehouse
 from fraudstack.warehouse.connection import _secret_params
@@ -50,6 +64,14 @@ ALERT_DECISIONS = ("review", "decline")
 DIGEST_AFTER = 3
 #: SES takes at most 50 recipients per message.
 _MAX_RECIPIENTS = 50
+#: Runs that may try an alert before it is dead-lettered.
+MAX_ATTEMPTS = 3
+#: Characters of an error kept in ``last_error`` (VARCHAR(1024): bytes on Redshift, 4 a character).
+_MAX_ERROR_TEXT = 250
+#: What SNS answers for a message it will never take, however often it is sent.
+_REJECTED_BY_SNS = frozenset({"InvalidParameter", "InvalidParameterValue"})
+
+log = logging.getLogger(__name__)
 
 #: The latest prediction of each transaction, when its decision alerts, its score reaches
 #: ``min_score`` and no alert row exists yet. Parameters: decisions, min_score.
@@ -65,8 +87,8 @@ WHERE l.rn = 1 AND l.decision = ANY(%s) AND l.score >= %s
 """
 
 _CLAIM = f"""
-INSERT INTO fraud_alerts (transaction_id, model_version, status)
-SELECT c.transaction_id, c.model_version, 'claimed'
+INSERT INTO fraud_alerts (transaction_id, model_version, status, attempts)
+SELECT c.transaction_id, c.model_version, 'claimed', 1
 FROM ({_CANDIDATES}) AS c
 ORDER BY c.transaction_id
 LIMIT %s
@@ -74,12 +96,21 @@ ON CONFLICT (transaction_id) DO NOTHING
 RETURNING transaction_id
 """
 
-#: Expired claims (their invocation died); SKIP LOCKED so concurrent runs split them.
+#: Expired claims whose runs died with them ``max_attempts`` times. Parameters: error, lease, max.
+_GIVE_UP = """
+UPDATE fraud_alerts SET status = 'dead_lettered', last_error = %s
+WHERE status = 'claimed' AND claimed_at < now() - %s * INTERVAL '1 second' AND attempts >= %s
+RETURNING transaction_id
+"""
+
+#: Failed alerts and expired claims (their invocation died), with attempts left; SKIP LOCKED so
+#: concurrent runs split them. Parameters: lease, max_attempts, limit.
 _TAKE_OVER = """
-UPDATE fraud_alerts SET claimed_at = now()
+UPDATE fraud_alerts SET status = 'claimed', claimed_at = now(), attempts = attempts + 1
 WHERE alert_id IN (
     SELECT alert_id FROM fraud_alerts
-    WHERE status = 'claimed' AND claimed_at < now() - %s * INTERVAL '1 second'
+    WHERE (status = 'failed' OR status = 'claimed' AND claimed_at < now() - %s * INTERVAL '1 second')
+      AND attempts < %s
     ORDER BY alert_id
     LIMIT %s
     FOR UPDATE SKIP LOCKED
@@ -87,9 +118,23 @@ WHERE alert_id IN (
 RETURNING transaction_id
 """
 
-_EXPIRED_COUNT = """
+_RETRY_COUNT = """
 SELECT count(*) FROM fraud_alerts
-WHERE status = 'claimed' AND claimed_at < now() - %s * INTERVAL '1 second'
+WHERE status = 'failed' OR status = 'claimed' AND claimed_at < now() - %s * INTERVAL '1 second'
+"""
+
+#: An attempt failed because of the alert: retry it next run, or give up. Parameters: max, error, id.
+_FAIL = """
+UPDATE fraud_alerts
+SET status = CASE WHEN attempts >= %s THEN 'dead_lettered' ELSE 'failed' END, last_error = %s
+WHERE transaction_id = %s AND status = 'claimed'
+RETURNING status
+"""
+
+#: The run failed for a reason not the alerts': release its claims, the attempt not counted.
+_HAND_BACK = """
+UPDATE fraud_alerts SET status = 'failed', attempts = attempts - 1, last_error = %s
+WHERE transaction_id = ANY(%s) AND status = 'claimed'
 """
 
 _DETAILS = """
@@ -118,6 +163,7 @@ class DispatchConfig:
     sender: str
     recipients: tuple[str, ...]
     dashboard_url: str  # base URL; the transaction id is appended as a query parameter
+    max_attempts: int = MAX_ATTEMPTS
 
 
 @dataclass
@@ -129,6 +175,8 @@ class DispatchSummary:
     published: int = 0
     emails: int = 0
     alerts_sent: int = 0
+    failed: int = 0  # to be retried by the next run
+    dead_lettered: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -152,57 +200,145 @@ def _require_postgres(wh: Warehouse) -> None:
 
 
 def pending(wh: Warehouse, config: DispatchConfig) -> int:
-    """Alerts a send run would handle now: new candidates plus expired claims."""
+    """Alerts a send run would handle now: new candidates, failed alerts and expired claims."""
     _require_postgres(wh)
     candidates = (list(ALERT_DECISIONS), config.min_score)
     new = wh.query(f"SELECT count(*) FROM ({_CANDIDATES}) AS c", candidates)[0][0]
-    expired = wh.query(_EXPIRED_COUNT, (config.lease_seconds,))[0][0]
+    retries = wh.query(_RETRY_COUNT, (config.lease_seconds,))[0][0]
     wh.commit()
-    return int(new) + int(expired)
+    return int(new) + int(retries)
 
 
-def claim(wh: Warehouse, config: DispatchConfig) -> tuple[list[str], list[str]]:
-    """Claim new candidates and take over expired claims; committed before anything is sent."""
+def claim(wh: Warehouse, config: DispatchConfig) -> tuple[list[str], list[str], list[str]]:
+    """Claim new candidates, take over failed alerts and expired claims, and dead-letter expired
+    claims with no attempt left; (claimed, taken over, dead-lettered), committed before anything
+    is sent."""
     _require_postgres(wh)
-    taken = [str(r[0]) for r in wh.query(_TAKE_OVER, (config.lease_seconds, config.max_alerts))]
+    given_up = [
+        str(r[0])
+        for r in wh.query(
+            _GIVE_UP,
+            (
+                f"{config.max_attempts} runs ended without finishing it (crashed or timed out)",
+                config.lease_seconds,
+                config.max_attempts,
+            ),
+        )
+    ]
+    taken = [
+        str(r[0])
+        for r in wh.query(_TAKE_OVER, (config.lease_seconds, config.max_attempts, config.max_alerts))
+    ]
     room = max(config.max_alerts - len(taken), 0)
     claimed: list[str] = []
     if room:
         claimed = [str(r[0]) for r in wh.query(_CLAIM, (list(ALERT_DECISIONS), config.min_score, room))]
     wh.commit()
-    return claimed, taken
+    return claimed, taken, given_up
 
 
-def _load(wh: Warehouse, ids: Sequence[str], config: DispatchConfig) -> list[tuple[Alert, bool]]:
-    """(alert, already published to SNS) for each claimed transaction."""
+@dataclass
+class _Ready:
+    """A claimed alert with everything it sends rendered up front, so that a render error
+    fails this alert alone, before anything of it went out."""
+
+    alert: Alert
+    published: bool  # already published to SNS by an earlier attempt
+    request: dict[str, Any]  # the SNS Publish arguments
+    email: Email  # the alert's own e-mail (digests are rendered when sending)
+
+
+def _alert(row: Sequence[Any], config: DispatchConfig) -> Alert:
+    return Alert(
+        transaction_id=row[0],
+        event_ts=row[1],
+        amount=row[2],
+        currency=row[3],
+        merchant=row[4],
+        merchant_category=row[5],
+        card_token=row[6],
+        customer_id=row[7],
+        city=row[8],
+        country=row[9],
+        channel=row[10],
+        score=float(row[11]),
+        model_version=row[12],
+        reasons=parse_reasons(row[13])[:3],
+        dashboard_url=f"{config.dashboard_url}?transaction_id={row[0]}",
+    )
+
+
+def _prepare(
+    wh: Warehouse,
+    ids: Sequence[str],
+    config: DispatchConfig,
+    summary: DispatchSummary,
+    metrics: MetricsPublisher | None,
+) -> list[_Ready]:
+    """Each claimed alert made ready to send; those whose content fails are recorded as failed."""
     rows = wh.query(_DETAILS, (list(ids),))
     wh.commit()
-    return [
-        (
-            Alert(
-                transaction_id=row[0],
-                event_ts=row[1],
-                amount=row[2],
-                currency=row[3],
-                merchant=row[4],
-                merchant_category=row[5],
-                card_token=row[6],
-                customer_id=row[7],
-                city=row[8],
-                country=row[9],
-                channel=row[10],
-                score=float(row[11]),
-                model_version=row[12],
-                reasons=parse_reasons(row[13])[:3],
-                dashboard_url=f"{config.dashboard_url}?transaction_id={row[0]}",
-            ),
-            row[14] == "sns",
+    ready: list[_Ready] = []
+    for row in rows:
+        try:
+            alert = _alert(row, config)
+            ready.append(
+                _Ready(alert, row[14] == "sns", _request(alert, config.topic_arn), render_email([alert]))
+            )
+        except Exception as exc:
+            _failed(wh, str(row[0]), exc, config, summary, metrics)
+    for missing in sorted(set(ids) - {str(row[0]) for row in rows}):
+        error = LookupError(
+            "the transaction, its prediction or a dimension row is missing from the warehouse"
         )
-        for row in rows
-    ]
+        _failed(wh, missing, error, config, summary, metrics)
+    return ready
 
 
-def _publish(sns: Any, alert: Alert, topic_arn: str) -> str:
+def _failed(
+    wh: Warehouse,
+    transaction_id: str,
+    exc: Exception,
+    config: DispatchConfig,
+    summary: DispatchSummary,
+    metrics: MetricsPublisher | None,
+) -> None:
+    """Record an attempt that failed because of the alert: ``failed``, or ``dead_lettered`` once
+    its attempts are spent (counted as a poison pill)."""
+    error = _error_text(exc)
+    rows = wh.query(_FAIL, (config.max_attempts, error, transaction_id))
+    wh.commit()
+    status = rows[0][0] if rows else None
+    log.warning("alert failed", extra={"transaction_id": transaction_id, "error": error, "status": status})
+    if status == "dead_lettered":
+        summary.dead_lettered += 1
+        if metrics is not None:
+            metrics.count("PoisonPills")
+    elif status == "failed":
+        summary.failed += 1
+
+
+def _error_text(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= _MAX_ERROR_TEXT else text[: _MAX_ERROR_TEXT - 3] + "..."
+
+
+def _hand_back(wh: Warehouse, ids: Sequence[str], exc: BaseException) -> None:
+    """Release the run's unfinished claims uncounted after a failure that is not theirs.
+
+    Best effort: when the warehouse itself failed this fails too, and the claims wait for
+    their lease to expire (a takeover then counts the attempt).
+    """
+    try:
+        wh.rollback()
+        wh.execute(_HAND_BACK, (_error_text(exc), list(ids)))
+        wh.commit()
+    except psycopg2.Error as release_error:
+        log.warning("could not hand the claims back", extra={"error": str(release_error)})
+
+
+def _request(alert: Alert, topic_arn: str) -> dict[str, Any]:
+    """The SNS Publish arguments for an alert."""
     attributes = {
         "idempotency_key": {"DataType": "String", "StringValue": alert.idempotency_key},
         "transaction_id": {"DataType": "String", "StringValue": alert.transaction_id},
@@ -212,38 +348,80 @@ def _publish(sns: Any, alert: Alert, topic_arn: str) -> str:
     extra: dict[str, str] = {}
     if topic_arn.endswith(".fifo"):  # SNS itself drops a repeat within its 5-minute window
         extra = {"MessageDeduplicationId": alert.idempotency_key, "MessageGroupId": alert.card_token}
-    response = sns.publish(
-        TopicArn=topic_arn,
-        Subject=alert.subject(),
-        Message=json.dumps(alert.as_message(), sort_keys=True),
-        MessageAttributes=attributes,
+    return {
+        "TopicArn": topic_arn,
+        "Subject": alert.subject(),
+        "Message": json.dumps(alert.as_message(), sort_keys=True),
+        "MessageAttributes": attributes,
         **extra,
-    )
-    return str(response["MessageId"])
+    }
 
 
-def _email_batches(alerts: list[Alert]) -> list[list[Alert]]:
-    """One e-mail per alert when few arrive; one digest when many."""
-    return [alerts] if len(alerts) > DIGEST_AFTER else [[a] for a in alerts]
+def _emails(ready: list[_Ready]) -> list[tuple[Email, list[Alert]]]:
+    """One e-mail per alert when few arrive; one digest when many.
+
+    A digest that fails to render although each alert rendered alone is no alert's fault:
+    its alerts go out one e-mail each instead.
+    """
+    if len(ready) > DIGEST_AFTER:
+        alerts = [r.alert for r in ready]
+        try:
+            return [(render_email(alerts), alerts)]
+        except Exception as exc:
+            log.warning(
+                "digest e-mail failed to render; sending one e-mail per alert", extra={"error": str(exc)}
+            )
+    return [(r.email, [r.alert]) for r in ready]
 
 
-def send(wh: Warehouse, sns: Any, ses: Any, config: DispatchConfig) -> DispatchSummary:
+def send(
+    wh: Warehouse, sns: Any, ses: Any, config: DispatchConfig, metrics: MetricsPublisher | None = None
+) -> DispatchSummary:
     """Claim, publish, e-mail and record every pending alert (up to ``max_alerts``)."""
-    claimed, taken = claim(wh, config)
-    summary = DispatchSummary(claimed=len(claimed), taken_over=len(taken))
-    loaded = _load(wh, [*claimed, *taken], config)
-    for alert, published in loaded:
-        if published:
+    claimed, taken, given_up = claim(wh, config)
+    summary = DispatchSummary(claimed=len(claimed), taken_over=len(taken), dead_lettered=len(given_up))
+    if given_up:
+        log.warning("alerts dead-lettered: their runs kept dying", extra={"transaction_ids": given_up})
+        if metrics is not None:
+            metrics.count("PoisonPills", len(given_up))
+    held = [*claimed, *taken]
+    try:
+        _deliver(wh, sns, ses, config, _prepare(wh, held, config, summary, metrics), summary, metrics)
+    except Exception as exc:
+        _hand_back(wh, held, exc)
+        raise
+    return summary
+
+
+def _deliver(
+    wh: Warehouse,
+    sns: Any,
+    ses: Any,
+    config: DispatchConfig,
+    ready: list[_Ready],
+    summary: DispatchSummary,
+    metrics: MetricsPublisher | None,
+) -> None:
+    """Publish (what is not yet published), e-mail and record the ready alerts."""
+    rejected: set[str] = set()
+    for item in ready:
+        if item.published:
             continue  # a takeover of a run that died after publishing: do not publish again
-        message_id = _publish(sns, alert, config.topic_arn)
+        try:
+            message_id = str(sns.publish(**item.request)["MessageId"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in _REJECTED_BY_SNS:
+                raise
+            _failed(wh, item.alert.transaction_id, exc, config, summary, metrics)
+            rejected.add(item.alert.transaction_id)
+            continue
         wh.execute(
             "UPDATE fraud_alerts SET channel = %s, message_id = %s WHERE transaction_id = %s AND status = %s",
-            ("sns", message_id, alert.transaction_id, "claimed"),
+            ("sns", message_id, item.alert.transaction_id, "claimed"),
         )
         wh.commit()
         summary.published += 1
-    for batch in _email_batches([alert for alert, _ in loaded]):
-        email = render_email(batch)
+    for email, batch in _emails([r for r in ready if r.alert.transaction_id not in rejected]):
         for start in range(0, len(config.recipients), _MAX_RECIPIENTS):
             ses.send_email(
                 Source=config.sender,
@@ -264,4 +442,3 @@ def send(wh: Warehouse, sns: Any, ses: Any, config: DispatchConfig) -> DispatchS
         )
         wh.commit()
         summary.alerts_sent += sent
-    return summary

@@ -9,10 +9,10 @@ already-applied migration is detected instead of silently diverging.
 Adding a change: append a :class:`Migration` with the next version whose SQL makes the
 change (``ALTER TABLE ...``) and update :mod:`.schema` to the new shape; then regenerate the
 files under ``data/warehouse/`` with ``python -m fraudstack.warehouse``. Migration 1 renders
-the current table definitions, which still have their version-1 shape (migration 2 only
-drops constraints, which :mod:`.schema` keeps declaring for the loader's checks). The first
-change to a table's shape must freeze migration 1's table list (copy it) so its checksum
-never changes.
+the current table definitions except those a later migration changed, which it renders
+from a frozen copy of their version-1 shape (so its checksum never changes): so far
+``fraud_alerts`` (migration 3). Migration 2 only drops constraints, which :mod:`.schema`
+keeps declaring for the loader's checks.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from fraudstack.errors import FraudstackError
 from fraudstack.warehouse.dialect import Dialect, default_now, lock_for_migrations
-from fraudstack.warehouse.schema import TABLES, render_ddl
+from fraudstack.warehouse.schema import TABLES, Column, Table, render_ddl
 
 if TYPE_CHECKING:
     from fraudstack.warehouse.connection import Warehouse
@@ -86,9 +86,62 @@ def _loader_checks_fact_references(dialect: Dialect) -> str:
     )
 
 
+#: ``fraud_alerts`` as migration 1 created it (frozen: its checksum).
+_FRAUD_ALERTS_V1 = Table(
+    "fraud_alerts",
+    (
+        Column("alert_id", "IDENTITY", nullable=False),
+        Column(
+            "transaction_id", "VARCHAR(64)", nullable=False, references="fact_transactions(transaction_id)"
+        ),
+        Column("model_version", "VARCHAR(64)"),
+        Column("status", "VARCHAR(16)", nullable=False, check="IN ('claimed', 'sent')"),
+        Column("claimed_at", "TIMESTAMPTZ", nullable=False, default_now=True),
+        Column("sent_at", "TIMESTAMPTZ"),
+        Column("channel", "VARCHAR(16)"),
+        Column("message_id", "VARCHAR(256)"),
+        Column("analyst_label", "VARCHAR(16)", check="IN ('fraud', 'legitimate')"),
+        Column("analyst_feedback", "VARCHAR(1024)"),
+        Column("labeled_at", "TIMESTAMPTZ"),
+    ),
+    primary_key=("alert_id",),
+    unique=("transaction_id",),
+    distkey="transaction_id",
+    sortkey=("claimed_at",),
+    indexes=(("status",), ("claimed_at",)),
+)
+
+
+def _star_schema(dialect: Dialect) -> str:
+    """Every table as migration 1 created it."""
+    return render_ddl(dialect, [_FRAUD_ALERTS_V1 if t.name == _FRAUD_ALERTS_V1.name else t for t in TABLES])
+
+
+def _alert_attempts(dialect: Dialect) -> str:
+    """Count each alert's attempts and keep its last error; allow ``failed`` and ``dead_lettered``.
+
+    Why: an alert whose content breaks the run (say, a render error) was retried by every
+    run, forever, and took the rest of that run's alerts down with it. Now a failed alert is
+    recorded as ``failed`` (retried by the next run) and, after a few attempts,
+    ``dead_lettered`` (:mod:`fraudstack.alerts.dispatch`). Redshift does not enforce checks.
+    """
+    columns = (
+        "ALTER TABLE fraud_alerts ADD COLUMN attempts INTEGER DEFAULT 0 NOT NULL;\n"
+        "ALTER TABLE fraud_alerts ADD COLUMN last_error VARCHAR(1024);\n"
+    )
+    if dialect is Dialect.REDSHIFT:
+        return columns
+    return columns + (
+        "ALTER TABLE fraud_alerts DROP CONSTRAINT IF EXISTS fraud_alerts_status_check;\n"
+        "ALTER TABLE fraud_alerts ADD CONSTRAINT fraud_alerts_status_check "
+        "CHECK (status IN ('claimed', 'sent', 'failed', 'dead_lettered'));\n"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "star_schema", lambda d: render_ddl(d, TABLES)),
+    Migration(1, "star_schema", _star_schema),
     Migration(2, "loader_checks_fact_references", _loader_checks_fact_references),
+    Migration(3, "alert_attempts", _alert_attempts),
 )
 
 

@@ -15,7 +15,9 @@ Design (a modified star, for the dashboard's joins and time filters and the mode
 * ``fact_transactions``: one row per ``transaction_id``; ground-truth labels (``is_fraud``,
   ``fraud_type``) are label columns, never features; ``analyst_label`` is set later by review.
 * ``fraud_predictions``: one row per (transaction, model version).
-* ``fraud_alerts``: one alert per transaction (``transaction_id`` unique), claimed then sent.
+* ``fraud_alerts``: one alert per transaction (``transaction_id`` unique), claimed then sent;
+  ``attempts`` counts the runs that claimed it and ``last_error`` says why the last one failed,
+  so an alert that cannot be sent ends ``dead_lettered`` instead of blocking the rest.
 * ``etl_runs`` / ``etl_objects``: the ETL's bookmark - which raw objects each run loaded.
 
 Text lengths are in bytes on Redshift, so free-text columns allow 4 bytes per character.
@@ -48,6 +50,7 @@ class Column:
     type: str
     nullable: bool = True
     default_now: bool = False
+    default: str | None = None  # an SQL literal
     check: str | None = None  # enforced on PostgreSQL only
     references: str | None = None  # "table(column)"
 
@@ -228,7 +231,9 @@ FRAUD_ALERTS = Table(
         Column("alert_id", "IDENTITY", nullable=False),
         _id("transaction_id", references="fact_transactions(transaction_id)"),
         _id("model_version", nullable=True),
-        Column("status", "VARCHAR(16)", nullable=False, check=_in("claimed", "sent")),
+        Column(
+            "status", "VARCHAR(16)", nullable=False, check=_in("claimed", "sent", "failed", "dead_lettered")
+        ),
         Column("claimed_at", "TIMESTAMPTZ", nullable=False, default_now=True),
         Column("sent_at", "TIMESTAMPTZ"),
         Column("channel", "VARCHAR(16)"),  # email, sns, ...
@@ -236,6 +241,8 @@ FRAUD_ALERTS = Table(
         Column("analyst_label", "VARCHAR(16)", check=_in("fraud", "legitimate")),
         Column("analyst_feedback", "VARCHAR(1024)"),
         Column("labeled_at", "TIMESTAMPTZ"),
+        Column("attempts", "INTEGER", nullable=False, default="0"),  # migration 3 added these two
+        Column("last_error", "VARCHAR(1024)"),
     ),
     primary_key=("alert_id",),
     unique=("transaction_id",),
@@ -304,6 +311,8 @@ def _column_sql(dialect: Dialect, col: Column) -> str:
     parts = [col.name, column_type(dialect, col.type)]
     if col.default_now:
         parts.append(f"DEFAULT {default_now(dialect)}")
+    elif col.default is not None:
+        parts.append(f"DEFAULT {col.default}")
     if not col.nullable:
         parts.append("NOT NULL")
     if col.check and supports_checks(dialect):

@@ -1,0 +1,2 @@
+ALTER TABLE fraud_alerts ADD COLUMN attempts INTEGER DEFAULT 0 NOT NULL;
+ALTER TABLE fraud_alerts ADD COLUMN last_error VARCHAR(1024);
