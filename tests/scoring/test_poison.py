@@ -1,9 +1,10 @@
 """Poison pills: a record whose processing raises is dead-lettered, and the scorer goes on.
 
 The fault is injected in-process (the scorer runs on a thread here, not as a subprocess, so
-``monkeypatch`` reaches it): the feature update raises for one transaction and encoding
-the decision raises for another - stand-ins for a bug that only some record's content
-triggers. The broker, the emulator and the model are real.
+``monkeypatch`` reaches it): the feature update raises for one transaction, scoring raises
+for any batch holding a second one, and encoding the decision raises for a third - stand-ins
+for a bug that only some record's content triggers. The broker, the emulator and the model
+are real.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from fraudstack.model.scoring import FraudModel
 from fraudstack.observability import MetricsPublisher
 from fraudstack.scoring import Scorer
 from fraudstack.scoring import scorer as scorer_module
+from fraudstack.scoring.models import ScoringModel
 from tests.scoring.conftest import (
     DecisionReader,
     ScorerRun,
@@ -38,15 +40,26 @@ def test_a_record_that_raises_is_dead_lettered_and_the_rest_are_decided(
 ) -> None:
     settings = run.settings
     events = stream_events(customers=100, days=2, seed=17)
-    in_update, in_encode = events[len(events) // 3], events[2 * len(events) // 3]
-    poisoned = {in_update["transaction_id"], in_encode["transaction_id"]}
+    in_update, in_score, in_encode = (events[len(events) * i // 4] for i in (1, 2, 3))
+    poisoned = {e["transaction_id"] for e in (in_update, in_score, in_encode)}
 
     update = OnlineFeatures.update
+    score_poison: list[list[float]] = []  # the feature row of in_score, once computed
 
     def failing_update(self: OnlineFeatures, event: Mapping[str, Any]) -> list[float]:
         if event["transaction_id"] == in_update["transaction_id"]:
             raise RuntimeError("feature bug")
-        return update(self, event)
+        row = update(self, event)
+        if event["transaction_id"] == in_score["transaction_id"]:
+            score_poison.append(row)
+        return row
+
+    score = Scorer._score
+
+    def failing_score(self: Scorer, model: ScoringModel, rows: list[list[float]]) -> Any:
+        if any(row is poison for row in rows for poison in score_poison):
+            raise FloatingPointError("model bug")
+        return score(self, model, rows)
 
     encode = scorer_module.encode_decision
 
@@ -56,6 +69,7 @@ def test_a_record_that_raises_is_dead_lettered_and_the_rest_are_decided(
         return encode(event, *args)
 
     monkeypatch.setattr(OnlineFeatures, "update", failing_update)
+    monkeypatch.setattr(Scorer, "_score", failing_score)
     monkeypatch.setattr(scorer_module, "encode_decision", failing_encode)
 
     assert produce_events(settings, events).failed == 0
@@ -107,6 +121,10 @@ def test_a_record_that_raises_is_dead_lettered_and_the_rest_are_decided(
         reasons[in_encode["transaction_id"]]["dlq.reason"]
         == f"{POISON_PREFIX}KeyError: 'encoder bug'".encode()
     )
+    assert (
+        reasons[in_score["transaction_id"]]["dlq.reason"]
+        == f"{POISON_PREFIX}FloatingPointError: model bug".encode()
+    )
     assert reasons[in_update["transaction_id"]]["dlq.source.topic"] == settings.topic_transactions.encode()
-    assert scorer.stats.poison_pills == 2
-    assert metrics.totals["PoisonPills"] == 2
+    assert scorer.stats.poison_pills == 3
+    assert metrics.totals["PoisonPills"] == 3
