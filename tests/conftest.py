@@ -67,13 +67,22 @@ class RunningStack:
 
 
 def make_settings(state_dir: Path, **overrides: object) -> Settings:
-    """Settings for an isolated stack: its own state dir and free ports."""
-    ports = {
+    """Settings for an isolated stack: its own state dir and free ports.
+
+    The endpoints follow those ports explicitly: once the session stack has exported its
+    AWS_ENDPOINT_URL and KAFKA_BOOTSTRAP_SERVERS, they would otherwise win over the ports.
+    """
+    chosen: dict[str, object] = {
         "kafka_port": free_port(),
         "moto_port": free_port(),
         "postgres_port": free_port(),
+        **overrides,
     }
-    return load_settings(state_dir=state_dir, **{**ports, **overrides})
+    endpoints = {
+        "aws_endpoint_url": f"http://127.0.0.1:{chosen['moto_port']}",
+        "kafka_bootstrap_servers": f"127.0.0.1:{chosen['kafka_port']}",
+    }
+    return load_settings(state_dir=state_dir, **{**endpoints, **chosen})
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

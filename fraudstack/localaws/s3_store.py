@@ -171,21 +171,22 @@ class S3Store:
         with path.open("rb") as stored:
             header = json.loads(stored.readline())
             body = stored.read()
+        # Fields beyond key, etag and last_modified may be missing: files from before they were kept.
         key = backend.put_object(
             bucket_name,
             header["key"],
             body,
-            storage=header["storage"],
+            storage=header.get("storage"),
             etag=header["etag"],
-            encryption=header["encryption"],
-            kms_key_id=header["kms_key_id"],
-            checksum_value=header["checksum_value"],
+            encryption=header.get("encryption"),
+            kms_key_id=header.get("kms_key_id"),
+            checksum_value=header.get("checksum_value"),
             disable_notification=True,
         )
-        key.set_metadata(header["metadata"], replace=True)
-        key.checksum_algorithm = header["checksum_algorithm"]
-        key.checksum_type = header["checksum_type"]
-        key.checksum_parts = header["checksum_parts"]
+        key.set_metadata(header.get("metadata", {}), replace=True)
+        key.checksum_algorithm = header.get("checksum_algorithm")
+        key.checksum_type = header.get("checksum_type")
+        key.checksum_parts = header.get("checksum_parts")
         key.last_modified = datetime.fromisoformat(header["last_modified"])
 
 
