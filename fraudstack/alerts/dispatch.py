@@ -2,15 +2,16 @@
 
 The guarantee, and why it holds
 -------------------------------
-*Never twice from concurrent or repeated runs.* A transaction is claimed by inserting its
-row into ``fraud_alerts`` (``transaction_id`` is unique) with ``INSERT ... ON CONFLICT DO
-NOTHING RETURNING``, committed **before** anything is sent. Of any number of concurrent
-invocations exactly one insert wins per transaction (the others wait on the unique index,
-then do nothing), and only the winner sends. A later run sees the row and skips it.
+*Never twice from concurrent or repeated runs.* A run claims under ``LOCK fraud_alerts``:
+it inserts a row into ``fraud_alerts`` for each transaction that has none yet, tagged with
+the run's own token, and commits **before** anything is sent. Concurrent runs take the lock
+one after the other, so each transaction gets exactly one row, and only the run whose token
+it carries sends. A later run sees the row and skips it. (No ``ON CONFLICT``, ``RETURNING``
+or row locks: Redshift has none of them, and the same SQL runs on both engines.)
 
 *Never lost.* A claim is a lease: a row still ``claimed`` after ``lease_seconds`` (the
 invocation crashed or timed out between claim and ``sent``) is taken over by the next run
-(``UPDATE ... FOR UPDATE SKIP LOCKED``, so again exactly one run takes it) and sent then.
+(under the same lock, so again exactly one run takes it) and sent then.
 The lease must be longer than the function timeout (the deploy sets 5x), so a live
 invocation's claim is never taken over while it is still sending.
 
@@ -34,17 +35,16 @@ timeout) is dead-lettered the same way when a takeover finds its attempts spent.
 resends what is recorded as sent: a dead letter is still at most one alert. A failure of
 SNS, SES or the warehouse themselves is not the alert's fault: the run hands its claims
 back uncounted (``failed``, attempts as before) and stops with the error.
-
-SQL is PostgreSQL (the local warehouse). Redshift has no ``ON CONFLICT``/``RETURNING``;
-there the claim would take ``LOCK fraud_alerts`` and insert with ``NOT EXISTS`` instead.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg2
@@ -54,8 +54,9 @@ from fraudstack.alerts.content import Alert, Email, parse_reasons, render_email
 from fraudstack.errors import FraudstackError
 from fraudstack.observability import MetricsPublisher
 from fraudstack.settings import Settings
-from fraudstack.warehouse import Dialect, Warehouse
+from fraudstack.warehouse import Warehouse
 from fraudstack.warehouse.connection import _secret_params
+from fraudstack.warehouse.dialect import lock_table
 
 #: Decisions that alert: the inference job (and the streaming scorer) decide ``review`` at the
 #: model's own threshold and ``decline`` above a higher one; ``approve`` never alerts.
@@ -74,7 +75,7 @@ _REJECTED_BY_SNS = frozenset({"InvalidParameter", "InvalidParameterValue"})
 log = logging.getLogger(__name__)
 
 #: The latest prediction of each transaction, when its decision alerts, its score reaches
-#: ``min_score`` and no alert row exists yet. Parameters: decisions, min_score.
+#: ``min_score`` and no alert row exists yet. Parameters: decisions (a tuple), min_score.
 _CANDIDATES = """
 SELECT l.transaction_id, l.model_version
 FROM (
@@ -82,45 +83,47 @@ FROM (
            ROW_NUMBER() OVER (PARTITION BY transaction_id ORDER BY scored_at DESC, model_version DESC) AS rn
     FROM fraud_predictions
 ) AS l
-WHERE l.rn = 1 AND l.decision = ANY(%s) AND l.score >= %s
+WHERE l.rn = 1 AND l.decision IN %s AND l.score >= %s
   AND NOT EXISTS (SELECT 1 FROM fraud_alerts AS a WHERE a.transaction_id = l.transaction_id)
 """
 
+#: New claims, under the table lock (so no other run inserts the same transaction between
+#: the NOT EXISTS and the insert). Parameters: now, token, decisions, min_score, limit.
 _CLAIM = f"""
-INSERT INTO fraud_alerts (transaction_id, model_version, status, attempts)
-SELECT c.transaction_id, c.model_version, 'claimed', 1
+INSERT INTO fraud_alerts (transaction_id, model_version, status, attempts, claimed_at, claim_token)
+SELECT c.transaction_id, c.model_version, 'claimed', 1, %s, %s
 FROM ({_CANDIDATES}) AS c
 ORDER BY c.transaction_id
 LIMIT %s
-ON CONFLICT (transaction_id) DO NOTHING
-RETURNING transaction_id
 """
 
-#: Expired claims whose runs died with them ``max_attempts`` times. Parameters: error, lease, max.
+#: Expired claims whose runs died with them ``max_attempts`` times. Parameters: error, token,
+#: lease cut-off, max.
 _GIVE_UP = """
-UPDATE fraud_alerts SET status = 'dead_lettered', last_error = %s
-WHERE status = 'claimed' AND claimed_at < now() - %s * INTERVAL '1 second' AND attempts >= %s
-RETURNING transaction_id
+UPDATE fraud_alerts SET status = 'dead_lettered', last_error = %s, claim_token = %s
+WHERE status = 'claimed' AND claimed_at < %s AND attempts >= %s
 """
 
-#: Failed alerts and expired claims (their invocation died), with attempts left; SKIP LOCKED so
-#: concurrent runs split them. Parameters: lease, max_attempts, limit.
+#: Failed alerts and expired claims (their invocation died), with attempts left, under the
+#: table lock so exactly one run takes each. Parameters: now, token, lease cut-off, max, limit.
 _TAKE_OVER = """
-UPDATE fraud_alerts SET status = 'claimed', claimed_at = now(), attempts = attempts + 1
+UPDATE fraud_alerts SET status = 'claimed', claimed_at = %s, claim_token = %s, attempts = attempts + 1
 WHERE alert_id IN (
     SELECT alert_id FROM fraud_alerts
-    WHERE (status = 'failed' OR status = 'claimed' AND claimed_at < now() - %s * INTERVAL '1 second')
-      AND attempts < %s
+    WHERE (status = 'failed' OR status = 'claimed' AND claimed_at < %s) AND attempts < %s
     ORDER BY alert_id
     LIMIT %s
-    FOR UPDATE SKIP LOCKED
 )
-RETURNING transaction_id
 """
+
+#: This run's rows in one status, by its token. Parameters: token, status.
+_HELD = (
+    "SELECT transaction_id FROM fraud_alerts WHERE claim_token = %s AND status = %s ORDER BY transaction_id"
+)
 
 _RETRY_COUNT = """
 SELECT count(*) FROM fraud_alerts
-WHERE status = 'failed' OR status = 'claimed' AND claimed_at < now() - %s * INTERVAL '1 second'
+WHERE status = 'failed' OR status = 'claimed' AND claimed_at < %s
 """
 
 #: An attempt failed because of the alert: retry it next run, or give up. Parameters: max, error, id.
@@ -128,13 +131,12 @@ _FAIL = """
 UPDATE fraud_alerts
 SET status = CASE WHEN attempts >= %s THEN 'dead_lettered' ELSE 'failed' END, last_error = %s
 WHERE transaction_id = %s AND status = 'claimed'
-RETURNING status
 """
 
 #: The run failed for a reason not the alerts': release its claims, the attempt not counted.
 _HAND_BACK = """
 UPDATE fraud_alerts SET status = 'failed', attempts = attempts - 1, last_error = %s
-WHERE transaction_id = ANY(%s) AND status = 'claimed'
+WHERE transaction_id IN %s AND status = 'claimed'
 """
 
 _DETAILS = """
@@ -147,7 +149,7 @@ JOIN fraud_predictions AS p ON p.transaction_id = a.transaction_id AND p.model_v
 JOIN dim_merchant AS m ON m.merchant_id = f.merchant_id
 JOIN dim_card AS c ON c.card_id = f.card_id
 JOIN dim_location AS l ON l.location_key = f.location_key
-WHERE a.transaction_id = ANY(%s)
+WHERE a.transaction_id IN %s
 ORDER BY f.transaction_id
 """
 
@@ -192,19 +194,11 @@ def connect_from_secret(settings: Settings) -> Warehouse:
     return Warehouse(conn, settings)
 
 
-def _require_postgres(wh: Warehouse) -> None:
-    if wh.dialect is not Dialect.POSTGRES:
-        raise FraudstackError(
-            "alert dispatch claims rows with ON CONFLICT ... RETURNING: PostgreSQL only so far"
-        )
-
-
 def pending(wh: Warehouse, config: DispatchConfig) -> int:
     """Alerts a send run would handle now: new candidates, failed alerts and expired claims."""
-    _require_postgres(wh)
-    candidates = (list(ALERT_DECISIONS), config.min_score)
+    candidates = (ALERT_DECISIONS, config.min_score)
     new = wh.query(f"SELECT count(*) FROM ({_CANDIDATES}) AS c", candidates)[0][0]
-    retries = wh.query(_RETRY_COUNT, (config.lease_seconds,))[0][0]
+    retries = wh.query(_RETRY_COUNT, (_lease_cutoff(config),))[0][0]
     wh.commit()
     return int(new) + int(retries)
 
@@ -212,29 +206,40 @@ def pending(wh: Warehouse, config: DispatchConfig) -> int:
 def claim(wh: Warehouse, config: DispatchConfig) -> tuple[list[str], list[str], list[str]]:
     """Claim new candidates, take over failed alerts and expired claims, and dead-letter expired
     claims with no attempt left; (claimed, taken over, dead-lettered), committed before anything
-    is sent."""
-    _require_postgres(wh)
-    given_up = [
-        str(r[0])
-        for r in wh.query(
-            _GIVE_UP,
-            (
-                f"{config.max_attempts} runs ended without finishing it (crashed or timed out)",
-                config.lease_seconds,
-                config.max_attempts,
-            ),
-        )
-    ]
-    taken = [
-        str(r[0])
-        for r in wh.query(_TAKE_OVER, (config.lease_seconds, config.max_attempts, config.max_alerts))
-    ]
+    is sent.
+
+    One transaction under ``LOCK fraud_alerts``: concurrent runs claim one after the other, so
+    each row is claimed by exactly one of them without unique-key enforcement or row locks
+    (Redshift has neither). The run tags what it claims with a fresh token and reads its rows
+    back by it. Times are the application's clock (``claimed_at`` is set here, not by the
+    database), so the lease compares like with like on both engines.
+    """
+    token = uuid.uuid4().hex
+    now = datetime.now(UTC)
+    cutoff = _lease_cutoff(config, now)
+    wh.execute(lock_table(wh.dialect, "fraud_alerts"))
+    error = f"{config.max_attempts} runs ended without finishing it (crashed or timed out)"
+    wh.execute(_GIVE_UP, (error, token, cutoff, config.max_attempts))
+    given_up = _held(wh, token, "dead_lettered")
+    wh.execute(_TAKE_OVER, (now, token, cutoff, config.max_attempts, config.max_alerts))
+    taken = _held(wh, token, "claimed")
     room = max(config.max_alerts - len(taken), 0)
     claimed: list[str] = []
     if room:
-        claimed = [str(r[0]) for r in wh.query(_CLAIM, (list(ALERT_DECISIONS), config.min_score, room))]
+        wh.execute(_CLAIM, (now, token, ALERT_DECISIONS, config.min_score, room))
+        already = set(taken)
+        claimed = [t for t in _held(wh, token, "claimed") if t not in already]
     wh.commit()
     return claimed, taken, given_up
+
+
+def _held(wh: Warehouse, token: str, status: str) -> list[str]:
+    return [str(r[0]) for r in wh.query(_HELD, (token, status))]
+
+
+def _lease_cutoff(config: DispatchConfig, now: datetime | None = None) -> datetime:
+    """Claims made before this are expired: their run is presumed dead."""
+    return (now or datetime.now(UTC)) - timedelta(seconds=config.lease_seconds)
 
 
 @dataclass
@@ -276,7 +281,7 @@ def _prepare(
     metrics: MetricsPublisher | None,
 ) -> list[_Ready]:
     """Each claimed alert made ready to send; those whose content fails are recorded as failed."""
-    rows = wh.query(_DETAILS, (list(ids),))
+    rows = wh.query(_DETAILS, (tuple(ids),)) if ids else []
     wh.commit()
     ready: list[_Ready] = []
     for row in rows:
@@ -306,7 +311,8 @@ def _failed(
     """Record an attempt that failed because of the alert: ``failed``, or ``dead_lettered`` once
     its attempts are spent (counted as a poison pill)."""
     error = _error_text(exc)
-    rows = wh.query(_FAIL, (config.max_attempts, error, transaction_id))
+    wh.execute(_FAIL, (config.max_attempts, error, transaction_id))
+    rows = wh.query("SELECT status FROM fraud_alerts WHERE transaction_id = %s", (transaction_id,))
     wh.commit()
     status = rows[0][0] if rows else None
     log.warning("alert failed", extra={"transaction_id": transaction_id, "error": error, "status": status})
@@ -329,9 +335,11 @@ def _hand_back(wh: Warehouse, ids: Sequence[str], exc: BaseException) -> None:
     Best effort: when the warehouse itself failed this fails too, and the claims wait for
     their lease to expire (a takeover then counts the attempt).
     """
+    if not ids:
+        return
     try:
         wh.rollback()
-        wh.execute(_HAND_BACK, (_error_text(exc), list(ids)))
+        wh.execute(_HAND_BACK, (_error_text(exc), tuple(ids)))
         wh.commit()
     except psycopg2.Error as release_error:
         log.warning("could not hand the claims back", extra={"error": str(release_error)})
@@ -436,9 +444,9 @@ def _deliver(
             )
         summary.emails += 1
         sent = wh.execute(
-            "UPDATE fraud_alerts SET status = %s, sent_at = now(), channel = %s "
-            "WHERE transaction_id = ANY(%s) AND status = %s",
-            ("sent", "sns+email", [a.transaction_id for a in batch], "claimed"),
+            "UPDATE fraud_alerts SET status = %s, sent_at = %s, channel = %s "
+            "WHERE transaction_id IN %s AND status = %s",
+            ("sent", datetime.now(UTC), "sns+email", tuple(a.transaction_id for a in batch), "claimed"),
         )
         wh.commit()
         summary.alerts_sent += sent

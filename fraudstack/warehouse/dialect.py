@@ -149,3 +149,13 @@ def lock_for_migrations(dialect: Dialect, ledger: str) -> str:
     if dialect is Dialect.POSTGRES:
         return "SELECT pg_advisory_xact_lock(hashtext('fraudstack.warehouse.migrate'))"
     return f"LOCK {ledger}"
+
+
+def lock_table(dialect: Dialect, table: str) -> str:
+    """Serialise writers of ``table`` until the transaction ends (readers go on where they can).
+
+    PostgreSQL's ``EXCLUSIVE`` mode still lets plain reads through; Redshift has one mode.
+    """
+    if dialect is Dialect.POSTGRES:
+        return f"LOCK TABLE {table} IN EXCLUSIVE MODE"
+    return f"LOCK {table}"

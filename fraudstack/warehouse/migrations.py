@@ -138,10 +138,21 @@ def _alert_attempts(dialect: Dialect) -> str:
     )
 
 
+def _alert_claim_tokens(_dialect: Dialect) -> str:
+    """Tag each claim with the dispatch run that made it.
+
+    Why: a run found its claims with ``INSERT/UPDATE ... RETURNING``, which Redshift lacks;
+    now it claims under ``LOCK fraud_alerts`` with its own token and reads the rows back by
+    the token, the same SQL on both engines (:mod:`fraudstack.alerts.dispatch`).
+    """
+    return "ALTER TABLE fraud_alerts ADD COLUMN claim_token VARCHAR(32);\n"
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "star_schema", _star_schema),
     Migration(2, "loader_checks_fact_references", _loader_checks_fact_references),
     Migration(3, "alert_attempts", _alert_attempts),
+    Migration(4, "alert_claim_tokens", _alert_claim_tokens),
 )
 
 

@@ -17,7 +17,9 @@ Design (a modified star, for the dashboard's joins and time filters and the mode
 * ``fraud_predictions``: one row per (transaction, model version).
 * ``fraud_alerts``: one alert per transaction (``transaction_id`` unique), claimed then sent;
   ``attempts`` counts the runs that claimed it and ``last_error`` says why the last one failed,
-  so an alert that cannot be sent ends ``dead_lettered`` instead of blocking the rest.
+  so an alert that cannot be sent ends ``dead_lettered`` instead of blocking the rest;
+  ``claim_token`` names the dispatch run that last claimed it (how a run finds its claims
+  without ``RETURNING``, which Redshift lacks).
 * ``etl_runs`` / ``etl_objects``: the ETL's bookmark - which raw objects each run loaded.
 
 Text lengths are in bytes on Redshift, so free-text columns allow 4 bytes per character.
@@ -243,6 +245,7 @@ FRAUD_ALERTS = Table(
         Column("labeled_at", "TIMESTAMPTZ"),
         Column("attempts", "INTEGER", nullable=False, default="0"),  # migration 3 added these two
         Column("last_error", "VARCHAR(1024)"),
+        Column("claim_token", "VARCHAR(32)"),  # migration 4: the run that last claimed it
     ),
     primary_key=("alert_id",),
     unique=("transaction_id",),
