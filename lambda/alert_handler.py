@@ -46,6 +46,8 @@ class MalformedEvent(ValueError):
 
 @dataclass(frozen=True)
 class _Request:
+    """An event's fields once checked, so nothing further in reads the raw event."""
+
     action: str
     min_score: float
     max_alerts: int
