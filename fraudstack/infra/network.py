@@ -1,11 +1,17 @@
-"""The VPC the pipeline's compute runs in: private subnets only, AWS services via endpoints.
+"""The VPC the pipeline's compute runs in: private subnets, AWS services via endpoints.
 
-Why no internet route: nothing in the pipeline needs the internet. The Lambda, the Glue
-connection and the Fargate tasks reach AWS APIs through VPC endpoints (S3 through a free
-gateway endpoint, the others through interface endpoints) and Redshift and Kafka inside the
-VPC. Because the route tables hold no route out, a security group rule "TCP 443 to anywhere"
-can only ever reach those endpoints; narrower destinations (the S3 prefix list) are not
-expressible without a custom resource.
+Why no internet route for most of it: the Glue connection and the Fargate tasks reach AWS
+APIs through VPC endpoints (S3 through a free gateway endpoint, the others through interface
+endpoints) and Redshift and Kafka inside the VPC. Because their route table holds no route
+out, a security group rule "TCP 443 to anywhere" can only ever reach those endpoints;
+narrower destinations (the S3 prefix list) are not expressible without a custom resource.
+
+Why a NAT gateway all the same: the alert Lambda sends e-mail through the SES API, which has
+no interface endpoint in most regions (``email-smtp`` is SMTP only, and SMTP would need
+long-lived SMTP credentials). It therefore runs in separate *egress* subnets whose route
+table sends everything else to one NAT gateway; the other subnets keep no route out, so
+only the function that needs the internet has it. ``fraudstack.infra.runtimes`` lists what
+each component calls, and ``tests/infra/test_reachability.py`` checks each is reachable.
 """
 
 from __future__ import annotations
@@ -40,15 +46,19 @@ def _endpoint_id(service: str) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class Network(AwsOnly):
-    """A VPC with ``zones`` private subnets, one route table and the service endpoints.
+    """A VPC with ``zones`` isolated private subnets, the service endpoints, and
+    ``egress_zones`` private subnets that reach the internet through one NAT gateway.
 
     The interface endpoints sit in the first ``endpoint_zones`` subnets; their private DNS
-    names resolve from every subnet of the VPC.
+    names resolve from every subnet of the VPC. The NAT gateway sits in a public subnet of
+    the first zone: one gateway, not one per zone, because only the alert e-mails use it
+    and a batch run retries them (a zone outage delays mail, it loses none).
     """
 
     cidr: str = "10.42.0.0/16"
     zones: int = 3  # Redshift Serverless wants subnets in three Availability Zones
     endpoint_zones: int = 2  # interface endpoints bill per AZ; two keep them available
+    egress_zones: int = 2  # Lambda wants two zones; these subnets route out through the NAT
 
     kind = "vpc"
     cfn_type = "AWS::EC2::VPC"
@@ -62,11 +72,104 @@ class Network(AwsOnly):
         return [ref(self._subnet(zone)) for zone in range(self.zones)]
 
     @property
+    def egress_subnet_ids(self) -> list[dict[str, str]]:
+        """Subnets whose default route is the NAT gateway (for what calls a public endpoint)."""
+        return [ref(self._egress_subnet(zone)) for zone in range(self.egress_zones)]
+
+    @property
     def endpoint_security_group(self) -> str:
         return f"{self.logical_id}EndpointSecurityGroup"
 
     def _subnet(self, zone: int) -> str:
         return f"{self.logical_id}PrivateSubnet{zone + 1}"
+
+    def _egress_subnet(self, zone: int) -> str:
+        return f"{self.logical_id}EgressSubnet{zone + 1}"
+
+    def _block(self, index: int) -> dict[str, Any]:
+        """The ``index``-th /20 of the VPC after the isolated subnets' blocks.
+
+        A separate ``Fn::Cidr`` keeps the isolated subnets' CidrBlock unchanged (so adding
+        these never replaces them).
+        """
+        count = self.zones + self.egress_zones + 1
+        return {"Fn::Select": [self.zones + index, {"Fn::Cidr": [self.cidr, count, 12]}]}
+
+    def _subnet_body(self, zone: int, block: Any, name: str) -> dict[str, Any]:
+        return {
+            "Type": "AWS::EC2::Subnet",
+            "Properties": {
+                "VpcId": self.vpc_id,
+                "AvailabilityZone": {"Fn::Select": [zone, {"Fn::GetAZs": ""}]},
+                "CidrBlock": block,
+                "MapPublicIpOnLaunch": False,  # the NAT gateway has its own Elastic IP
+                "Tags": [{"Key": "Name", "Value": name}],
+            },
+        }
+
+    def _egress(self) -> dict[str, Any]:
+        """Internet gateway, public subnet with the NAT gateway, and the egress subnets behind it."""
+        gateway, attachment = (
+            f"{self.logical_id}InternetGateway",
+            f"{self.logical_id}InternetGatewayAttachment",
+        )
+        public, public_routes = f"{self.logical_id}PublicSubnet", f"{self.logical_id}PublicRouteTable"
+        nat, egress_routes = f"{self.logical_id}NatGateway", f"{self.logical_id}EgressRouteTable"
+        body: dict[str, Any] = {
+            gateway: {
+                "Type": "AWS::EC2::InternetGateway",
+                "Properties": {"Tags": [{"Key": "Name", "Value": self.name}]},
+            },
+            attachment: {
+                "Type": "AWS::EC2::VPCGatewayAttachment",
+                "Properties": {"VpcId": self.vpc_id, "InternetGatewayId": ref(gateway)},
+            },
+            public: self._subnet_body(0, self._block(self.egress_zones), f"{self.name}-public-nat"),
+            public_routes: {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": self.vpc_id}},
+            f"{public}Routes": {
+                "Type": "AWS::EC2::SubnetRouteTableAssociation",
+                "Properties": {"SubnetId": ref(public), "RouteTableId": ref(public_routes)},
+            },
+            f"{public_routes}Default": {
+                "Type": "AWS::EC2::Route",
+                "DependsOn": [attachment],  # a route to a detached gateway is refused
+                "Properties": {
+                    "RouteTableId": ref(public_routes),
+                    "DestinationCidrBlock": "0.0.0.0/0",
+                    "GatewayId": ref(gateway),
+                },
+            },
+            f"{nat}Address": {
+                "Type": "AWS::EC2::EIP",
+                "DependsOn": [attachment],
+                "Properties": {"Domain": "vpc", "Tags": [{"Key": "Name", "Value": f"{self.name}-nat"}]},
+            },
+            nat: {
+                "Type": "AWS::EC2::NatGateway",
+                "Properties": {
+                    "AllocationId": get_att(f"{nat}Address", "AllocationId"),
+                    "SubnetId": ref(public),
+                    "Tags": [{"Key": "Name", "Value": f"{self.name}-nat"}],
+                },
+            },
+            egress_routes: {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": self.vpc_id}},
+            f"{egress_routes}Default": {
+                "Type": "AWS::EC2::Route",
+                "Properties": {
+                    "RouteTableId": ref(egress_routes),
+                    "DestinationCidrBlock": "0.0.0.0/0",
+                    "NatGatewayId": ref(nat),
+                },
+            },
+        }
+        for zone in range(self.egress_zones):
+            subnet = self._egress_subnet(zone)
+            body[subnet] = self._subnet_body(zone, self._block(zone), f"{self.name}-egress-{zone + 1}")
+            body[f"{subnet}Routes"] = {
+                "Type": "AWS::EC2::SubnetRouteTableAssociation",
+                "Properties": {"SubnetId": ref(subnet), "RouteTableId": ref(egress_routes)},
+            }
+        return body
 
     def cfn_properties(self) -> dict[str, Any]:
         return {
@@ -84,27 +187,23 @@ class Network(AwsOnly):
         }
         for zone in range(self.zones):
             subnet = self._subnet(zone)
-            body[subnet] = {
-                "Type": "AWS::EC2::Subnet",
-                "Properties": {
-                    "VpcId": self.vpc_id,
-                    "AvailabilityZone": {"Fn::Select": [zone, {"Fn::GetAZs": ""}]},
-                    "CidrBlock": {"Fn::Select": [zone, {"Fn::Cidr": [self.cidr, self.zones, 12]}]},
-                    "MapPublicIpOnLaunch": False,
-                    "Tags": [{"Key": "Name", "Value": f"{self.name}-private-{zone + 1}"}],
-                },
-            }
+            block = {"Fn::Select": [zone, {"Fn::Cidr": [self.cidr, self.zones, 12]}]}
+            body[subnet] = self._subnet_body(zone, block, f"{self.name}-private-{zone + 1}")
             body[f"{subnet}Routes"] = {
                 "Type": "AWS::EC2::SubnetRouteTableAssociation",
                 "Properties": {"SubnetId": ref(subnet), "RouteTableId": ref(routes)},
             }
+        tables = [ref(routes)]
+        if self.egress_zones:
+            body.update(self._egress())
+            tables.append(ref(f"{self.logical_id}EgressRouteTable"))  # S3 stays off the NAT's bill
         body["S3GatewayEndpoint"] = {
             "Type": "AWS::EC2::VPCEndpoint",
             "Properties": {
                 "VpcId": self.vpc_id,
                 "VpcEndpointType": "Gateway",
                 "ServiceName": sub("com.amazonaws.${AWS::Region}.s3"),
-                "RouteTableIds": [ref(routes)],
+                "RouteTableIds": tables,
             },
         }
         body[self.endpoint_security_group] = {

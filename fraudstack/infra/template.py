@@ -227,8 +227,8 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
         logical_id="AlertHandlerSecurityGroup",
         name=f"{prefix}-alert-handler",
         network=network,
-        description="Alert Lambda: AWS APIs and Redshift",
-        egress=(to_endpoints, to_warehouse),
+        description="Alert Lambda: AWS APIs and Redshift",  # a new description replaces the named group
+        egress=(Egress((HTTPS, HTTPS), "0.0.0.0/0", "AWS APIs: VPC endpoints, SES via NAT"), to_warehouse),
     )
     service_sgs = {
         component: SecurityGroup(
@@ -294,7 +294,11 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
             properties={
                 **function.cfn_properties(),
                 "Code": {"S3Bucket": artifacts.name, "S3Key": ref(key.name)},
-                "VpcConfig": {"SubnetIds": network.subnet_ids, "SecurityGroupIds": [lambda_sg.group_id]},
+                # The egress subnets: SES has no VPC endpoint in most regions (fraudstack.infra.network).
+                "VpcConfig": {
+                    "SubnetIds": network.egress_subnet_ids,
+                    "SecurityGroupIds": [lambda_sg.group_id],
+                },
                 "Layers": [ref(layer.logical_id)],
             },
             # Lambda checks the role's network-interface rights when the function is created,

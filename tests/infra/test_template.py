@@ -123,10 +123,16 @@ def test_data_lake_and_streams_are_configured_for_production(template: dict[str,
     firehose = resources["RawDeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
     assert firehose["CompressionFormat"] == "GZIP" and firehose["ErrorOutputPrefix"]
     subnets = [r for r in resources.values() if r["Type"] == "AWS::EC2::Subnet"]
-    assert len(subnets) == 3 and all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets)
-    assert not [
-        r for r in resources.values() if r["Type"] in {"AWS::EC2::InternetGateway", "AWS::EC2::NatGateway"}
-    ]
+    assert all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets)
+    # Only the egress route table leads out (to the NAT gateway); the isolated subnets have no route.
+    routes = {
+        json.dumps(r["Properties"]["RouteTableId"]): r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::EC2::Route"
+    }
+    assert '{"Ref": "NetworkPrivateRouteTable"}' not in routes
+    assert "NatGatewayId" in routes['{"Ref": "NetworkEgressRouteTable"}']
+    assert [r for r in resources.values() if r["Type"] == "AWS::EC2::NatGateway"]
     endpoints = {
         json.dumps(r["Properties"]["ServiceName"])
         for r in resources.values()

@@ -1,0 +1,361 @@
+"""Network reachability: every AWS API a runtime's code calls is reachable from its subnets.
+
+Locally every process reaches the emulator over loopback, so a missing VPC endpoint or route
+shows up only on AWS, as a call that hangs until its timeout. Two checks close that gap:
+
+* the services declared in :data:`fraudstack.infra.runtimes.RUNTIMES` are exactly the boto3
+  clients the code reachable from each runtime's entry module creates, found statically
+  (:func:`client_calls`: the definitions an entry module refers to, transitively, so a
+  module imported for one helper does not bring in every client its other code creates);
+* each declared service resolves, in the rendered template, to a path from the runtime's
+  subnets: an interface endpoint with private DNS in the VPC whose security group admits
+  the subnet, a gateway endpoint on the subnet's route table, or a default route to a NAT
+  gateway that itself routes to an attached internet gateway; and the runtime's security
+  group lets HTTPS out to it.
+"""
+
+from __future__ import annotations
+
+import ast
+import ipaddress
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fraudstack.infra.runtimes import RUNTIMES, Runtime, endpoint_service
+from fraudstack.packaging import PACKAGE, REPO_ROOT, _imports, _module_path
+
+HTTPS = 443
+Cidr = ipaddress.IPv4Network | ipaddress.IPv6Network
+Peer = Cidr | str  # a CIDR block or a security group's logical id
+ANYWHERE = ipaddress.ip_network("0.0.0.0/0")
+COMPUTE_TYPES = {"AWS::Lambda::Function", "AWS::Glue::Job", "AWS::ECS::Service"}
+
+
+# --- which clients the code creates ---------------------------------------------------------------
+
+
+@dataclass
+class _Module:
+    """A parsed module: its top-level definitions and what its names import."""
+
+    name: str
+    path: Path
+    tree: ast.Module
+    defs: dict[str, ast.AST] = field(default_factory=dict)
+    imports: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # name -> (module, attribute)
+
+
+def _parse(path: Path, name: str) -> _Module:
+    module = _Module(name, path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+    module.defs = {
+        node.name: node
+        for node in module.tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    }
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(module.tree):  # function-level imports count too: they run when called
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    module.imports[alias.asname] = (alias.name, None)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                submodule = f"{base}.{alias.name}"
+                target = (submodule, None) if _module_path(submodule) else (base, alias.name)
+                module.imports[alias.asname or alias.name] = target
+    return module
+
+
+def _is_ours(module: str) -> bool:
+    return module == PACKAGE or module.startswith(PACKAGE + ".")
+
+
+@dataclass
+class ClientCalls:
+    """Services of the clients created by reachable code, and calls whose service is not a literal."""
+
+    services: set[str] = field(default_factory=set)
+    unknown: list[str] = field(default_factory=list)
+
+
+def client_calls(entry: Path) -> ClientCalls:
+    """The ``client("service", ...)`` / ``x.client("service")`` calls reachable from ``entry``.
+
+    Reachable: the entry module whole, the top level of every module it imports, and each
+    top-level function or class (whole) that reachable code names. A call whose service is
+    a parameter of its function forwards its caller's literal and is not counted itself;
+    any other non-literal service is reported as unknown.
+    """
+    modules: dict[str, _Module] = {"__main__": _parse(entry, "__main__")}
+
+    def module(name: str) -> _Module | None:
+        if name not in modules:
+            path = _module_path(name)
+            if path is None:
+                return None
+            modules[name] = _parse(path, name)
+        return modules[name]
+
+    found = ClientCalls()
+    seen: set[tuple[str, str | None]] = set()
+    pending: list[tuple[str, str | None]] = [
+        ("__main__", None),
+        *(("__main__", d) for d in modules["__main__"].defs),
+    ]
+    while pending:
+        unit = pending.pop()
+        if unit in seen:
+            continue
+        seen.add(unit)
+        name, symbol = unit
+        current = module(name)
+        if current is None:
+            continue
+        if symbol is None:
+            nodes: list[ast.AST] = [n for n in current.tree.body if n not in current.defs.values()]
+            pending += [(imported, None) for imported in _imports(current.path, name)]
+        elif symbol in current.defs:
+            nodes = [current.defs[symbol]]
+        elif symbol in current.imports:  # a re-export: follow it to where it is defined
+            pending.append(current.imports[symbol])
+            continue
+        else:
+            continue
+        for node in nodes:
+            pending += _referenced(current, node)
+            _collect_calls(node, f"{name}:{symbol or '<module>'}", found)
+    return found
+
+
+def _referenced(module: _Module, node: ast.AST) -> Iterator[tuple[str, str | None]]:
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            if child.id in module.defs:
+                yield module.name, child.id
+            elif child.id in module.imports and _is_ours(module.imports[child.id][0]):
+                imported, attribute = module.imports[child.id]
+                yield imported, attribute
+        elif isinstance(child, ast.Attribute) and isinstance(child.value, ast.Name):
+            imported, attribute = module.imports.get(child.value.id, ("", ""))
+            if attribute is None and _is_ours(imported):  # module.attribute
+                yield imported, child.attr
+
+
+def _collect_calls(node: ast.AST, where: str, found: ClientCalls) -> None:
+    functions = [n for n in ast.walk(node) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    parameters = {id(call): fn for fn in functions for call in ast.walk(fn) if isinstance(call, ast.Call)}
+    for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
+        func = call.func
+        called = (
+            func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        )
+        if called not in {"client", "resource"} or not call.args:
+            continue
+        service = call.args[0]
+        if isinstance(service, ast.Constant) and isinstance(service.value, str):
+            found.services.add(service.value)
+            continue
+        enclosing = parameters.get(id(call))
+        names = {a.arg for a in enclosing.args.args + enclosing.args.kwonlyargs} if enclosing else set()
+        if not (isinstance(service, ast.Name) and service.id in names):
+            found.unknown.append(f"{where} line {call.lineno}: {ast.unparse(call)}")
+
+
+# --- what the template lets each runtime reach -------------------------------------------------------
+
+
+def _id(node: Any) -> str:
+    """The logical id in ``{"Ref": id}`` or ``{"Fn::GetAtt": [id, ...]}``."""
+    return str(node["Ref"] if "Ref" in node else node["Fn::GetAtt"][0])
+
+
+class Network:
+    """The rendered template's routing, read the way the VPC applies it."""
+
+    def __init__(self, template: dict[str, Any]) -> None:
+        self.resources: dict[str, Any] = template["Resources"]
+
+    def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
+        return {k: r["Properties"] for k, r in self.resources.items() if r["Type"] == cfn_type}
+
+    def placement(self, logical_id: str) -> tuple[list[str], list[str]]:
+        """(subnets, security groups) a compute resource's network interfaces get."""
+        resource = self.resources[logical_id]
+        properties = resource["Properties"]
+        if resource["Type"] == "AWS::Lambda::Function":
+            vpc = properties.get("VpcConfig", {})
+            return [_id(s) for s in vpc.get("SubnetIds", [])], [
+                _id(g) for g in vpc.get("SecurityGroupIds", [])
+            ]
+        if resource["Type"] == "AWS::ECS::Service":
+            vpc = properties["NetworkConfiguration"]["AwsvpcConfiguration"]
+            return [_id(s) for s in vpc["Subnets"]], [_id(g) for g in vpc["SecurityGroups"]]
+        names = set(properties.get("Connections", {}).get("Connections", []))
+        subnets, groups = [], []
+        for connection in self.of_type("AWS::Glue::Connection").values():
+            if connection["ConnectionInput"]["Name"] in names:
+                where = connection["ConnectionInput"]["PhysicalConnectionRequirements"]
+                subnets.append(_id(where["SubnetId"]))
+                groups += [_id(g) for g in where["SecurityGroupIdList"]]
+        return subnets, groups
+
+    def cidr(self, node: Any) -> Cidr:
+        """A CIDR literal, or ``Fn::Select [i, Fn::Cidr [block, count, bits]]`` evaluated."""
+        if isinstance(node, str):
+            return ipaddress.ip_network(node)
+        index, cidr = node["Fn::Select"]
+        block, count, bits = cidr["Fn::Cidr"]
+        blocks: list[Cidr] = list(self.cidr(block).subnets(new_prefix=32 - int(bits)))
+        return blocks[: int(count)][int(index)]
+
+    def subnet_cidr(self, subnet: str) -> Cidr:
+        return self.cidr(self.resources[subnet]["Properties"]["CidrBlock"])
+
+    def route_table(self, subnet: str) -> str | None:
+        for association in self.of_type("AWS::EC2::SubnetRouteTableAssociation").values():
+            if _id(association["SubnetId"]) == subnet:
+                return _id(association["RouteTableId"])
+        return None
+
+    def default_route(self, table: str | None) -> dict[str, Any]:
+        for route in self.of_type("AWS::EC2::Route").values():
+            if _id(route["RouteTableId"]) == table and route.get("DestinationCidrBlock") == "0.0.0.0/0":
+                return dict(route)
+        return {}
+
+    def internet_via_nat(self, subnet: str) -> bool:
+        """The subnet's default route is a NAT gateway whose own subnet routes to an attached IGW."""
+        route = self.default_route(self.route_table(subnet))
+        if "NatGatewayId" not in route:
+            return False
+        nat = self.resources[_id(route["NatGatewayId"])]["Properties"]
+        upstream = self.default_route(self.route_table(_id(nat["SubnetId"])))
+        if "GatewayId" not in upstream:
+            return False
+        gateway = _id(upstream["GatewayId"])
+        attachments = self.of_type("AWS::EC2::VPCGatewayAttachment").values()
+        return self.resources[gateway]["Type"] == "AWS::EC2::InternetGateway" and any(
+            _id(a.get("InternetGatewayId", {"Ref": ""})) == gateway for a in attachments
+        )
+
+    def rules(self, group: str, direction: str) -> list[dict[str, Any]]:
+        """A group's inline rules plus its separate ``SecurityGroup<direction>`` resources."""
+        rules = list(self.resources[group]["Properties"].get(f"SecurityGroup{direction}", []))
+        separate = self.of_type(f"AWS::EC2::SecurityGroup{direction}").values()
+        return rules + [r for r in separate if _id(r["GroupId"]) == group]
+
+    def https_out(self, group: str, destination: Peer) -> bool:
+        """Whether ``group`` lets TCP 443 out to a CIDR (covering it) or to a security group."""
+        rules = self.rules(group, "Egress")
+        return any(_admits(rule, destination, "CidrIp", "DestinationSecurityGroupId") for rule in rules)
+
+    def https_in(self, group: str, source: Peer, source_groups: list[str]) -> bool:
+        peers: list[Peer] = [source, *source_groups]
+        rules = self.rules(group, "Ingress")
+        return any(_admits(rule, peer, "CidrIp", "SourceSecurityGroupId") for rule in rules for peer in peers)
+
+    def endpoints(self, service: str) -> dict[str, dict[str, Any]]:
+        return {
+            k: e
+            for k, e in self.of_type("AWS::EC2::VPCEndpoint").items()
+            if e["ServiceName"]["Fn::Sub"].endswith("${AWS::Region}." + service)
+        }
+
+    def reaches(self, subnet: str, groups: list[str], service: str) -> bool:
+        """Whether a network interface in ``subnet`` with ``groups`` can call ``service``."""
+        vpc = _id(self.resources[subnet]["Properties"]["VpcId"])
+        table = self.route_table(subnet)
+        for endpoint in self.endpoints(service).values():
+            if _id(endpoint["VpcId"]) != vpc:
+                continue
+            if endpoint["VpcEndpointType"] == "Gateway":
+                # Gateway endpoints are prefix-list routes; the groups' HTTPS egress must be open.
+                if table in {_id(t) for t in endpoint["RouteTableIds"]} and any(
+                    self.https_out(g, ANYWHERE) for g in groups
+                ):
+                    return True
+                continue
+            if not endpoint.get("PrivateDnsEnabled"):
+                continue  # the SDK's default host name would not resolve to it
+            for endpoint_group in (_id(g) for g in endpoint["SecurityGroupIds"]):
+                cidr = self.subnet_cidr(subnet)
+                if self.https_in(endpoint_group, cidr, groups) and any(
+                    self.https_out(g, target) for g in groups for target in (cidr, endpoint_group)
+                ):
+                    return True
+        return self.internet_via_nat(subnet) and any(self.https_out(g, ANYWHERE) for g in groups)
+
+
+def _admits(rule: dict[str, Any], peer: Peer, cidr_key: str, group_key: str) -> bool:
+    if rule.get("IpProtocol") not in {"tcp", "-1"}:
+        return False
+    if rule["IpProtocol"] == "tcp" and not rule["FromPort"] <= HTTPS <= rule["ToPort"]:
+        return False
+    if isinstance(peer, str):
+        return group_key in rule and _id(rule[group_key]) == peer
+    return cidr_key in rule and peer.subnet_of(ipaddress.ip_network(rule[cidr_key]))  # type: ignore[arg-type]
+
+
+# --- the tests -----------------------------------------------------------------------------------------
+
+
+def test_every_compute_resource_declares_what_it_calls(template: dict[str, Any]) -> None:
+    compute = {k for k, r in template["Resources"].items() if r["Type"] in COMPUTE_TYPES}
+    assert compute == {runtime.resource for runtime in RUNTIMES}
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES, ids=lambda r: r.resource)
+def test_declared_calls_are_the_clients_the_code_creates(runtime: Runtime) -> None:
+    found = client_calls(REPO_ROOT / runtime.entry)
+    assert not found.unknown, f"{runtime.entry}: a client whose service cannot be read: {found.unknown}"
+    assert found.services == set(runtime.calls), (
+        f"{runtime.resource} ({runtime.entry}) creates clients for {sorted(found.services)}; "
+        f"fraudstack/infra/runtimes.py declares {sorted(runtime.calls)}"
+    )
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES, ids=lambda r: r.resource)
+def test_every_declared_service_is_reachable_from_the_runtime_subnets(
+    runtime: Runtime, template: dict[str, Any]
+) -> None:
+    network = Network(template)
+    subnets, groups = network.placement(runtime.resource)
+    assert subnets and groups, f"{runtime.resource} is not placed in the VPC"
+    unreachable = sorted(
+        f"{service} from {subnet}"
+        for service in runtime.endpoint_services()
+        for subnet in subnets
+        if not network.reaches(subnet, groups, service)
+    )
+    assert not unreachable, (
+        f"{runtime.resource} cannot reach: {', '.join(unreachable)} "
+        "(no VPC endpoint, no NAT route, or its security group keeps HTTPS in)"
+    )
+
+
+def test_the_scanner_follows_only_what_is_referenced(tmp_path: Path) -> None:
+    """The scorer imports fraudstack.deploy for ``connect`` (sts), not the deploy's other clients."""
+    entry = tmp_path / "entry.py"
+    entry.write_text("from fraudstack.deploy import connect\nconnect(None)\n")
+    assert client_calls(entry).services == {"sts"}
+    entry.write_text("from fraudstack.deploy import deploy\ndeploy(None)\n")
+    assert {"sts", "s3", "kinesis", "iam"} <= client_calls(entry).services
+    entry.write_text("from fraudstack import aws\nname = 'ses'\naws.client(name, None)\n")
+    assert client_calls(entry).unknown
+
+
+def test_endpoint_names_follow_the_api_prefixes() -> None:
+    assert [endpoint_service(s) for s in ("ses", "cloudwatch", "kinesis", "s3")] == [
+        "email",
+        "monitoring",
+        "kinesis-streams",
+        "s3",
+    ]
