@@ -5,7 +5,8 @@ declaration deployed, a small model released, simulated transactions landed as F
 objects and one ``pipeline run``; then ``stack down``, ``stack up`` and ``deploy`` through
 the CLI, the new half of the transactions lands and ``pipeline run`` goes on from there,
 reading the curated history and the model that the restart kept. No alert may be sent
-again for a transaction alerted before the restart.
+again for a transaction alerted before the restart. Last, the lake loses the first half's
+raw object: the next ``stack up`` removes what the warehouse loaded from it, and says so.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ def _fraudstack(settings: Settings, *args: str) -> str:
     return result.stdout
 
 
-def _land(settings: Settings, events: list[dict[str, Any]], hour: int, stream: str) -> None:
-    put_objects(
+def _land(settings: Settings, events: list[dict[str, Any]], hour: int, stream: str) -> list[str]:
+    return put_objects(
         client("s3", settings),
         settings.bucket,
         datetime(2026, 11, 7, hour, tzinfo=UTC),
@@ -100,7 +101,7 @@ def test_down_up_keeps_lake_registry_and_warehouse_and_alerts_nothing_twice() ->
         with connect(settings) as wh:
             migrate(wh)
         _release_small_model(settings)
-        _land(settings, old, 9, "before")
+        old_objects = _land(settings, old, 9, "before")
         first = run_pipeline(settings, timeout_seconds=900)
         assert first.succeeded, (first.error, first.cause)
         alerted_before = alert_ids(drain(settings, settings.alerts_tap_queue))
@@ -125,5 +126,19 @@ def test_down_up_keeps_lake_registry_and_warehouse_and_alerts_nothing_twice() ->
         alerted_after = alert_ids(drain(settings, settings.alerts_tap_queue))
         assert not set(alerted_after) & old_ids, "an old transaction was alerted again"
         assert len(alerted_after) == len(set(alerted_after))
+
+        s3 = client("s3", settings)
+        s3.delete_objects(Bucket=settings.bucket, Delete={"Objects": [{"Key": k} for k in old_objects]})
+        _fraudstack(settings, "stack", "down")
+        repaired = _fraudstack(settings, "stack", "up")
+        assert f"no longer holds {len(old_objects)} of the 2 raw objects" in repaired
+        assert f"removed what came from them: {len(old):,} transactions" in repaired
+        left = _warehouse(settings)
+        assert left["fact_transactions"] == after["fact_transactions"] - len(old)
+        assert left["fraud_predictions"] == after["fraud_predictions"] - len(old)
+        assert not [a for a in left["alerts"] if a[0] in old_ids]
+        assert (left["etl_runs"], left["etl_objects"]) == (1, 1)
+        curated = s3.list_objects_v2(Bucket=settings.bucket, Prefix="curated/").get("Contents", [])
+        assert curated, "the second run's curated Parquet stays"
     finally:
         stack.down()
