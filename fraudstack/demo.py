@@ -5,8 +5,9 @@ Steps, each reusing the component a user would run by hand:
 1. ``stack up`` - Kafka, the AWS emulator and PostgreSQL (skipped when already running);
 2. ``deploy`` - every declared resource, with a short Firehose buffer so data lands quickly;
 3. stream - simulated transactions (a few days of event time, at full speed) through the
-   producer -> Kafka -> bridge (a real subprocess) -> Kinesis -> Firehose -> S3 ``raw/``;
-   meanwhile ``train`` a small, fast model, only when the registry has no current one;
+   producer -> Kafka -> bridge (a real subprocess) -> Kinesis -> Firehose -> S3 ``raw/``,
+   until every one of them is in the lake; meanwhile ``train`` a small, fast model, only
+   when the registry has no current one;
 4. ``pipeline run`` - until alerts have been sent (ETL, inference, alert Lambda);
 5. a summary read back from the warehouse and the emulator, and where to look next.
 
@@ -26,6 +27,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -49,6 +52,9 @@ TRAINING_ARGS = (
     *("--gap-days", "1", "--warmup-days", "2"),
 )
 FIREHOSE_BUFFER_SECONDS = 2
+#: How long the stream waits for more of its records to land beyond the Firehose buffer
+#: interval before it gives up (a stalled bridge, Kinesis or Firehose).
+LANDING_PATIENCE_S = 60.0
 #: Pipeline runs before giving up on seeing alerts (the first normally sends them).
 MAX_RUNS = 2
 
@@ -117,57 +123,131 @@ def _finish_training(settings: Settings, console: Console, training: subprocess.
     return str(current_version(settings))
 
 
-def _lake_records(settings: Settings) -> int:
-    """Records under ``raw/`` (newline-delimited JSON, maybe gzip)."""
-    s3 = client("s3", settings)
-    total = 0
-    for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=settings.bucket, Prefix=settings.raw_prefix
-    ):
-        for obj in page.get("Contents", []):
-            body = s3.get_object(Bucket=settings.bucket, Key=obj["Key"])["Body"].read()
-            total += (gzip.decompress(body) if obj["Key"].endswith(".gz") else body).count(b"\n")
-    return total
+class _Lake:
+    """This run's transactions as they land under ``raw/``, counted by transaction id.
+
+    By id, not by line: a used stack holds earlier runs' objects, and the bridge and
+    Firehose deliver at least once. Objects are immutable once written, so each is read once.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._s3 = client("s3", settings)
+        self._bucket, self._prefix = settings.bucket, settings.raw_prefix
+        self._read = set(self._keys())  # earlier runs' objects: never this run's records
+        self.earlier_objects = len(self._read)
+        self.landed: set[str] = set()
+
+    def _keys(self) -> Iterator[str]:
+        for page in self._s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self._bucket, Prefix=self._prefix
+        ):
+            for obj in page.get("Contents", []):
+                yield obj["Key"]
+
+    def count(self, ids: set[str]) -> int:
+        """How many of ``ids`` are in the lake, reading only objects not read before."""
+        for key in self._keys():
+            if key in self._read:
+                continue
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+            for line in (gzip.decompress(body) if key.endswith(".gz") else body).splitlines():
+                transaction_id = json.loads(line).get("transaction_id")
+                if transaction_id in ids:
+                    self.landed.add(transaction_id)
+            self._read.add(key)
+        return len(self.landed)
+
+
+def _buffer_interval(settings: Settings) -> float:
+    """The live delivery stream's buffer interval: how long Firehose may hold a record."""
+    description = client("firehose", settings).describe_delivery_stream(
+        DeliveryStreamName=settings.firehose_stream
+    )["DeliveryStreamDescription"]
+    destination = description["Destinations"][0]["ExtendedS3DestinationDescription"]
+    return float(destination["BufferingHints"]["IntervalInSeconds"])
+
+
+def _start_bridge(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    """``fraudstack bridge`` as a subprocess (as a user runs it), its output appended to ``log``.
+
+    Without ``--exit-when-idle``: the stream stops it once its records are in the lake, so
+    how long Firehose buffers them never outlasts the bridge.
+    """
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "fraudstack", "bridge", "--linger", "0.1"],
+            env={**os.environ, **settings.subprocess_env(), "PYTHONUNBUFFERED": "1"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _log_tail(log: Path, start: int, lines: int = 15) -> str:
+    """The last ``lines`` lines written to ``log`` from byte ``start`` on (this run's part)."""
+    with log.open("rb") as text:
+        text.seek(start)
+        written = text.read().decode("utf-8", errors="replace").splitlines()
+    return "\n".join(written[-lines:])
 
 
 def stream(settings: Settings, console: Console, report: DemoReport) -> None:
-    """Simulated transactions through Kafka, the bridge, Kinesis and Firehose into S3."""
+    """Simulated transactions through Kafka, the bridge, Kinesis and Firehose into S3.
+
+    Done when every transaction this run produced is under ``raw/``, however long the
+    deployed Firehose buffer holds them. A bridge that exits non-zero fails the stream with
+    its log; one that exits 0 (stopped from outside) is not a failure in itself: what it
+    forwarded still lands, and anything it left behind shows as a stall.
+    """
     from fraudstack.simulator import SimulationConfig, iter_events
 
     ensure_topics(settings)
-    before = _lake_records(settings)
-    log = (settings.state_path / "logs" / "demo-bridge.log").open("ab")
-    bridge = subprocess.Popen(
-        [sys.executable, "-m", "fraudstack", "bridge", "--linger", "0.1", "--exit-when-idle", "5"],
-        env={**os.environ, **settings.subprocess_env(), "PYTHONUNBUFFERED": "1"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    lake = _Lake(settings)
+    log = settings.state_path / "logs" / "demo-bridge.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log_start = log.stat().st_size if log.exists() else 0
+    bridge = _start_bridge(settings, log)
     try:
         # A rerun on a used stack streams new transactions (the seed names them), not redeliveries.
-        config = SimulationConfig.create(**{**STREAM, "seed": STREAM_SEED + before})
-        summary = produce_events(settings, iter_events(config))
+        config = SimulationConfig.create(**{**STREAM, "seed": STREAM_SEED + lake.earlier_objects})
+        ids: set[str] = set()
+
+        def remembered(events: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+            for event in events:
+                ids.add(event["transaction_id"])
+                yield event
+
+        summary = produce_events(settings, remembered(iter_events(config)))
         if summary.failed:
             raise FraudstackError(
                 f"{summary.failed} transactions could not be produced: {summary.errors[:3]}"
             )
         report.produced = summary.sent
         console.print(f"produced {summary.sent:,} transactions to Kafka ({summary.rate:,.0f}/s)")
-        deadline = time.monotonic() + 120
-        while (landed := _lake_records(settings) - before) < summary.sent:
-            if bridge.poll() is not None:
-                raise FraudstackError(f"the bridge exited ({bridge.returncode}); see {log.name}")
-            if time.monotonic() > deadline:
+        patience = _buffer_interval(settings) + LANDING_PATIENCE_S
+        landed, progressed = 0, time.monotonic()
+        while landed < len(ids):
+            if bridge.returncode is None and bridge.poll() is not None:
+                if bridge.returncode != 0:
+                    raise FraudstackError(
+                        f"the bridge exited ({bridge.returncode}); {log}:\n{_log_tail(log, log_start)}"
+                    )
+                console.print("the bridge stopped (exit 0); waiting for what it forwarded")
+            if (now_landed := lake.count(ids)) > landed:
+                landed, progressed = now_landed, time.monotonic()
+                console.print(f"[dim]{landed:,} of {len(ids):,} in the lake[/]")
+            elif time.monotonic() - progressed > patience:
                 raise FraudstackError(
-                    f"only {landed:,} of {summary.sent:,} transactions reached S3 raw/ in 120 s"
+                    f"only {landed:,} of {len(ids):,} transactions reached s3://{settings.bucket}/"
+                    f"{settings.raw_prefix}, none more in {patience:.0f}s; see {log} and "
+                    f"{settings.state_path / 'logs' / 'aws.log'}"
                 )
-            time.sleep(1.0)
+            else:
+                time.sleep(1.0)
         report.lake_records = landed
         console.print(f"{landed:,} transactions in s3://{settings.bucket}/{settings.raw_prefix}")
     finally:
         bridge.terminate()
         bridge.wait(30)
-        log.close()
 
 
 def run_until_alerts(settings: Settings, console: Console, report: DemoReport) -> None:

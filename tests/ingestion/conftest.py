@@ -138,8 +138,10 @@ class Pipeline:
 
 
 @pytest.fixture
-def pipeline(stack: RunningStack, tmp_path: Path) -> Iterator[Pipeline]:
-    """Fresh topics, group and AWS resources (buffering 1 s) for one test."""
+def pipeline(stack: RunningStack, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Pipeline]:
+    """Fresh topics, group and AWS resources for one test; Firehose buffers for 1 s, or for
+    the seconds given by indirect parametrization (``parametrize("pipeline", [15], indirect=True)``).
+    """
     tag = uuid.uuid4().hex[:8]
     settings = stack.settings.model_copy(
         update={
@@ -150,7 +152,7 @@ def pipeline(stack: RunningStack, tmp_path: Path) -> Iterator[Pipeline]:
             "bucket": f"lake-{tag}",
             "kinesis_stream": f"tx-{tag}",
             "firehose_stream": f"raw-{tag}",
-            "firehose_buffer_seconds": 1,
+            "firehose_buffer_seconds": getattr(request, "param", 1),
         }
     )
     deploy(settings, [r for r in declare(settings) if r.kind in _PIPELINE_KINDS])
