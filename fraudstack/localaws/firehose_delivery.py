@@ -164,6 +164,7 @@ class FirehoseDelivery:
         self._describe_s = describe_s
         self._pipes: dict[str, _Pipe] = {}
         self._discovered = 0.0
+        self._sealing_all = False  # set while draining: every buffer is due
 
     def run(self, stop: threading.Event) -> None:
         """Poll until ``stop``; a failing round is logged and retried, never fatal.
@@ -182,6 +183,26 @@ class FirehoseDelivery:
                 busy = True
             wait = self._poll_s if busy else min(2 * wait, self._idle_poll_s)
             stop.wait(wait)
+
+    def drain(self, timeout_s: float) -> bool:
+        """Deliver everything the sources hold now, buffers included, whatever their hints.
+
+        Why: ``stack down`` stops the emulator, whose Kinesis streams and Firehose buffers live
+        in memory; records the bridge already handed over (and committed in Kafka) would be
+        lost with them. Called on a graceful stop, after :meth:`run` returned and while the
+        server still answers. True when nothing is left; False when ``timeout_s`` ran out.
+        """
+        deadline = time.monotonic() + timeout_s
+        self._sealing_all = True
+        try:
+            while time.monotonic() < deadline:
+                if not self.step(time.monotonic()):
+                    return True
+                time.sleep(0.05)
+        finally:
+            self._sealing_all = False
+        log.warning("firehose: records were still undelivered when the drain timed out")
+        return False
 
     def step(self, now: float) -> bool:
         """One round: discover delivery streams, read their shards, flush what is due.
@@ -315,7 +336,7 @@ class FirehoseDelivery:
         if not pipe.buffer:
             return
         full = pipe.buffered_bytes >= pipe.destination.size_bytes
-        if not full and now - pipe.first_buffered < pipe.destination.interval_s:
+        if not (full or self._sealing_all) and now - pipe.first_buffered < pipe.destination.interval_s:
             return
         records = pipe.buffer
         first_arrival = min(r.arrival for r in records)

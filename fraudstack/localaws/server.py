@@ -16,11 +16,16 @@ On exit it kills the Lambda/Glue child processes still running. Logs go to stder
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import logging
 import os
+import signal
+import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from moto import server as moto_server
 
@@ -85,9 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     thread = threading.Thread(target=delivery.run, args=(stop,), name="firehose-delivery", daemon=True)
     thread.start()
+    # moto's main() installs this module attribute as its SIGTERM/SIGINT handler.
+    moto_server.signal_handler = _graceful(delivery, stop, thread)  # type: ignore[assignment]
     log.info("AWS emulator listening on %s (state in %s)", endpoint_url, settings.state_path)
     try:
-        moto_server.main(["--host", args.host, "--port", str(args.port)])  # returns on SIGTERM/SIGINT
+        moto_server.main(["--host", args.host, "--port", str(args.port)])  # returns once stopped
     except SystemExit:
         pass
     finally:
@@ -95,6 +102,38 @@ def main(argv: list[str] | None = None) -> int:
         children.kill_all()
         log.info("AWS emulator stopped")
     return 0
+
+
+#: Seconds a graceful stop spends delivering Firehose's buffers (``stack down`` waits 15).
+DRAIN_TIMEOUT_S = 10.0
+
+
+def _graceful(
+    delivery: FirehoseDelivery, stop: threading.Event, thread: threading.Thread
+) -> Callable[[int, Any], None]:
+    """The emulator's SIGTERM/SIGINT handler: deliver Firehose's buffers, then exit.
+
+    Kinesis and the Firehose buffers are in memory: records the bridge handed over (and
+    committed in Kafka) would go with the process. The drain runs on a thread because it
+    talks to this server's own HTTP API, which the main thread keeps serving meanwhile; a
+    second signal (or the drain's end) exits at once.
+    """
+    stopping = threading.Event()
+
+    def finish() -> None:
+        stop.set()
+        thread.join(timeout=5)
+        delivered = delivery.drain(DRAIN_TIMEOUT_S)
+        log.info("firehose buffers %s before stopping", "delivered" if delivered else "NOT all delivered")
+        _thread.interrupt_main(signal.SIGTERM)
+
+    def handler(_signum: int, _frame: Any) -> None:
+        if stopping.is_set():
+            sys.exit(0)
+        stopping.set()
+        threading.Thread(target=finish, name="firehose-drain", daemon=True).start()
+
+    return handler
 
 
 if __name__ == "__main__":

@@ -227,3 +227,28 @@ def test_records_buffered_before_an_update_are_sealed_under_the_new_hints(
         update_destination(aws, delivery, interval_s=3)
         assert firehose.step(now + 6) is False  # re-described: 5 s buffered >= 3 s: sealed and sent
         assert_delivered_under_update(aws, "lake", delivery, records)
+
+
+def test_drain_delivers_every_buffer_whatever_its_hints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a graceful emulator stop runs: records waiting on a 900 s interval go out now."""
+    for name in [n for n in os.environ if n.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE"))]:
+        monkeypatch.delenv(name)
+    keys = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+    with mock_aws():  # in-process moto: step() and drain() are driven by hand
+        aws: Aws = lambda service: boto3.client(service, **keys)  # noqa: E731
+        aws("s3").create_bucket(Bucket="lake")
+        stream, _ = make_pipeline(aws, "lake", shards=2, size_mb=64, interval_s=900, gzip_=False)
+        firehose = FirehoseDelivery(aws("firehose"), aws("kinesis"), aws("s3"))
+        firehose.step(time.monotonic())  # discovered
+        records = [f"r{i}".encode() for i in range(40)]
+        put(aws, stream, records[:20])
+        assert firehose.step(time.monotonic()) is True and delivered(aws, "lake") == []  # buffered
+        put(aws, stream, records[20:])  # not even read yet
+        assert firehose.drain(timeout_s=30) is True
+        lines = [
+            line
+            for obj in delivered(aws, "lake")
+            for line in aws("s3").get_object(Bucket="lake", Key=obj["Key"])["Body"].read().splitlines()
+        ]
+        assert sorted(lines) == sorted(records)
+        assert firehose.step(time.monotonic()) is False, "nothing left after the drain"

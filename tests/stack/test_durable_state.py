@@ -133,3 +133,40 @@ def test_reset_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "thesis.tex" in result.stderr
     assert (tmp_path / "thesis.tex").exists()
+
+
+def test_a_graceful_stop_delivers_the_firehose_buffers_first() -> None:
+    """Kinesis and Firehose buffers are in the emulator's memory: SIGTERM delivers them before exiting."""
+    settings = make_settings(_state_dir())
+    emulator = EmbeddedStack(settings).servers["aws"]
+    emulator.spawn()
+    try:
+        emulator.wait_healthy()
+        s3, kinesis = aws.client("s3", settings), aws.client("kinesis", settings)
+        s3.create_bucket(Bucket="lake")
+        kinesis.create_stream(StreamName="tx", ShardCount=1)
+        stream_arn = kinesis.describe_stream_summary(StreamName="tx")["StreamDescriptionSummary"]["StreamARN"]
+        role = "arn:aws:iam::123456789012:role/firehose"
+        aws.client("firehose", settings).create_delivery_stream(
+            DeliveryStreamName="raw",
+            DeliveryStreamType="KinesisStreamAsSource",
+            KinesisStreamSourceConfiguration={"KinesisStreamARN": stream_arn, "RoleARN": role},
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": role,
+                "BucketARN": "arn:aws:s3:::lake",
+                "Prefix": "raw/",
+                "BufferingHints": {"SizeInMBs": 64, "IntervalInSeconds": 900},  # never due by itself
+            },
+        )
+        records = [f'{{"transaction_id": "t{i}"}}'.encode() for i in range(50)]
+        kinesis.put_records(StreamName="tx", Records=[{"Data": r, "PartitionKey": "k"} for r in records])
+        assert emulator.stop(), "the emulator was not running"
+        _restart_after_kill(emulator)  # nothing left to kill: starts it again on the same state
+        s3 = aws.client("s3", settings)
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="lake", Prefix="raw/").get("Contents", [])]
+        lines = [
+            line for key in keys for line in s3.get_object(Bucket="lake", Key=key)["Body"].read().splitlines()
+        ]
+        assert sorted(lines) == sorted(records), "records in Firehose's buffer were lost at stop"
+    finally:
+        emulator.stop()
