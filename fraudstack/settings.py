@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         default=10000, ge=1000, description="consumer groups; Tansu makes a join wait half of it"
     )
     bridge_group_id: str = "fraudstack-bridge"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL"] | None = Field(
+        default=None,
+        description="None: SSL on aws (the stack's MSK cluster listens with TLS only), PLAINTEXT on a "
+        "local broker",
+    )
     kafka_idempotent_producer: bool | None = Field(
         default=None,
         description="None: on, except for the embedded broker on s3 storage (see fraudstack.kafka.config)",
@@ -177,6 +182,13 @@ class Settings(BaseSettings):
         if self.kafka_replication_factor is not None:
             return self.kafka_replication_factor
         return 1 if self.is_local else 3
+
+    @property
+    def kafka_protocol(self) -> str:
+        """librdkafka's ``security.protocol``: ``kafka_security_protocol`` or the target's default."""
+        if self.kafka_security_protocol is not None:
+            return self.kafka_security_protocol
+        return "PLAINTEXT" if self.is_local else "SSL"
 
     @property
     def state_path(self) -> Path:

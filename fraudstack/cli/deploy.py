@@ -2,12 +2,14 @@
 
 Locally (the default) each resource is ensured through the API, idempotently. With
 ``--target aws --stack NAME`` the same declaration, plus the AWS-only resources, is
-rendered as a CloudFormation template and applied through a change set
-(:mod:`fraudstack.infra.deploy`); ``--dry-run`` prints the change set without applying it.
+rendered as a CloudFormation template and applied through a change set, then bootstrapped
+(:mod:`fraudstack.infra.deploy`); ``--dry-run`` prints the steps and the change set without
+applying anything.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -25,8 +27,17 @@ def deploy_command(
     ] = None,
     stack: Annotated[str | None, typer.Option(help="CloudFormation stack name (--target aws)")] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="print the change set, apply nothing (aws)")
+        bool,
+        typer.Option("--dry-run", help="print the bootstrap steps and the change set, apply nothing (aws)"),
     ] = False,
+    model: Annotated[
+        Path | None,
+        typer.Option(help="model directory to publish as the first model, if none is current (aws)"),
+    ] = None,
+    bootstrap: Annotated[
+        bool,
+        typer.Option(help="after the template: brokers, migrations, model, then start the services (aws)"),
+    ] = True,
 ) -> None:
     """Create or update every resource the pipeline needs (idempotent: a rerun changes nothing)."""
     if target is not None and target not in Target.__args__:  # type: ignore[attr-defined]
@@ -37,11 +48,11 @@ def deploy_command(
             raise ConfigError(
                 "--target aws needs --stack NAME (the CloudFormation stack to create or update)"
             )
-        deploy_stack(settings, stack, dry_run, typer.echo)
+        deploy_stack(settings, stack, dry_run, typer.echo, model=model, bootstrap=bootstrap)
         return
-    if dry_run or stack:
+    if dry_run or stack or model:
         raise ConfigError(
-            "--stack and --dry-run apply to --target aws; a local deploy is idempotent as it is"
+            "--stack, --dry-run and --model apply to --target aws; a local deploy is idempotent as it is"
         )
     changes = deploy(settings, on_change=lambda change: typer.echo(format_change(change)))
     typer.echo(summarize(changes, settings.aws_endpoint_url or settings.aws_region))

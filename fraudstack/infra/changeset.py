@@ -73,6 +73,27 @@ def template_source(template: dict[str, Any], upload: Callable[[bytes], str] | N
     return {"TemplateURL": upload(body.encode())}
 
 
+#: A parameter value meaning "keep the stack's current value" (an update must not stop running services).
+USE_PREVIOUS = "<previous value>"
+
+
+def _parameter(key: str, value: str) -> dict[str, Any]:
+    if value == USE_PREVIOUS:
+        return {"ParameterKey": key, "UsePreviousValue": True}
+    return {"ParameterKey": key, "ParameterValue": value}
+
+
+def stack_parameters(cfn: Any, stack: str) -> set[str]:
+    """The parameter names the existing ``stack`` has (USE_PREVIOUS works only for these)."""
+    described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    return {p["ParameterKey"] for p in described.get("Parameters", [])}
+
+
+def outputs(cfn: Any, stack: str) -> dict[str, str]:
+    described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+
 def create_change_set(
     cfn: Any,
     stack: str,
@@ -88,7 +109,7 @@ def create_change_set(
         ChangeSetName=name,
         ChangeSetType="CREATE" if new_stack else "UPDATE",
         Capabilities=CAPABILITIES,
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())],
+        Parameters=[_parameter(k, v) for k, v in sorted(parameters.items())],
         **source,
     )
     while True:

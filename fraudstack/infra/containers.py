@@ -71,9 +71,16 @@ class FargateService(AwsOnly):
             "Cluster": ref(self.cluster.logical_id),
             "TaskDefinition": ref(self.task_definition),
             "LaunchType": "FARGATE",
+            # 0 when the stack is created: the tasks would crash-loop until the brokers and a model
+            # exist; fraudstack deploy raises it after the bootstrap (fraudstack.infra.bootstrap).
             "DesiredCount": ref(parameters.SERVICE_COUNT.name),
             # A consumer group member at a time per task; a rolling deploy may briefly overlap.
-            "DeploymentConfiguration": {"MinimumHealthyPercent": 0, "MaximumPercent": 200},
+            # A deployment whose tasks keep failing stops and rolls back instead of retrying forever.
+            "DeploymentConfiguration": {
+                "MinimumHealthyPercent": 0,
+                "MaximumPercent": 200,
+                "DeploymentCircuitBreaker": {"Enable": True, "Rollback": True},
+            },
             "NetworkConfiguration": {
                 "AwsvpcConfiguration": {
                     "AssignPublicIp": "DISABLED",
@@ -84,6 +91,9 @@ class FargateService(AwsOnly):
         }
 
     def to_cfn(self) -> dict[str, Any]:
+        return {self.task_definition: self._task_definition(), **super().to_cfn()}
+
+    def _task_definition(self) -> dict[str, Any]:
         container = {
             "Name": self.name,
             "Image": image_uri(),
@@ -100,19 +110,46 @@ class FargateService(AwsOnly):
             },
         }
         return {
-            self.task_definition: {
-                "Type": "AWS::ECS::TaskDefinition",
-                "Properties": {
-                    "Family": self.name,
-                    "RequiresCompatibilities": ["FARGATE"],
-                    "NetworkMode": "awsvpc",
-                    "Cpu": str(self.cpu),
-                    "Memory": str(self.memory_mb),
-                    "RuntimePlatform": {"OperatingSystemFamily": "LINUX", "CpuArchitecture": "X86_64"},
-                    "TaskRoleArn": self.task_role.arn.cfn,
-                    "ExecutionRoleArn": self.execution_role.arn.cfn,
-                    "ContainerDefinitions": [container],
-                },
+            "Type": "AWS::ECS::TaskDefinition",
+            "Properties": {
+                "Family": self.name,
+                "RequiresCompatibilities": ["FARGATE"],
+                "NetworkMode": "awsvpc",
+                "Cpu": str(self.cpu),
+                "Memory": str(self.memory_mb),
+                "RuntimePlatform": {"OperatingSystemFamily": "LINUX", "CpuArchitecture": "X86_64"},
+                "TaskRoleArn": self.task_role.arn.cfn,
+                "ExecutionRoleArn": self.execution_role.arn.cfn,
+                "ContainerDefinitions": [container],
             },
-            **super().to_cfn(),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class FargateTask(FargateService):
+    """A task definition run once by ``fraudstack deploy`` (``ecs run-task``), never as a service.
+
+    Why a task in the VPC: the bootstrap steps that need Redshift (the migrations) can only
+    reach it from the private subnets. The template outputs the subnets and the security
+    group, so the deploy starts it exactly where the template placed its network rules.
+    """
+
+    kind = "ecs-task"
+    cfn_type = "AWS::ECS::TaskDefinition"
+
+    @property
+    def task_definition(self) -> str:
+        return self.logical_id
+
+    def to_cfn(self) -> dict[str, Any]:
+        return {self.logical_id: self._task_definition()}
+
+    def outputs(self) -> dict[str, Any]:
+        """What ``ecs run-task`` needs besides the cluster: where the task's interface goes."""
+        return {
+            self.logical_id: {"Value": ref(self.logical_id)},
+            f"{self.logical_id}Subnets": {"Value": {"Fn::Join": [",", self.network.subnet_ids]}},
+            f"{self.logical_id}SecurityGroups": {
+                "Value": {"Fn::Join": [",", [self.security_group.group_id]]}
+            },
         }

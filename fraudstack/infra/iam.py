@@ -15,7 +15,7 @@ from typing import Any
 from fraudstack.infra import parameters
 from fraudstack.infra.base import ANY_RESOURCE, AwsOnly, ConditionalStatement, ref, sub, sub_arn
 from fraudstack.infra.monitoring import LogGroup
-from fraudstack.resources import Arn, Bucket, IamRole, KinesisStream, SnsTopic, Statement
+from fraudstack.resources import Arn, Bucket, IamRole, KinesisStream, Secret, SnsTopic, Statement
 from fraudstack.settings import Settings
 
 _POLICY_VERSION = "2012-10-17"
@@ -66,6 +66,15 @@ def put_metrics(settings: Settings) -> Statement:
 
 def network_interfaces() -> Statement:
     return Statement(NETWORK_INTERFACE_ACTIONS, (ANY_RESOURCE,))
+
+
+def read_secret(secret: Secret) -> Statement:
+    """GetSecretValue on one secret (AWS appends six random characters to its name)."""
+    arn = Arn(
+        f"arn:{{partition}}:secretsmanager:{{region}}:{{account}}:secret:{secret.name}-??????",
+        ref(secret.logical_id),
+    )
+    return Statement(("secretsmanager:GetSecretValue",), (arn,))
 
 
 def task_role(logical_id: str, name: str, statements: tuple[Statement, ...]) -> IamRole:

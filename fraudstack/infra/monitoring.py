@@ -12,7 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fraudstack.infra.base import AwsOnly
+from fraudstack.infra import parameters
+from fraudstack.infra.base import AwsOnly, ref
 from fraudstack.resources import Arn, IamRole
 
 
@@ -142,7 +143,7 @@ class ScheduleRule(AwsOnly):
             "Name": self.name,
             "Description": "Starts the batch pipeline (ETL, inference, alerts)",
             "ScheduleExpression": self.schedule,
-            "State": "ENABLED",
+            "State": ref(parameters.PIPELINE_SCHEDULE_STATE.name),  # enabled once bootstrapped
             "Targets": [
                 {"Id": "pipeline", "Arn": self.state_machine.cfn, "RoleArn": self.role.arn.cfn, "Input": "{}"}
             ],

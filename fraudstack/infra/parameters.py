@@ -19,17 +19,38 @@ class Parameter:
     description: str
     default: str | None = None
     kind: str = "String"
+    allowed: tuple[str, ...] = ()
 
     def to_cfn(self) -> dict[str, Any]:
         body: dict[str, Any] = {"Type": self.kind, "Description": self.description}
         if self.default is not None:
             body["Default"] = self.default
+        if self.allowed:
+            body["AllowedValues"] = list(self.allowed)
         return body
 
 
 KAFKA_BOOTSTRAP_SERVERS = Parameter(
     "KafkaBootstrapServers",
-    "host:port,... of the Kafka brokers (MSK or self-managed in this VPC); KAFKA_BOOTSTRAP_SERVERS",
+    "host:port,... of the Kafka brokers: the stack's MSK cluster's (fraudstack deploy reads them once "
+    "it exists) or your own cluster's; empty until then",
+    "",
+)
+CREATE_KAFKA_CLUSTER = Parameter(
+    "CreateKafkaCluster",
+    "true: the stack creates an MSK cluster (TLS, in the private subnets); false: bring your own and "
+    "set KafkaBootstrapServers",
+    "true",
+    allowed=("true", "false"),
+)
+KAFKA_SECURITY_PROTOCOL = Parameter(
+    "KafkaSecurityProtocol",
+    "How the services talk to the brokers: SSL (the stack's MSK cluster) or PLAINTEXT (your own)",
+    "SSL",
+    allowed=("SSL", "PLAINTEXT"),
+)
+KAFKA_INSTANCE_TYPE = Parameter(
+    "KafkaInstanceType", "Broker instance type of the stack's MSK cluster (three brokers)", "kafka.t3.small"
 )
 CONTAINER_REPOSITORY = Parameter(
     "ContainerRepository", "ECR repository holding the image built from this repo's Dockerfile", "fraudstack"
@@ -38,10 +59,20 @@ CONTAINER_TAG = Parameter(
     "ContainerImageTag", "Tag of that image to run (push it before deploying)", "latest"
 )
 SERVICE_COUNT = Parameter(
-    "ServiceDesiredCount", "Tasks per long-running service (0 stops the bridge and scorer)", "1", "Number"
+    "ServiceDesiredCount",
+    "Tasks per long-running service: 0 until fraudstack deploy has bootstrapped what they need "
+    "(brokers, a published model), which then sets 1; 0 stops the bridge and scorer",
+    "0",
+    "Number",
 )
 PIPELINE_SCHEDULE = Parameter(
     "PipelineSchedule", "EventBridge schedule expression that starts the batch pipeline", "rate(1 hour)"
+)
+PIPELINE_SCHEDULE_STATE = Parameter(
+    "PipelineScheduleState",
+    "DISABLED until fraudstack deploy has migrated the warehouse and published a model, then ENABLED",
+    "DISABLED",
+    allowed=("ENABLED", "DISABLED"),
 )
 LAMBDA_LAYER_KEY = Parameter(
     "LambdaDependenciesKey",

@@ -16,9 +16,10 @@ from typing import Any
 import yaml
 
 from fraudstack.errors import ConfigError
-from fraudstack.infra import iam, parameters
+from fraudstack.infra import brokers, iam, parameters
 from fraudstack.infra.base import ref, sub
-from fraudstack.infra.containers import EcsCluster, FargateService
+from fraudstack.infra.brokers import MskCluster
+from fraudstack.infra.containers import EcsCluster, FargateService, FargateTask
 from fraudstack.infra.lambdas import LambdaLayer
 from fraudstack.infra.monitoring import Alarm, Dashboard, LogGroup, Metric, ScheduleRule
 from fraudstack.infra.network import HTTPS, KAFKA_PORTS, REDSHIFT_PORT, Egress, Network, SecurityGroup
@@ -68,6 +69,8 @@ CONTAINER_STATE_DIR = "/tmp/fraudstack"  # noqa: S108 - per-task ephemeral stora
 
 #: The compose services that run on Fargate, with their commands (``fraudstack <command>``).
 SERVICES: dict[str, str] = {"bridge": "bridge", "scorer": "score"}
+#: The one-off task ``fraudstack deploy`` runs in the VPC to migrate the warehouse.
+MIGRATE_COMMAND = ("fraudstack", "warehouse", "migrate")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,6 +168,7 @@ def container_environment(settings: Settings) -> tuple[tuple[str, Any], ...]:
         ("FRAUDSTACK_TARGET", "aws"),
         ("FRAUDSTACK_STATE_DIR", CONTAINER_STATE_DIR),
         ("KAFKA_BOOTSTRAP_SERVERS", ref(parameters.KAFKA_BOOTSTRAP_SERVERS.name)),
+        ("FRAUDSTACK_KAFKA_SECURITY_PROTOCOL", ref(parameters.KAFKA_SECURITY_PROTOCOL.name)),
         ("AWS_REGION", ref("AWS::Region")),
     )
     return fixed + tuple(
@@ -173,7 +177,7 @@ def container_environment(settings: Settings) -> tuple[tuple[str, Any], ...]:
 
 
 #: Container settings a Glue job does without: its scratch space is Glue's, and it reads no Kafka.
-_NOT_FOR_JOBS = {"FRAUDSTACK_STATE_DIR", "KAFKA_BOOTSTRAP_SERVERS"}
+_NOT_FOR_JOBS = {"FRAUDSTACK_STATE_DIR", "KAFKA_BOOTSTRAP_SERVERS", "FRAUDSTACK_KAFKA_SECURITY_PROTOCOL"}
 
 
 def job_settings_arguments(settings: Settings, copy_role: IamRole) -> dict[str, Any]:
@@ -230,16 +234,33 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
         description="Alert Lambda: AWS APIs and Redshift",  # a new description replaces the named group
         egress=(Egress((HTTPS, HTTPS), "0.0.0.0/0", "AWS APIs: VPC endpoints, SES via NAT"), to_warehouse),
     )
+    kafka_sg = SecurityGroup(
+        logical_id="KafkaSecurityGroup",
+        name=f"{prefix}-kafka",
+        network=network,
+        description="MSK brokers: inbound only from the Kafka clients of this stack",
+    )
+    to_brokers = Egress(KAFKA_PORTS, kafka_sg, "the stack's MSK brokers")
     service_sgs = {
         component: SecurityGroup(
             logical_id=f"{component.capitalize()}SecurityGroup",
             name=f"{prefix}-{component}",
             network=network,
             description=f"{component}: Kafka and AWS APIs",
-            egress=(to_endpoints, to_kafka),
+            egress=(to_endpoints, to_kafka, to_brokers),
         )
         for component in SERVICES
     }
+    migrate_sg = SecurityGroup(
+        logical_id="MigrateTaskSecurityGroup",
+        name=f"{prefix}-migrate",
+        network=network,
+        description="Warehouse migration task: Redshift and AWS APIs",
+        egress=(to_endpoints, to_warehouse),
+    )
+    kafka = MskCluster(
+        logical_id="KafkaCluster", name=f"{prefix}-kafka", network=network, security_group=kafka_sg
+    )
 
     workgroup = f"{prefix}-warehouse"
     secret = generated_secret(declared_secret, settings, workgroup)
@@ -359,7 +380,7 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
     cluster = EcsCluster(logical_id="ServicesCluster", name=f"{prefix}-services")
     log_groups = {
         component: LogGroup(logical_id=f"{component.capitalize()}Logs", name=f"/{prefix}/{component}")
-        for component in SERVICES
+        for component in (*SERVICES, "migrate")
     }
     execution = iam.execution_role(
         "ServicesExecutionRole", f"{prefix}-ecs-execution", tuple(log_groups.values())
@@ -389,6 +410,23 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
             ),
         ]
 
+    migrate_role = iam.task_role("MigrateTaskRole", f"{prefix}-migrate", (iam.read_secret(secret),))
+    services += [
+        migrate_role,
+        FargateTask(
+            logical_id="MigrateTask",
+            name=f"{prefix}-migrate",
+            cluster=cluster,
+            network=network,
+            security_group=migrate_sg,
+            task_role=migrate_role,
+            execution_role=execution,
+            command=MIGRATE_COMMAND,
+            environment=container_environment(settings),
+            log_group=log_groups["migrate"].name,
+        ),
+    ]
+
     monitoring = _monitoring(settings, shared, stream, ops, prefix)
     resources = [
         *(aws_forms.get(r.logical_id, r) for r in shared),
@@ -396,7 +434,10 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
         warehouse_sg,
         glue_sg,
         lambda_sg,
+        kafka_sg,
         *service_sgs.values(),
+        migrate_sg,
+        kafka,
         copy_role,
         redshift,
         connection,
@@ -405,13 +446,16 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
         *monitoring,
     ]
     used_parameters += [
+        parameters.CREATE_KAFKA_CLUSTER,
+        parameters.KAFKA_INSTANCE_TYPE,
+        parameters.KAFKA_SECURITY_PROTOCOL,
         parameters.KAFKA_BOOTSTRAP_SERVERS,
         parameters.CONTAINER_REPOSITORY,
         parameters.CONTAINER_TAG,
         parameters.SERVICE_COUNT,
     ]
     if any(isinstance(r, ScheduleRule) for r in monitoring):
-        used_parameters.append(parameters.PIPELINE_SCHEDULE)
+        used_parameters += [parameters.PIPELINE_SCHEDULE, parameters.PIPELINE_SCHEDULE_STATE]
     return AwsDeclaration(resources=tuple(resources), parameters=tuple(used_parameters))
 
 
@@ -537,9 +581,13 @@ def render(settings: Settings) -> dict[str, Any]:
     declaration = declare_aws(settings)
     template = render_template(declaration.resources, DESCRIPTION)
     template["Parameters"] = {p.name: p.to_cfn() for p in declaration.parameters}
+    template["Conditions"] = brokers.conditions()
     network = next(r for r in declaration.resources if isinstance(r, Network))
     warehouse = next(r for r in declaration.resources if isinstance(r, RedshiftServerless))
-    kafka_clients = [r for r in declaration.resources if isinstance(r, FargateService)]
+    kafka_clients = [
+        r for r in declaration.resources if isinstance(r, FargateService) and not isinstance(r, FargateTask)
+    ]
+    tasks = [r for r in declaration.resources if isinstance(r, FargateTask)]
     template["Outputs"] = {
         "LakeBucket": {"Value": settings.bucket},
         "TransactionsStream": {"Value": settings.kinesis_stream},
@@ -551,10 +599,24 @@ def render(settings: Settings) -> dict[str, Any]:
             "Description": "Allow these in the Kafka brokers' security group (TCP 9092-9098)",
             "Value": {"Fn::Join": [",", [service.security_group.group_id for service in kafka_clients]]},
         },
+        "KafkaCluster": {
+            "Description": "ARN of the stack's MSK cluster (kafka:GetBootstrapBrokers gives its brokers)",
+            "Condition": brokers.CREATE_CLUSTER,
+            "Value": ref("KafkaCluster"),
+        },
+        "ServicesCluster": {"Value": ref("ServicesCluster")},
+        **{key: value for task in tasks for key, value in task.outputs().items()},
     }
     return {
         key: template[key]
-        for key in ("AWSTemplateFormatVersion", "Description", "Parameters", "Resources", "Outputs")
+        for key in (
+            "AWSTemplateFormatVersion",
+            "Description",
+            "Parameters",
+            "Conditions",
+            "Resources",
+            "Outputs",
+        )
     }
 
 

@@ -13,12 +13,17 @@ from fraudstack.settings import Settings
 
 
 def _common(settings: Settings, client_id: str) -> dict[str, Any]:
-    return {
+    config: dict[str, Any] = {
         "bootstrap.servers": settings.kafka_bootstrap_servers,
         "client.id": client_id,
         # Tansu reports a wrong high watermark and has no KIP-848; nothing here relies on either.
         "broker.address.family": "v4" if settings.is_local else "any",
+        "security.protocol": settings.kafka_protocol,
     }
+    if settings.kafka_protocol == "SSL":
+        # MSK's certificates chain to a public CA: find the system store wherever the image keeps it.
+        config["ssl.ca.location"] = "probe"
+    return config
 
 
 def producer_config(

@@ -78,7 +78,7 @@ def test_the_supported_subset_deploys_then_redeploys_unchanged(
     monkeypatch.setattr(infra_deploy, "render", lambda settings: subset)
     monkeypatch.setattr(artifacts, "glue_wheels", lambda cache_dir: [])  # ~80 MB; test_packaging covers them
 
-    assert main(["deploy", "--target", "aws", "--stack", STACK]) == 0
+    assert main(["deploy", "--target", "aws", "--stack", STACK, "--no-bootstrap"]) == 0
     out = capsys.readouterr().out
     assert "creating stack fraudstack-test with the artifacts bucket first" in out
     assert "uploaded   s3://fraudstack-artifacts/lambda/" in out
@@ -101,7 +101,7 @@ def test_the_supported_subset_deploys_then_redeploys_unchanged(
     iam = boto3.client("iam", region_name="us-east-1")
     assert iam.get_role_policy(RoleName="fraudstack-bridge", PolicyName="least-privilege")["PolicyDocument"]
 
-    assert main(["deploy", "--target", "aws", "--stack", STACK]) == 0
+    assert main(["deploy", "--target", "aws", "--stack", STACK, "--no-bootstrap"]) == 0
     again = capsys.readouterr().out
     assert "uploaded" not in again and again.count("unchanged  s3://") >= 3, again
 
@@ -141,7 +141,7 @@ def test_a_template_over_the_inline_limit_goes_through_the_artifacts_bucket(
     monkeypatch.setattr(infra_deploy, "render", lambda settings: subset)
     monkeypatch.setattr(changeset, "MAX_TEMPLATE_BODY", 1_000)
     monkeypatch.setattr(artifacts, "glue_wheels", lambda cache_dir: [])  # large, and beside the point here
-    assert main(["deploy", "--target", "aws", "--stack", STACK]) == 0
+    assert main(["deploy", "--target", "aws", "--stack", STACK, "--no-bootstrap"]) == 0
     assert f"stack {STACK}: UPDATE_COMPLETE" in capsys.readouterr().out  # after the bootstrap's CREATE
     s3 = boto3.client("s3", region_name="us-east-1")
     keys = [

@@ -32,7 +32,7 @@ HTTPS = 443
 Cidr = ipaddress.IPv4Network | ipaddress.IPv6Network
 Peer = Cidr | str  # a CIDR block or a security group's logical id
 ANYWHERE = ipaddress.ip_network("0.0.0.0/0")
-COMPUTE_TYPES = {"AWS::Lambda::Function", "AWS::Glue::Job", "AWS::ECS::Service"}
+COMPUTE_TYPES = {"AWS::Lambda::Function", "AWS::Glue::Job", "AWS::ECS::Service", "AWS::ECS::TaskDefinition"}
 
 
 # --- which clients the code creates ---------------------------------------------------------------
@@ -182,6 +182,7 @@ class Network:
 
     def __init__(self, template: dict[str, Any]) -> None:
         self.resources: dict[str, Any] = template["Resources"]
+        self.outputs: dict[str, Any] = template.get("Outputs", {})
 
     def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
         return {k: r["Properties"] for k, r in self.resources.items() if r["Type"] == cfn_type}
@@ -198,6 +199,10 @@ class Network:
         if resource["Type"] == "AWS::ECS::Service":
             vpc = properties["NetworkConfiguration"]["AwsvpcConfiguration"]
             return [_id(s) for s in vpc["Subnets"]], [_id(g) for g in vpc["SecurityGroups"]]
+        if resource["Type"] == "AWS::ECS::TaskDefinition":  # run once by the deploy, where outputs say
+            subnets = self.outputs.get(f"{logical_id}Subnets", {}).get("Value", {"Fn::Join": [",", []]})
+            groups = self.outputs.get(f"{logical_id}SecurityGroups", {}).get("Value", {"Fn::Join": [",", []]})
+            return [_id(s) for s in subnets["Fn::Join"][1]], [_id(g) for g in groups["Fn::Join"][1]]
         names = set(properties.get("Connections", {}).get("Connections", []))
         subnets, groups = [], []
         for connection in self.of_type("AWS::Glue::Connection").values():
@@ -308,7 +313,8 @@ def _admits(rule: dict[str, Any], peer: Peer, cidr_key: str, group_key: str) -> 
 
 
 def test_every_compute_resource_declares_what_it_calls(template: dict[str, Any]) -> None:
-    compute = {k for k, r in template["Resources"].items() if r["Type"] in COMPUTE_TYPES}
+    services = {_id(r["TaskDefinition"]) for r in Network(template).of_type("AWS::ECS::Service").values()}
+    compute = {k for k, r in template["Resources"].items() if r["Type"] in COMPUTE_TYPES} - services
     assert compute == {runtime.resource for runtime in RUNTIMES}
 
 

@@ -28,6 +28,8 @@ AWS_ONLY_KINDS = {
     "glue-connection",
     "ecs-cluster",
     "ecs-service",
+    "ecs-task",  # the warehouse migration the deploy runs once in the VPC
+    "msk-cluster",  # Kafka (locally the Tansu broker, outside the declaration)
     "log-group",
     "alarm",
     "dashboard",
