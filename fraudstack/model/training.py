@@ -74,7 +74,8 @@ class TrainConfig(BaseModel):
             mode=self.threshold_mode, cost_ratio=self.cost_ratio, alert_rate=self.alert_rate
         )
 
-    def xgb_params(self, scale_pos_weight: float) -> dict[str, Any]:
+    def xgb_params(self) -> dict[str, Any]:
+        """Booster parameters; the class weight is not among them (see :func:`fit_matrix`)."""
         return {
             "objective": "binary:logistic",
             "eval_metric": "aucpr",
@@ -85,7 +86,6 @@ class TrainConfig(BaseModel):
             "min_child_weight": 1.0,
             "subsample": 0.8,
             "colsample_bytree": 0.8,
-            "scale_pos_weight": scale_pos_weight,
             "seed": self.seed,
             "nthread": NTHREAD,
         }
@@ -178,11 +178,9 @@ def train(dataset: Dataset, config: TrainConfig) -> TrainingResult:
             )
     values = features.to_numpy(dtype=np.float32)
     fit_rows = _fit_rows(labels, split.train, config)
-    dtrain = xgb.DMatrix(values[fit_rows], label=labels[fit_rows], feature_names=list(names), nthread=NTHREAD)
+    dtrain = fit_matrix(values[fit_rows], labels[fit_rows], names)
     dval = xgb.DMatrix(values[split.val], label=labels[split.val], feature_names=list(names), nthread=NTHREAD)
-    positives = int(labels[fit_rows].sum())
-    scale_pos_weight = (len(fit_rows) - positives) / positives
-    params = config.xgb_params(scale_pos_weight)
+    params = config.xgb_params()
     booster = xgb.train(
         params,
         dtrain,
@@ -244,12 +242,28 @@ def train(dataset: Dataset, config: TrainConfig) -> TrainingResult:
     )
 
 
+def fit_matrix(values: np.ndarray, labels: np.ndarray, names: tuple[str, ...]) -> xgb.DMatrix:
+    """The training DMatrix, each fraud row weighted ``legit rows / fraud rows`` (balanced classes).
+
+    Why row weights and not ``scale_pos_weight`` (the same loss): ``hist`` trees split only at
+    cut points of a quantile sketch taken once over the training rows, and the sketch counts a
+    row by its weight. Unweighted, ``max_bin`` cuts follow the legitimate rows, so the highest
+    amount cut sits near their 99th percentile and fraud far above it shares the top bin with
+    legitimate spend: no tree can isolate it (measured in ``tests/model/test_extreme_amounts.py``
+    and BENCHMARKS.md). Weighted, the fraud rows hold half the sketch's mass and get cuts of
+    their own, at the same bin count and fit time.
+    """
+    positives = int(labels.sum())
+    weight = np.where(labels, (len(labels) - positives) / positives, 1.0)
+    return xgb.DMatrix(values, label=labels, weight=weight, feature_names=list(names), nthread=NTHREAD)
+
+
 def _fit_rows(labels: np.ndarray, train: np.ndarray, config: TrainConfig) -> np.ndarray:
     """Training row indices: every fraud, a seeded ``legit_sample`` share of the legitimate rows.
 
     Why: legitimate rows outnumber fraud ~150:1 and are mostly alike; a quarter of them
     teaches the trees the same boundary in a quarter of the time (the remaining imbalance is
-    handled by ``scale_pos_weight``, and the threshold is chosen on untouched validation data).
+    handled by :func:`fit_matrix`'s class weights, and the threshold is chosen on untouched validation data).
     """
     rng = np.random.default_rng(config.seed)
     keep = train & (labels | (rng.random(len(labels)) < config.legit_sample))
