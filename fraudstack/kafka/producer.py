@@ -60,10 +60,16 @@ class Pacer:
     once and the loop would spin a core (above 1,000 items/s the items go out in small bursts).
     """
 
-    def __init__(self, rate: float | None, idle: Callable[[float], object] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float | None,
+        idle: Callable[[float], object] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rate = rate
         self._idle = idle
-        self._start = time.monotonic()
+        self._clock = clock
+        self._start = clock()
         self._count = 0
 
     def wait(self) -> None:
@@ -71,7 +77,7 @@ class Pacer:
             return
         due = self._start + self._count / self.rate
         self._count += 1
-        while (ahead := due - time.monotonic()) > 0:
+        while (ahead := due - self._clock()) > 0:
             self._idle(min(max(ahead, _MIN_IDLE_S), 0.05))
 
 

@@ -155,11 +155,19 @@ def test_json_log_lines_carry_extra_fields() -> None:
 
 
 def test_pacer_holds_the_rate() -> None:
-    pacer = Pacer(rate=2000)
-    started = time.monotonic()
+    """On a clock that only idling advances, item i is released at i / rate, never before."""
+    now = [100.0]
+    released: list[float] = []
+
+    def idle(seconds: float) -> None:
+        now[0] += seconds
+
+    pacer = Pacer(rate=2000, idle=idle, clock=lambda: now[0])
     for _ in range(500):
         pacer.wait()
-    assert 0.22 < time.monotonic() - started < 0.5
+        released.append(now[0] - 100.0)
+    assert all(at >= i / 2000 for i, at in enumerate(released))
+    assert released[-1] == pytest.approx(499 / 2000, abs=0.0011)  # no drift: at most one idle late
 
 
 def test_pacer_never_asks_for_a_wait_a_broker_client_would_round_to_zero() -> None:
