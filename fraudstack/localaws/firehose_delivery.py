@@ -34,6 +34,7 @@ import base64
 import gzip
 import json
 import logging
+import math
 import threading
 import time
 import uuid
@@ -194,6 +195,9 @@ class FirehoseDelivery:
         """
         deadline = time.monotonic() + timeout_s
         self._sealing_all = True
+        self._discovered = -math.inf  # a stream created since the last round is drained too
+        for pipe in self._pipes.values():
+            pipe.paused_until = 0.0  # one last try for a pipe that failed a moment ago
         try:
             while time.monotonic() < deadline:
                 if not self.step(time.monotonic()):

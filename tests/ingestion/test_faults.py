@@ -5,7 +5,6 @@ Duplicates are allowed (at-least-once; the ETL dedupes on ``transaction_id``) an
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from fraudstack.stack.process import ManagedServer
 from fraudstack.stack.servers import broker_spec
 from tests.conftest import free_port, stop_process
 from tests.ingestion.conftest import BackgroundProducer, Pipeline, make_events, wait_for_log
+from tests.support import restart_after_kill, wait_until
 
 
 def test_bridge_sigkill_and_restart_loses_nothing(pipeline: Pipeline) -> None:
@@ -28,12 +28,10 @@ def test_bridge_sigkill_and_restart_loses_nothing(pipeline: Pipeline) -> None:
     try:
         wait_for_log(pipeline, "partitions assigned", timeout=30, name="bridge-1")
         producer = BackgroundProducer(settings, events, rate=3000)
-        time.sleep(1.5)
+        before_restart = len(wait_until(pipeline.lake_ids, 60, "the first records in the lake"))
     finally:
         first.kill()  # SIGKILL: no flush, no commit, no leaving the group
         first.wait()
-    time.sleep(2)  # let Firehose deliver what the first bridge forwarded
-    before_restart = len(pipeline.lake_ids())
     assert 0 < before_restart < len(expected), f"kill was not mid-stream ({before_restart} in the lake)"
 
     second = pipeline.start_bridge("bridge-2")
@@ -79,11 +77,8 @@ def test_broker_kill_and_restart_loses_nothing(durable_broker: tuple[Pipeline, M
     try:
         wait_for_log(pipeline, "partitions assigned", timeout=30)
         producer = BackgroundProducer(settings, events, rate=2000)
-        time.sleep(1.5)
-        broker.kill()
-        time.sleep(2)
-        broker.spawn()
-        broker.wait_healthy()
+        wait_until(pipeline.lake_ids, 60, "the first records in the lake")
+        restart_after_kill(broker)
 
         summary = producer.result(timeout=120)
         assert (summary.sent, summary.failed) == (len(events), 0), summary.errors

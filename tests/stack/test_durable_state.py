@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from boto3.s3.transfer import TransferConfig
@@ -19,24 +18,15 @@ from boto3.s3.transfer import TransferConfig
 from fraudstack import aws
 from fraudstack.settings import Settings
 from fraudstack.stack import EmbeddedStack
-from fraudstack.stack.process import ManagedServer, port_is_free
+from fraudstack.stack.process import port_is_free
 from tests.conftest import make_settings
+from tests.support import restart_after_kill
 
 
 def _state_dir() -> Path:
     path = Path(tempfile.mkdtemp(prefix="fraudstack-durable-"))
     path.chmod(0o755)  # PostgreSQL runs as another user when the tests run as root
     return path
-
-
-def _restart_after_kill(server: ManagedServer) -> None:
-    """SIGKILL, then start again on the same port once the kernel has released it."""
-    server.kill()
-    deadline = time.monotonic() + 30
-    while not port_is_free(server.spec.port) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    server.spawn()
-    server.wait_healthy()
 
 
 def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -77,7 +67,7 @@ def test_s3_objects_survive_kill_9_of_the_emulator() -> None:
             for obj in s3.list_objects_v2(Bucket="lake")["Contents"]
         }
 
-        _restart_after_kill(emulator)
+        restart_after_kill(emulator)
 
         assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["lake"]
         keys = sorted(obj["Key"] for obj in s3.list_objects_v2(Bucket="lake")["Contents"])
@@ -161,7 +151,7 @@ def test_a_graceful_stop_delivers_the_firehose_buffers_first() -> None:
         records = [f'{{"transaction_id": "t{i}"}}'.encode() for i in range(50)]
         kinesis.put_records(StreamName="tx", Records=[{"Data": r, "PartitionKey": "k"} for r in records])
         assert emulator.stop(), "the emulator was not running"
-        _restart_after_kill(emulator)  # nothing left to kill: starts it again on the same state
+        restart_after_kill(emulator)  # nothing left to kill: starts it again on the same state
         s3 = aws.client("s3", settings)
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket="lake", Prefix="raw/").get("Contents", [])]
         lines = [

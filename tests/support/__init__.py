@@ -1,0 +1,35 @@
+"""Helpers every test area shares: polling for a condition, restarting a killed server.
+
+Tests poll for what they wait for and never sleep a fixed time or assert an upper time
+bound: on a loaded 2-core machine a fixed sleep is either too short or wasted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from fraudstack.stack.process import ManagedServer, port_is_free
+
+T = TypeVar("T")
+
+
+def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.2) -> T:
+    """Poll ``condition`` until it returns something truthy (returned); fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what}: not after {timeout}s")
+        time.sleep(interval)
+
+
+def restart_after_kill(server: ManagedServer, timeout: float = 30.0) -> None:
+    """SIGKILL, then start again on the same port once the kernel has released it."""
+    server.kill()
+    wait_until(lambda: port_is_free(server.spec.port), timeout, f"port {server.spec.port} released")
+    server.spawn()
+    server.wait_healthy()
