@@ -144,6 +144,14 @@ class Settings(BaseSettings):
 
     # --- dashboard --------------------------------------------------------------------------
     dashboard_port: int = Field(default=8501, ge=1, le=65535)
+    dashboard_url: str | None = Field(
+        default=None,
+        description="the dashboard's base URL in alert e-mails; on aws https://<its DNS name>/ (the "
+        "template passes it), locally http://127.0.0.1:<dashboard_port>/",
+    )
+    dashboard_certificate_arn: str | None = Field(
+        default=None, description="aws only: ACM certificate for the dashboard_url's host name (HTTPS)"
+    )
 
     # --- warehouse (PostgreSQL locally, Redshift on AWS) ------------------------------------
     warehouse_dsn: SecretStr | None = Field(default=None, description="full DSN; overrides the parts")
@@ -189,6 +197,11 @@ class Settings(BaseSettings):
         if self.kafka_security_protocol is not None:
             return self.kafka_security_protocol
         return "PLAINTEXT" if self.is_local else "SSL"
+
+    @property
+    def dashboard_link(self) -> str:
+        """The dashboard's base URL for links in alerts: ``dashboard_url``, else the local dashboard."""
+        return self.dashboard_url or f"http://127.0.0.1:{self.dashboard_port}/"
 
     @property
     def state_path(self) -> Path:

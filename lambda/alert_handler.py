@@ -78,7 +78,7 @@ def _config(settings: Settings, request: _Request, context: Any) -> DispatchConf
         topic_arn=f"arn:{partition}:sns:{region}:{account}:{settings.sns_topic}",
         sender=settings.alert_sender,
         recipients=tuple(settings.alert_recipients),
-        dashboard_url=f"http://localhost:{settings.dashboard_port}/",
+        dashboard_url=settings.dashboard_link,
     )
 
 

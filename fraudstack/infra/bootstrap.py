@@ -46,6 +46,7 @@ class Starter:
 STARTERS: tuple[Starter, ...] = (
     Starter("BridgeService", parameters.SERVICE_COUNT.name, "0", frozenset({Need.BROKERS})),
     Starter("ScorerService", parameters.SERVICE_COUNT.name, "0", frozenset({Need.BROKERS, Need.MODEL})),
+    Starter("DashboardService", parameters.SERVICE_COUNT.name, "0", frozenset({Need.WAREHOUSE})),
     Starter(
         "FraudPipelineSchedule",
         parameters.PIPELINE_SCHEDULE_STATE.name,
@@ -111,7 +112,7 @@ def plan(
         Step("model", publish, needs=frozenset({Need.STACK}), provides=frozenset({Need.MODEL})),
         Step(
             "start",
-            f"start the bridge and scorer ({services} task each) and enable the pipeline schedule",
+            f"start the bridge, scorer and dashboard ({services} task each) and enable the pipeline schedule",
             needs=frozenset({Need.BROKERS, Need.WAREHOUSE, Need.MODEL}),
             stack_parameters={
                 parameters.SERVICE_COUNT.name: str(services),

@@ -12,6 +12,7 @@ from typing import Any
 
 from fraudstack.infra import parameters
 from fraudstack.infra.base import AwsOnly, ref, sub
+from fraudstack.infra.dashboard import DashboardAccess
 from fraudstack.infra.network import Network, SecurityGroup
 from fraudstack.resources import IamRole
 
@@ -57,6 +58,8 @@ class FargateService(AwsOnly):
     log_group: str
     cpu: int = 512
     memory_mb: int = 1024
+    port: int | None = None  # the container port a load balancer forwards to
+    load_balancer: DashboardAccess | None = None
 
     kind = "ecs-service"
     cfn_type = "AWS::ECS::Service"
@@ -88,10 +91,29 @@ class FargateService(AwsOnly):
                     "SecurityGroups": [self.security_group.group_id],
                 }
             },
+            **self._load_balancing(),
+        }
+
+    def _load_balancing(self) -> dict[str, Any]:
+        if self.load_balancer is None:
+            return {}
+        return {
+            "LoadBalancers": [
+                {
+                    "ContainerName": self.name,
+                    "ContainerPort": self.port,
+                    "TargetGroupArn": ref(self.load_balancer.target_group),
+                }
+            ],
+            "HealthCheckGracePeriodSeconds": 120,  # Streamlit imports pandas and Altair first
         }
 
     def to_cfn(self) -> dict[str, Any]:
-        return {self.task_definition: self._task_definition(), **super().to_cfn()}
+        body = {self.task_definition: self._task_definition(), **super().to_cfn()}
+        if self.load_balancer is not None:
+            # ECS refuses a target group that no listener attaches to a load balancer yet.
+            body[self.logical_id]["DependsOn"] = [self.load_balancer.listener]
+        return body
 
     def _task_definition(self) -> dict[str, Any]:
         container = {
@@ -99,6 +121,7 @@ class FargateService(AwsOnly):
             "Image": image_uri(),
             "Command": list(self.command),
             "Essential": True,
+            **({"PortMappings": [{"ContainerPort": self.port, "Protocol": "tcp"}]} if self.port else {}),
             "Environment": [{"Name": key, "Value": value} for key, value in self.environment],
             "LogConfiguration": {
                 "LogDriver": "awslogs",

@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
@@ -57,8 +58,37 @@ def creates_kafka(settings: Settings) -> bool:
     return settings.kafka_bootstrap_servers.startswith(("127.", "localhost"))
 
 
-def stack_parameters(settings: Settings, package: artifacts.Package, stack_exists: bool) -> dict[str, str]:
-    """Artifact keys plus what the settings say about the account's Kafka."""
+def dashboard_parameters(settings: Settings) -> dict[str, str]:
+    """The dashboard's host name and certificate, from FRAUDSTACK_DASHBOARD_URL and ..._CERTIFICATE_ARN."""
+    url = settings.dashboard_url or ""
+    host = urlsplit(url).hostname
+    if not (url.startswith("https://") and host and settings.dashboard_certificate_arn):
+        raise ConfigError(
+            "the aws target serves the dashboard over HTTPS: set FRAUDSTACK_DASHBOARD_URL=https://<host>/ "
+            "and FRAUDSTACK_DASHBOARD_CERTIFICATE_ARN (an ACM certificate for that host in the stack's "
+            "region), see docs/deploy-aws.md"
+        )
+    return {
+        parameters.DASHBOARD_DOMAIN.name: host,
+        parameters.DASHBOARD_CERTIFICATE.name: settings.dashboard_certificate_arn or "",
+    }
+
+
+def stack_parameters(
+    settings: Settings, package: artifacts.Package, stack_exists: bool, echo: Echo, dry_run: bool
+) -> dict[str, str]:
+    """Artifact keys plus what the settings say about the account's Kafka and the dashboard.
+
+    A dry run without the dashboard settings notes it and keeps the stack's values.
+    """
+    try:
+        dashboard = dashboard_parameters(settings)
+    except ConfigError as exc:
+        if not dry_run:
+            raise
+        echo(f"note: {exc}")
+        dashboard = {parameters.DASHBOARD_DOMAIN.name: changeset.USE_PREVIOUS}
+        dashboard[parameters.DASHBOARD_CERTIFICATE.name] = changeset.USE_PREVIOUS
     own = creates_kafka(settings)
     # The stack's own brokers are read from MSK by the brokers step, after the cluster exists.
     own_brokers = changeset.USE_PREVIOUS if stack_exists else ""
@@ -68,6 +98,7 @@ def stack_parameters(settings: Settings, package: artifacts.Package, stack_exist
         parameters.CREATE_KAFKA_CLUSTER.name: "true" if own else "false",
         parameters.KAFKA_BOOTSTRAP_SERVERS.name: servers,
         parameters.KAFKA_SECURITY_PROTOCOL.name: settings.kafka_protocol,
+        **dashboard,
     }
 
 
@@ -104,7 +135,7 @@ def _deploy_stack(
             return
     package = artifacts.build(declare_aws(settings), artifacts.cache_dir(settings))
     echo(f"artifacts: {len(package.artifacts)} built")
-    values = stack_parameters(settings, package, stack_exists)
+    values = stack_parameters(settings, package, stack_exists, echo, dry_run)
     if not dry_run:
         if not stack_exists:
             echo(f"creating stack {stack} with the artifacts bucket first")

@@ -77,6 +77,15 @@ def read_secret(secret: Secret) -> Statement:
     return Statement(("secretsmanager:GetSecretValue",), (arn,))
 
 
+def dashboard_statements(secret: Secret, artifacts: Bucket) -> tuple[Statement, ...]:
+    """The dashboard: query the warehouse (its secret) and show the current model (read only)."""
+    return (
+        read_secret(secret),
+        Statement(("s3:ListBucket",), (artifacts.arn,)),
+        Statement(("s3:GetObject",), (artifacts.arn.join(f"/{MODELS_PREFIX}*"),)),
+    )
+
+
 def task_role(logical_id: str, name: str, statements: tuple[Statement, ...]) -> IamRole:
     return IamRole(logical_id=logical_id, name=name, service="ecs-tasks.amazonaws.com", statements=statements)
 

@@ -50,15 +50,17 @@ class Network(AwsOnly):
     ``egress_zones`` private subnets that reach the internet through one NAT gateway.
 
     The interface endpoints sit in the first ``endpoint_zones`` subnets; their private DNS
-    names resolve from every subnet of the VPC. The NAT gateway sits in a public subnet of
+    names resolve from every subnet of the VPC. The NAT gateway sits in the public subnet of
     the first zone: one gateway, not one per zone, because only the alert e-mails use it
-    and a batch run retries them (a zone outage delays mail, it loses none).
+    and a batch run retries them (a zone outage delays mail, it loses none). The public
+    subnets hold nothing else but the dashboard's load balancer.
     """
 
     cidr: str = "10.42.0.0/16"
     zones: int = 3  # Redshift Serverless wants subnets in three Availability Zones
     endpoint_zones: int = 2  # interface endpoints bill per AZ; two keep them available
     egress_zones: int = 2  # Lambda wants two zones; these subnets route out through the NAT
+    public_zones: int = 2  # the NAT gateway (first zone) and the dashboard's load balancer (two zones)
 
     kind = "vpc"
     cfn_type = "AWS::EC2::VPC"
@@ -77,6 +79,11 @@ class Network(AwsOnly):
         return [ref(self._egress_subnet(zone)) for zone in range(self.egress_zones)]
 
     @property
+    def public_subnet_ids(self) -> list[dict[str, str]]:
+        """Subnets routed to the internet gateway: the NAT gateway and internet-facing load balancers."""
+        return [ref(self._public_subnet(zone)) for zone in range(self.public_zones)]
+
+    @property
     def endpoint_security_group(self) -> str:
         return f"{self.logical_id}EndpointSecurityGroup"
 
@@ -86,13 +93,16 @@ class Network(AwsOnly):
     def _egress_subnet(self, zone: int) -> str:
         return f"{self.logical_id}EgressSubnet{zone + 1}"
 
+    def _public_subnet(self, zone: int) -> str:
+        return f"{self.logical_id}PublicSubnet{zone + 1}"
+
     def _block(self, index: int) -> dict[str, Any]:
         """The ``index``-th /20 of the VPC after the isolated subnets' blocks.
 
         A separate ``Fn::Cidr`` keeps the isolated subnets' CidrBlock unchanged (so adding
         these never replaces them).
         """
-        count = self.zones + self.egress_zones + 1
+        count = self.zones + self.egress_zones + self.public_zones
         return {"Fn::Select": [self.zones + index, {"Fn::Cidr": [self.cidr, count, 12]}]}
 
     def _subnet_body(self, zone: int, block: Any, name: str) -> dict[str, Any]:
@@ -108,12 +118,12 @@ class Network(AwsOnly):
         }
 
     def _egress(self) -> dict[str, Any]:
-        """Internet gateway, public subnet with the NAT gateway, and the egress subnets behind it."""
+        """Internet gateway, public subnets (the first with the NAT gateway), and the egress subnets."""
         gateway, attachment = (
             f"{self.logical_id}InternetGateway",
             f"{self.logical_id}InternetGatewayAttachment",
         )
-        public, public_routes = f"{self.logical_id}PublicSubnet", f"{self.logical_id}PublicRouteTable"
+        public_routes = f"{self.logical_id}PublicRouteTable"
         nat, egress_routes = f"{self.logical_id}NatGateway", f"{self.logical_id}EgressRouteTable"
         body: dict[str, Any] = {
             gateway: {
@@ -124,12 +134,7 @@ class Network(AwsOnly):
                 "Type": "AWS::EC2::VPCGatewayAttachment",
                 "Properties": {"VpcId": self.vpc_id, "InternetGatewayId": ref(gateway)},
             },
-            public: self._subnet_body(0, self._block(self.egress_zones), f"{self.name}-public-nat"),
             public_routes: {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": self.vpc_id}},
-            f"{public}Routes": {
-                "Type": "AWS::EC2::SubnetRouteTableAssociation",
-                "Properties": {"SubnetId": ref(public), "RouteTableId": ref(public_routes)},
-            },
             f"{public_routes}Default": {
                 "Type": "AWS::EC2::Route",
                 "DependsOn": [attachment],  # a route to a detached gateway is refused
@@ -148,7 +153,7 @@ class Network(AwsOnly):
                 "Type": "AWS::EC2::NatGateway",
                 "Properties": {
                     "AllocationId": get_att(f"{nat}Address", "AllocationId"),
-                    "SubnetId": ref(public),
+                    "SubnetId": ref(self._public_subnet(0)),
                     "Tags": [{"Key": "Name", "Value": f"{self.name}-nat"}],
                 },
             },
@@ -162,6 +167,14 @@ class Network(AwsOnly):
                 },
             },
         }
+        for zone in range(self.public_zones):
+            subnet = self._public_subnet(zone)
+            block = self._block(self.egress_zones + zone)
+            body[subnet] = self._subnet_body(zone, block, f"{self.name}-public-{zone + 1}")
+            body[f"{subnet}Routes"] = {
+                "Type": "AWS::EC2::SubnetRouteTableAssociation",
+                "Properties": {"SubnetId": ref(subnet), "RouteTableId": ref(public_routes)},
+            }
         for zone in range(self.egress_zones):
             subnet = self._egress_subnet(zone)
             body[subnet] = self._subnet_body(zone, self._block(zone), f"{self.name}-egress-{zone + 1}")

@@ -74,6 +74,19 @@ PIPELINE_SCHEDULE_STATE = Parameter(
     "DISABLED",
     allowed=("ENABLED", "DISABLED"),
 )
+DASHBOARD_DOMAIN = Parameter(
+    "DashboardDomainName",
+    "Host name of the dashboard (point it at the DashboardLoadBalancer output); alert e-mails link "
+    "https://<it>/ (FRAUDSTACK_DASHBOARD_URL)",
+)
+DASHBOARD_CERTIFICATE = Parameter(
+    "DashboardCertificateArn", "ACM certificate for DashboardDomainName, in the stack's region"
+)
+DASHBOARD_CLIENTS = Parameter(
+    "DashboardAllowedCidr",
+    "Addresses allowed to reach the dashboard (Cognito sign-in still applies)",
+    "0.0.0.0/0",
+)
 LAMBDA_LAYER_KEY = Parameter(
     "LambdaDependenciesKey",
     "Artifacts-bucket key of the Lambda dependencies layer zip (set by fraudstack deploy)",

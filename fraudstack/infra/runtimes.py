@@ -79,6 +79,12 @@ RUNTIMES: tuple[Runtime, ...] = (
         platform=FARGATE_PLATFORM,
     ),
     Runtime(
+        resource="DashboardService",
+        entry="dashboard/app.py",  # what `fraudstack dashboard` hands to `streamlit run`
+        calls=frozenset({"secretsmanager", "s3"}),
+        platform=FARGATE_PLATFORM,
+    ),
+    Runtime(
         resource="MigrateTask",
         entry="fraudstack/cli/warehouse.py",
         # The whole command module counts: its `etl` command stages files in S3 too.

@@ -20,6 +20,7 @@ from fraudstack.infra import brokers, iam, parameters
 from fraudstack.infra.base import ref, sub
 from fraudstack.infra.brokers import MskCluster
 from fraudstack.infra.containers import EcsCluster, FargateService, FargateTask
+from fraudstack.infra.dashboard import DashboardAccess, dashboard_url
 from fraudstack.infra.lambdas import LambdaLayer
 from fraudstack.infra.monitoring import Alarm, Dashboard, LogGroup, Metric, ScheduleRule
 from fraudstack.infra.network import HTTPS, KAFKA_PORTS, REDSHIFT_PORT, Egress, Network, SecurityGroup
@@ -69,6 +70,9 @@ CONTAINER_STATE_DIR = "/tmp/fraudstack"  # noqa: S108 - per-task ephemeral stora
 
 #: The compose services that run on Fargate, with their commands (``fraudstack <command>``).
 SERVICES: dict[str, str] = {"bridge": "bridge", "scorer": "score"}
+#: The dashboard's container port (compose publishes the same port) and command.
+DASHBOARD_PORT = 8501
+DASHBOARD_COMMAND = ("fraudstack", "dashboard", "--host", "0.0.0.0", "--port", str(DASHBOARD_PORT))  # noqa: S104 - behind the load balancer
 #: The one-off task ``fraudstack deploy`` runs in the VPC to migrate the warehouse.
 MIGRATE_COMMAND = ("fraudstack", "warehouse", "migrate")
 
@@ -258,6 +262,23 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
         description="Warehouse migration task: Redshift and AWS APIs",
         egress=(to_endpoints, to_warehouse),
     )
+    dashboard_sg = SecurityGroup(
+        logical_id="DashboardSecurityGroup",
+        name=f"{prefix}-dashboard",
+        network=network,
+        description="Dashboard: inbound from its load balancer only; Redshift and AWS APIs",
+        egress=(to_endpoints, to_warehouse),
+    )
+    balancer_sg = SecurityGroup(
+        logical_id="DashboardLoadBalancerSecurityGroup",
+        name=f"{prefix}-dashboard-lb",
+        network=network,
+        description="Dashboard load balancer: HTTPS in; the dashboard tasks and Cognito out",
+        egress=(
+            Egress((DASHBOARD_PORT, DASHBOARD_PORT), dashboard_sg, "the dashboard tasks"),
+            Egress((HTTPS, HTTPS), "0.0.0.0/0", "Cognito token and user-info endpoints"),
+        ),
+    )
     kafka = MskCluster(
         logical_id="KafkaCluster", name=f"{prefix}-kafka", network=network, security_group=kafka_sg
     )
@@ -315,6 +336,13 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
             properties={
                 **function.cfn_properties(),
                 "Code": {"S3Bucket": artifacts.name, "S3Key": ref(key.name)},
+                # The alert e-mails link the dashboard behind its load balancer.
+                "Environment": {
+                    "Variables": {
+                        **function.cfn_properties()["Environment"]["Variables"],
+                        "FRAUDSTACK_DASHBOARD_URL": dashboard_url(),
+                    }
+                },
                 # The egress subnets: SES has no VPC endpoint in most regions (fraudstack.infra.network).
                 "VpcConfig": {
                     "SubnetIds": network.egress_subnet_ids,
@@ -380,7 +408,7 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
     cluster = EcsCluster(logical_id="ServicesCluster", name=f"{prefix}-services")
     log_groups = {
         component: LogGroup(logical_id=f"{component.capitalize()}Logs", name=f"/{prefix}/{component}")
-        for component in (*SERVICES, "migrate")
+        for component in (*SERVICES, "dashboard", "migrate")
     }
     execution = iam.execution_role(
         "ServicesExecutionRole", f"{prefix}-ecs-execution", tuple(log_groups.values())
@@ -410,6 +438,35 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
             ),
         ]
 
+    balancer = DashboardAccess(
+        logical_id="DashboardLoadBalancer",
+        name=f"{prefix}-dashboard",
+        network=network,
+        security_group=balancer_sg,
+        port=DASHBOARD_PORT,
+    )
+    dashboard_role = iam.task_role(
+        "DashboardTaskRole", f"{prefix}-dashboard", iam.dashboard_statements(secret, artifacts)
+    )
+    services += [
+        balancer,
+        dashboard_role,
+        FargateService(
+            logical_id="DashboardService",
+            name=f"{prefix}-dashboard",
+            cluster=cluster,
+            network=network,
+            security_group=dashboard_sg,
+            task_role=dashboard_role,
+            execution_role=execution,
+            command=DASHBOARD_COMMAND,
+            environment=container_environment(settings),
+            log_group=log_groups["dashboard"].name,
+            port=DASHBOARD_PORT,
+            load_balancer=balancer,
+        ),
+    ]
+
     migrate_role = iam.task_role("MigrateTaskRole", f"{prefix}-migrate", (iam.read_secret(secret),))
     services += [
         migrate_role,
@@ -436,6 +493,8 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
         lambda_sg,
         kafka_sg,
         *service_sgs.values(),
+        dashboard_sg,
+        balancer_sg,
         migrate_sg,
         kafka,
         copy_role,
@@ -453,6 +512,9 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
         parameters.CONTAINER_REPOSITORY,
         parameters.CONTAINER_TAG,
         parameters.SERVICE_COUNT,
+        parameters.DASHBOARD_DOMAIN,
+        parameters.DASHBOARD_CERTIFICATE,
+        parameters.DASHBOARD_CLIENTS,
     ]
     if any(isinstance(r, ScheduleRule) for r in monitoring):
         used_parameters += [parameters.PIPELINE_SCHEDULE, parameters.PIPELINE_SCHEDULE_STATE]
@@ -585,7 +647,9 @@ def render(settings: Settings) -> dict[str, Any]:
     network = next(r for r in declaration.resources if isinstance(r, Network))
     warehouse = next(r for r in declaration.resources if isinstance(r, RedshiftServerless))
     kafka_clients = [
-        r for r in declaration.resources if isinstance(r, FargateService) and not isinstance(r, FargateTask)
+        r
+        for r in declaration.resources
+        if isinstance(r, FargateService) and r.logical_id in {f"{c.capitalize()}Service" for c in SERVICES}
     ]
     tasks = [r for r in declaration.resources if isinstance(r, FargateTask)]
     template["Outputs"] = {
@@ -605,6 +669,14 @@ def render(settings: Settings) -> dict[str, Any]:
             "Value": ref("KafkaCluster"),
         },
         "ServicesCluster": {"Value": ref("ServicesCluster")},
+        "DashboardLoadBalancer": {
+            "Description": "Point DashboardDomainName at this name (CNAME, or a Route 53 alias)",
+            "Value": {"Fn::GetAtt": ["DashboardLoadBalancer", "DNSName"]},
+        },
+        "DashboardUserPool": {
+            "Description": "Create the analysts' users here (aws cognito-idp admin-create-user)",
+            "Value": ref("DashboardLoadBalancerUsers"),
+        },
         **{key: value for task in tasks for key, value in task.outputs().items()},
     }
     return {

@@ -62,6 +62,10 @@ def emulated_aws(monkeypatch: pytest.MonkeyPatch, layer_cache: Path) -> Iterator
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "b-1.kafka.internal:9098")
+    monkeypatch.setenv("FRAUDSTACK_DASHBOARD_URL", "https://fraud.example.com/")
+    monkeypatch.setenv(
+        "FRAUDSTACK_DASHBOARD_CERTIFICATE_ARN", "arn:aws:acm:us-east-1:123456789012:certificate/abc"
+    )
     with warnings.catch_warnings(), mock_aws():
         warnings.simplefilter("ignore")  # moto warns for each type it skips
         yield

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from fraudstack.infra.runtimes import RUNTIMES, Runtime, endpoint_service
-from fraudstack.packaging import PACKAGE, REPO_ROOT, _imports, _module_path
+from fraudstack.packaging import REPO_ROOT
 
 HTTPS = 443
 Cidr = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -47,6 +47,7 @@ class _Module:
     tree: ast.Module
     defs: dict[str, ast.AST] = field(default_factory=dict)
     imports: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # name -> (module, attribute)
+    modules: set[str] = field(default_factory=set)  # our modules it imports (their top level runs)
 
 
 def _parse(path: Path, name: str) -> _Module:
@@ -60,6 +61,8 @@ def _parse(path: Path, name: str) -> _Module:
     for node in ast.walk(module.tree):  # function-level imports count too: they run when called
         if isinstance(node, ast.Import):
             for alias in node.names:
+                parts = alias.name.split(".")
+                module.modules |= {".".join(parts[:depth]) for depth in range(1, len(parts) + 1)}
                 if alias.asname:
                     module.imports[alias.asname] = (alias.name, None)
         elif isinstance(node, ast.ImportFrom):
@@ -67,15 +70,33 @@ def _parse(path: Path, name: str) -> _Module:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
+            parts = base.split(".")
+            module.modules |= {".".join(parts[:depth]) for depth in range(1, len(parts) + 1)}
             for alias in node.names:
                 submodule = f"{base}.{alias.name}"
-                target = (submodule, None) if _module_path(submodule) else (base, alias.name)
+                target = (submodule, None) if _source(submodule) else (base, alias.name)
                 module.imports[alias.asname or alias.name] = target
+                module.modules.add(target[0])
+    module.modules = {name for name in module.modules if _is_ours(name)}
     return module
 
 
+#: The repository's own packages: the runtimes' code (the rest is third-party or the standard library).
+PACKAGES = ("fraudstack", "dashboard")
+
+
 def _is_ours(module: str) -> bool:
-    return module == PACKAGE or module.startswith(PACKAGE + ".")
+    return module.split(".")[0] in PACKAGES
+
+
+def _source(name: str) -> Path | None:
+    """The source file of our module ``name`` (a package's ``__init__.py``), if there is one."""
+    if not _is_ours(name):
+        return None
+    base = REPO_ROOT.joinpath(*name.split("."))
+    if (base / "__init__.py").is_file():
+        return base / "__init__.py"
+    return base.with_suffix(".py") if base.with_suffix(".py").is_file() else None
 
 
 @dataclass
@@ -98,7 +119,7 @@ def client_calls(entry: Path) -> ClientCalls:
 
     def module(name: str) -> _Module | None:
         if name not in modules:
-            path = _module_path(name)
+            path = _source(name)
             if path is None:
                 return None
             modules[name] = _parse(path, name)
@@ -121,7 +142,7 @@ def client_calls(entry: Path) -> ClientCalls:
             continue
         if symbol is None:
             nodes: list[ast.AST] = [n for n in current.tree.body if n not in current.defs.values()]
-            pending += [(imported, None) for imported in _imports(current.path, name)]
+            pending += [(imported, None) for imported in current.modules]
         elif symbol in current.defs:
             nodes = [current.defs[symbol]]
         elif symbol in current.imports:  # a re-export: follow it to where it is defined

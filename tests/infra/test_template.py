@@ -29,7 +29,8 @@ AWS_ONLY_KINDS = {
     "ecs-cluster",
     "ecs-service",
     "ecs-task",  # the warehouse migration the deploy runs once in the VPC
-    "msk-cluster",  # Kafka (locally the Tansu broker, outside the declaration)
+    "msk-cluster",
+    "load-balancer",  # the dashboard's, with its Cognito sign-in (locally it listens on loopback)  # Kafka (locally the Tansu broker, outside the declaration)
     "log-group",
     "alarm",
     "dashboard",
