@@ -25,6 +25,10 @@ def train_command(
     threshold_mode: Annotated[str, typer.Option(help="cost or budget")] = "cost",
     cost_ratio: Annotated[float, typer.Option(help="a missed fraud costs this many false alarms")] = 10.0,
     alert_rate: Annotated[float, typer.Option(help="share of transactions flagged in budget mode")] = 0.01,
+    alert_budget: Annotated[
+        float, typer.Option(help="share of transactions alerted for the recall / value-at-budget metrics")
+    ] = 0.005,
+    k_per_day: Annotated[int, typer.Option(help="cards reviewed per day, for card precision@k")] = 50,
     val_days: Annotated[int, typer.Option()] = 5,
     test_days: Annotated[int, typer.Option()] = 5,
     gap_days: Annotated[int, typer.Option()] = 1,
@@ -51,6 +55,8 @@ def train_command(
         threshold_mode=threshold_mode,
         cost_ratio=cost_ratio,
         alert_rate=alert_rate,
+        alert_budget=alert_budget,
+        k_per_day=k_per_day,
         val_days=val_days,
         test_days=test_days,
         gap_days=gap_days,
@@ -82,8 +88,17 @@ def train_command(
         f"precision {m['precision']:.2%}, recall {m['recall']:.2%}, F1 {m['f1']:.2%} "
         f"at threshold {m['threshold']:.4f}"
     )
-    for name, t in m.get("recall_by_type", {}).items():
-        typer.echo(f"  recall {name}: {t['recall']:.2%} ({t['caught']}/{t['frauds']})")
+    budget, cards = m["at_budget"], m["card_precision_at_k"]
+    typer.echo(
+        f"alerting the top {budget['alert_rate']:.2%} ({budget['alerts']:,}): recall {budget['recall']:.2%}, "
+        f"fraud value caught {budget['value_caught']:.2%}; card precision@{cards['k']} per day "
+        f"{cards['mean']:.2%}"
+    )
+    for name, t in m.get("by_type", {}).items():
+        typer.echo(
+            f"  {name}: recall {t['recall']:.2%} ({t['caught']}/{t['frauds']}), "
+            f"at budget {t['recall_at_budget']:.2%}"
+        )
     typer.echo(f"report: {directory / 'report.md'}")
 
 

@@ -13,8 +13,14 @@ Mapping file (YAML)::
       card_id: customer      # the card, or the customer if you have no card ids
       amount: amt
       is_fraud: label        # true/false, 1/0, yes/no, fraud/legit
-      merchant_id: shop      # optional, like every other schema field
+      merchant_id: shop      # optional, like every other schema field: a terminal id goes
+      device_id: device      #   here if you have no merchant id; customer_id, device_id,
+      ip_address: ip         #   ip_address and the rest likewise
     time_unit: s             # only for epoch numbers: s, ms, us or ns
+
+Identifier columns (transaction, card and :data:`ID_FIELDS`) are read as text, empty cells
+kept missing, so a merchant or device id means the same whether the file is CSV or Parquet,
+at training and at ``fraudstack predict``.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from fraudstack.schema import FIELDS
 LABEL = "is_fraud"
 FRAUD_TYPE = "fraud_type"
 REQUIRED: tuple[str, ...] = ("transaction_id", "event_time", KEY, "amount", LABEL)
+#: Optional entity identifiers: compared for equality only, so read as text.
+ID_FIELDS: tuple[str, ...] = ("customer_id", "merchant_id", "device_id", "ip_address")
 _TIME_UNITS = ("s", "ms", "us", "ns")
 _TRUE = {"1", "true", "t", "yes", "y", "fraud"}
 _FALSE = {"0", "false", "f", "no", "n", "legit", "genuine", ""}
@@ -42,23 +50,26 @@ _FALSE = {"0", "false", "f", "no", "n", "legit", "genuine", ""}
 
 @dataclass
 class Dataset:
-    """Transactions with labels, in canonical (schema) column names, sorted by event time.
+    """Transactions (labelled, unless read for scoring) in schema column names, sorted by event time.
 
-    ``dropped_features`` maps each feature that cannot be computed to the columns it lacks.
+    ``dropped_features`` maps each feature that cannot be computed to the columns it lacks;
+    ``mapping`` is the user's {schema field: their column} (None for simulated data), so the
+    report can describe their data in their terms.
     """
 
     frame: pd.DataFrame
     source: str
     dropped_features: dict[str, list[str]] = field(default_factory=dict)
+    mapping: dict[str, str] | None = None
 
 
 def _dropped(columns: set[str]) -> dict[str, list[str]]:
     return {f.name: [c for c in f.needs if c not in columns] for f in FEATURES if not set(f.needs) <= columns}
 
 
-def _canonical(frame: pd.DataFrame, source: str) -> Dataset:
+def _canonical(frame: pd.DataFrame, source: str, mapping: dict[str, str] | None = None) -> Dataset:
     frame = frame.sort_values("event_time", kind="stable").reset_index(drop=True)
-    return Dataset(frame=frame, source=source, dropped_features=_dropped(set(frame.columns)))
+    return Dataset(frame=frame, source=source, dropped_features=_dropped(set(frame.columns)), mapping=mapping)
 
 
 def simulated(**config: Any) -> Dataset:
@@ -73,8 +84,11 @@ def simulated(**config: Any) -> Dataset:
     return _canonical(frame, f"simulator ({described})")
 
 
-def load_mapping(path: Path) -> tuple[dict[str, str], str | None]:
-    """Read a mapping file -> ({schema field: source column}, epoch time unit or None)."""
+def load_mapping(path: Path, labelled: bool = True) -> tuple[dict[str, str], str | None]:
+    """Read a mapping file -> ({schema field: source column}, epoch time unit or None).
+
+    ``labelled=False`` does not require the label field.
+    """
     try:
         spec = yaml.safe_load(path.read_text())
     except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: not UTF-8 text
@@ -85,7 +99,7 @@ def load_mapping(path: Path) -> tuple[dict[str, str], str | None]:
     unknown = sorted(set(columns) - set(FIELDS))
     if unknown:
         raise ConfigError(f"mapping {path} names unknown schema fields {unknown}; known: {', '.join(FIELDS)}")
-    missing = [name for name in REQUIRED if name not in columns]
+    missing = [name for name in REQUIRED if name not in columns and (labelled or name != LABEL)]
     if missing:
         raise ConfigError(f"mapping {path} must map the required fields {missing}")
     unit = spec.get("time_unit")
@@ -130,18 +144,29 @@ def _convert(frame: pd.DataFrame, name: str, columns: dict[str, str], convert: C
     ) from None
 
 
-def from_file(data: Path, mapping: Path) -> Dataset:
-    """A labelled CSV or Parquet file, renamed to schema fields by the mapping file."""
-    columns, unit = load_mapping(mapping)
+def from_file(data: Path, mapping: Path, labelled: bool = True) -> Dataset:
+    """A CSV or Parquet file, renamed to schema fields by the mapping file.
+
+    ``labelled=False`` (scoring with ``fraudstack predict``): the label column is read when
+    the mapping names one and the file has it, and is not required otherwise.
+    """
+    columns, unit = load_mapping(mapping, labelled)
     try:
-        raw = pd.read_parquet(data) if data.suffix.lower() in {".parquet", ".pq"} else pd.read_csv(data)
+        if data.suffix.lower() in {".parquet", ".pq"}:
+            raw = pd.read_parquet(data)
+        else:  # identifiers as written: "00123" stays "00123", and no "123.0" where a cell is empty
+            ids = {columns[name]: str for name in ("transaction_id", KEY, *ID_FIELDS) if name in columns}
+            raw = pd.read_csv(data, dtype=ids)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read data file {data}: {exc}") from None
+    if not labelled and columns.get(LABEL) not in raw.columns:
+        columns.pop(LABEL, None)
     absent = sorted(source for source in columns.values() if source not in raw.columns)
     if absent:
         raise ConfigError(f"{data} has no columns {absent} that {mapping} names")
     frame = pd.DataFrame({field_name: raw[source] for field_name, source in columns.items()})
-    frame[LABEL] = _labels(frame[LABEL])
+    if LABEL in frame:
+        frame[LABEL] = _labels(frame[LABEL])
     if unit is not None:
         _convert(frame, "event_time", columns, lambda v, e: pd.to_datetime(v, unit=unit, utc=True, errors=e))
     else:
@@ -150,10 +175,12 @@ def from_file(data: Path, mapping: Path) -> Dataset:
         )
     frame[KEY] = frame[KEY].astype(str)
     frame["transaction_id"] = frame["transaction_id"].astype(str)
+    for name in (name for name in ID_FIELDS if name in frame):
+        frame[name] = frame[name].astype(str).where(frame[name].notna(), None)
     _convert(frame, "amount", columns, lambda v, e: pd.to_numeric(v, errors=e).astype(float))
     for name in ("event_time", "amount"):
         empty = frame[name].isna()
         if empty.any():
             row = int(empty.to_numpy().argmax())
             raise ConfigError(f"{data}: column {columns[name]!r} ({name}) is empty in row {row + 1}")
-    return _canonical(frame, f"{data} (mapping {mapping})")
+    return _canonical(frame, f"{data} (mapping {mapping})", columns)

@@ -1,10 +1,19 @@
 """Choosing the alert threshold and measuring a model the way a fraud team reads it.
 
 Why these metrics: fraud is rare (under 1% of transactions), so accuracy and even ROC-AUC
-flatter any model; average precision, recall at a fixed false-positive rate, and precision
-among the k alerts a team can review per day say whether the alerts are worth reading.
-Money caught vs missed says what the model is worth. Recall per fraud type shows which
-archetype it misses instead of hiding it in an average.
+flatter any model; average precision says how clean the ranking is, and the rest answer the
+questions a fraud team asks of a fixed review capacity:
+
+* **recall at an alert budget** - of all fraud, the share among the top ``alert_rate`` of
+  transactions by score (the team reviews that many, whatever the threshold);
+* **value caught** - the fraud amount among those alerts over all fraud amount (a model that
+  catches the small frauds and misses the large ones is worth less than its recall says);
+* **card precision@k per day** - analysts review cards, not transactions: each day, the k
+  cards with the highest score that day (each card once, by its highest score), and the share
+  of them with fraud that day.
+
+Per fraud type (archetype) where the labels carry one, so a type the model misses is not hidden
+in an average.
 """
 
 from __future__ import annotations
@@ -82,13 +91,105 @@ def recall_at_fpr(labels: np.ndarray, scores: np.ndarray, fpr_limit: float = 0.0
     return float(tpr[fpr <= fpr_limit].max())
 
 
+def top_alerts(scores: np.ndarray, alert_rate: float) -> np.ndarray:
+    """Mask of the ``max(1, int(alert_rate * n))`` highest scores: exactly the budget.
+
+    Ties at the cut go to the earlier rows, so the alert count never exceeds the budget.
+    """
+    alerted = np.zeros(len(scores), dtype=bool)
+    if len(scores):
+        k = max(1, int(alert_rate * len(scores)))
+        alerted[np.argsort(-scores, kind="stable")[:k]] = True
+    return alerted
+
+
+def value_caught(labels: np.ndarray, amount: np.ndarray, alerted: np.ndarray) -> float:
+    """Fraud amount among the alerted rows / all fraud amount (0 without fraud)."""
+    return _safe_div(float(amount[labels & alerted].sum()), float(amount[labels].sum()))
+
+
+def at_budget(
+    labels: np.ndarray, scores: np.ndarray, amount: np.ndarray, alert_rate: float
+) -> dict[str, Any]:
+    """Recall and value caught when the team reviews the top ``alert_rate`` of transactions."""
+    alerted = top_alerts(scores, alert_rate)
+    return {
+        "alert_rate": alert_rate,
+        "alerts": int(alerted.sum()),
+        "recall": _safe_div(int((labels & alerted).sum()), int(labels.sum())),
+        "value_caught": value_caught(labels, amount, alerted),
+    }
+
+
+def card_precision_at_k(
+    cards: np.ndarray, days: np.ndarray, labels: np.ndarray, scores: np.ndarray, k: int
+) -> dict[str, Any]:
+    """Per day: the k cards with the highest score that day, and the share with fraud that day.
+
+    A card counts once per day, ranked by its highest score that day (ties by card id), and is
+    a hit when any of its transactions that day is fraud. A day with fewer than k cards is
+    measured on the cards it has.
+    """
+    frame = pd.DataFrame({"card": cards, "day": days, "fraud": labels, "score": scores})
+    per_card = frame.groupby(["day", "card"], sort=True).agg(score=("score", "max"), fraud=("fraud", "any"))
+    per_card = per_card.reset_index().sort_values(["day", "score", "card"], ascending=[True, False, True])
+    top = per_card.groupby("day", sort=True).head(k)
+    per_day = {str(day): float(hits.mean()) for day, hits in top.groupby("day", sort=True)["fraud"]}
+    return {"k": k, "mean": float(np.mean(list(per_day.values()))) if per_day else 0.0, "per_day": per_day}
+
+
+def _ranking(labels: np.ndarray, scores: np.ndarray) -> dict[str, float | None]:
+    """AP and ROC-AUC, or None for both when the rows hold only one class."""
+    if not 0 < labels.sum() < len(labels):
+        return {"average_precision": None, "roc_auc": None}
+    return {
+        "average_precision": float(average_precision_score(labels, scores)),
+        "roc_auc": float(roc_auc_score(labels, scores)),
+    }
+
+
+def by_fraud_type(
+    types: np.ndarray,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    amount: np.ndarray,
+    flagged: np.ndarray,
+    alerted: np.ndarray,
+) -> dict[str, dict[str, Any]]:
+    """Each labelled fraud type against all legitimate rows.
+
+    AP and ROC-AUC rank one type's frauds among the legitimate rows (the other types left
+    out, so they count neither way); recall at the threshold and at the budget, and value
+    caught, are the shares of that type's frauds and amount among the flagged / alerted rows
+    of the whole window. Card precision is a property of the alert list, not of one type, so
+    it is reported overall only.
+    """
+    result: dict[str, dict[str, Any]] = {}
+    for name in sorted(set(types[labels]) - {""}):
+        of_type = labels & (types == name)
+        rows = of_type | ~labels
+        result[str(name)] = {
+            "frauds": int(of_type.sum()),
+            "caught": int((of_type & flagged).sum()),
+            "recall": _safe_div(int((of_type & flagged).sum()), int(of_type.sum())),
+            **_ranking(of_type[rows], scores[rows]),
+            "recall_at_budget": _safe_div(int((of_type & alerted).sum()), int(of_type.sum())),
+            "value_caught_at_budget": value_caught(of_type, amount, alerted),
+        }
+    return result
+
+
 def evaluate(
-    frame: pd.DataFrame, scores: np.ndarray, threshold: float, k_per_day: int = 50
+    frame: pd.DataFrame,
+    scores: np.ndarray,
+    threshold: float,
+    k_per_day: int = 50,
+    alert_budget: float = 0.005,
 ) -> dict[str, Any]:
     """Every metric of the report for one window.
 
-    ``frame`` holds ``is_fraud``, ``event_time``, ``amount`` and, when known, ``fraud_type``
-    for the scored rows, in the order of ``scores``.
+    ``frame`` holds ``is_fraud``, ``event_time``, ``amount``, ``card_id`` and, when known,
+    ``fraud_type`` for the scored rows, in the order of ``scores``.
     """
     labels = frame["is_fraud"].to_numpy(dtype=bool)
     both_classes = 0 < labels.sum() < len(labels)
@@ -99,33 +200,19 @@ def evaluate(
         "rows": len(labels),
         "frauds": int(labels.sum()),
         "fraud_rate": _safe_div(labels.sum(), len(labels)),
-        "average_precision": float(average_precision_score(labels, scores)) if both_classes else None,
-        "roc_auc": float(roc_auc_score(labels, scores)) if both_classes else None,
+        **_ranking(labels, scores),
         "recall_at_1pct_fpr": recall_at_fpr(labels, scores) if both_classes else None,
         **at_threshold(labels, scores, threshold),
-    }
-    per_day: dict[str, float] = {}
-    for day in np.unique(days):
-        on_day = days == day
-        top = np.argsort(-scores[on_day], kind="stable")[:k_per_day]
-        per_day[str(day)] = float(labels[on_day][top].mean())
-    result["precision_at_k"] = {
-        "k": k_per_day,
-        "mean": float(np.mean(list(per_day.values()))),
-        "per_day": per_day,
+        "at_budget": at_budget(labels, scores, amount, alert_budget),
+        "card_precision_at_k": card_precision_at_k(
+            frame["card_id"].astype(str).to_numpy(), days, labels, scores, k_per_day
+        ),
     }
     if "fraud_type" in frame:
         types = frame["fraud_type"].astype("string").fillna("").to_numpy()
-        result["recall_by_type"] = {
-            str(name): {
-                "frauds": int(((types == name) & labels).sum()),
-                "caught": int(((types == name) & labels & flagged).sum()),
-                "recall": _safe_div(
-                    ((types == name) & labels & flagged).sum(), ((types == name) & labels).sum()
-                ),
-            }
-            for name in sorted(set(types[labels]) - {""})
-        }
+        result["by_type"] = by_fraud_type(
+            types, labels, scores, amount, flagged, top_alerts(scores, alert_budget)
+        )
     caught = float(amount[labels & flagged].sum())
     missed = float(amount[labels & ~flagged].sum())
     result["money"] = {

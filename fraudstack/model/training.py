@@ -49,7 +49,10 @@ class TrainConfig(BaseModel):
     alert_rate: float = Field(
         default=0.01, gt=0, le=1, description="share of transactions flagged (budget mode)"
     )
-    k_per_day: int = Field(default=50, ge=1, description="alerts reviewed per day, for precision@k")
+    k_per_day: int = Field(default=50, ge=1, description="cards reviewed per day, for card precision@k")
+    alert_budget: float = Field(
+        default=0.005, gt=0, le=1, description="share of transactions alerted, for recall and value at budget"
+    )
     legit_sample: float = Field(
         default=0.25, gt=0, le=1, description="share of legitimate training rows kept (fraud rows all kept)"
     )
@@ -198,8 +201,8 @@ def train(dataset: Dataset, config: TrainConfig) -> TrainingResult:
     model.threshold = threshold
     test_scores = model.score(values[split.test])
     evaluation = {
-        "test": evaluate(frame[split.test], test_scores, threshold, config.k_per_day),
-        "validation": evaluate(frame[split.val], val_scores, threshold, config.k_per_day),
+        name: evaluate(frame[mask], scores, threshold, config.k_per_day, config.alert_budget)
+        for name, mask, scores in (("test", split.test, test_scores), ("validation", split.val, val_scores))
     }
     created = datetime.now(UTC)
     digest = hashlib.sha256(model_to_bytes(model)).hexdigest()[:8]
@@ -220,6 +223,7 @@ def train(dataset: Dataset, config: TrainConfig) -> TrainingResult:
         "fit_rows": len(fit_rows),
         "data": {
             "source": dataset.source,
+            "mapping": dataset.mapping,
             "rows": len(frame),
             "frauds": int(labels.sum()),
             "first_event": frame["event_time"].min().isoformat(),

@@ -100,3 +100,43 @@ def test_a_mapping_that_is_not_text_is_one_error(their_file: tuple[Path, Path]) 
     mapping.write_bytes(b"\xff\xfe\x00columns")
     with pytest.raises(ConfigError, match="cannot read mapping"):
         from_file(data, mapping)
+
+
+def test_report_describes_their_data_without_simulator_claims(
+    their_file: tuple[Path, Path], tmp_path: Path
+) -> None:
+    data, mapping = their_file
+    out = tmp_path / "artifact"
+    args = ["train", "--data", str(data), "--mapping", str(mapping), "--out", str(out), "--local-only"]
+    assert main([*args, "--warmup-days", "1", "--val-days", "3", "--test-days", "3"]) == 0
+    text = (out / "report.md").read_text()
+    frame = pd.read_csv(data)
+    frauds = int((frame["label"] == "fraud").sum())
+    assert f"- labels: {frauds:,} fraud, {len(frame) - frauds:,} legitimate" in text
+    assert (
+        "`merchant_id` <- `shop`" in text and "feature inputs not mapped: " in text and "`device_id`" in text
+    )
+    assert "## Your data" in text and "card precision@50" in text
+    for claim in ("seed", "simulat", "label noise"):
+        assert claim not in text.lower(), claim
+    assert "seed_figures" not in json.loads((out / "report.json").read_text())
+
+
+def test_mapping_names_entity_columns(small_dataset: Dataset, tmp_path: Path) -> None:
+    """Customer, merchant (or terminal), device and IP columns come through as text ids."""
+    entity = {**THEIR_COLUMNS, "device_id": "dev", "ip_address": "ip"}
+    frame = small_dataset.frame[list(entity)].rename(columns=entity)
+    frame["cust"] = "cust-" + frame["customer"].astype(str)
+    entity["customer_id"] = "cust"
+    frame["shop"] = (
+        frame["shop"].astype(str).str.replace(r"\D", "", regex=True).str.zfill(8)
+    )  # numeric-looking ids
+    data = tmp_path / "entities.csv"
+    frame.to_csv(data, index=False)
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(yaml.safe_dump({"columns": entity}))
+    dataset = from_file(data, mapping)
+    assert dataset.mapping == entity
+    assert dataset.frame["merchant_id"].tolist() == frame["shop"].tolist()  # leading zeros kept
+    assert dataset.frame["device_id"].isna().tolist() == frame["dev"].isna().tolist()
+    assert {"new_device", "new_ip", "new_merchant"}.isdisjoint(dataset.dropped_features)

@@ -52,14 +52,17 @@ def test_evaluation_has_every_report_metric(trained: TrainingResult) -> None:
     test = trained.evaluation["test"]
     for key in ("average_precision", "roc_auc", "precision", "recall", "f1", "recall_at_1pct_fpr", "money"):
         assert test[key] is not None, key
-    assert set(test["recall_by_type"]) <= {
+    assert test["at_budget"]["alerts"] == int(SMALL_CONFIG.alert_budget * test["rows"])
+    assert 0 < test["at_budget"]["value_caught"] <= 1
+    assert set(test["by_type"]) <= {
         "account_takeover",
         "card_testing",
         "velocity_attack",
         "impossible_travel",
         "synthetic_identity",
     }
-    assert test["precision_at_k"]["per_day"]
+    assert all(t["average_precision"] is not None for t in test["by_type"].values())
+    assert test["card_precision_at_k"]["per_day"]
     assert sum(test["confusion"].values()) == test["rows"]
     manifest = trained.model.manifest
     assert manifest["data"]["windows"]["test"]["days"] and manifest["code_version"]
@@ -77,6 +80,7 @@ def test_report_files(trained: TrainingResult, tmp_path: Path) -> None:
     body = json.loads((tmp_path / "report.json").read_text())
     assert body["seed_figures"]["roc_auc"] == 1.0
     text = (tmp_path / "report.md").read_text()
-    assert "average precision" in text and "seed notebook" in text
+    assert "average precision" in text and "seed notebook" in text and "label noise" in text
+    assert "card precision@50 per day" in text and "recall at an alert budget of 0.50%" in text
     for plot in ("pr_curve", "roc_curve", "scores", "recall_by_type", "precision_at_k", "importance"):
         assert (tmp_path / "plots" / f"{plot}.png").stat().st_size > 1000
