@@ -950,16 +950,20 @@ def _alert_handler_statements(
 
 
 def _glue_statements(
-    settings: Settings, lake: Bucket, artifacts: Bucket, warehouse: Secret
+    settings: Settings,
+    lake: Bucket,
+    artifacts: Bucket,
+    warehouse: Secret,
+    read: tuple[Arn, ...],
+    written: tuple[str, ...],
 ) -> tuple[Statement, ...]:
-    """The Glue jobs: read scripts, models and raw data; write the lake's derived prefixes."""
-    written = ("curated/", "quarantine/", settings.warehouse_staging_prefix)
+    """One Glue job: its script, what it ``read``s, the lake prefixes it ``written``, the warehouse.
+
+    One role per job: the ETL job never needs the models, the inference job never the raw data.
+    """
     return (
         Statement(("s3:ListBucket",), (lake.arn, artifacts.arn)),
-        Statement(
-            ("s3:GetObject",), (artifacts.arn.join("/glue/scripts/*"), artifacts.arn.join("/models/*"))
-        ),
-        Statement(("s3:GetObject",), (lake.arn.join(f"/{settings.raw_prefix}*"),)),
+        Statement(("s3:GetObject",), (artifacts.arn.join("/glue/scripts/*"), *read)),
         Statement(
             ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
             tuple(lake.arn.join(f"/{prefix}*") for prefix in written),
@@ -983,25 +987,46 @@ def _pipeline(
 ) -> list[Resource]:
     """The batch pipeline: Glue jobs, the alert Lambda and the state machine, with their roles."""
     names = pipeline_names(settings)
-    glue_role = IamRole(
-        logical_id="GlueJobsRole",
+    staging = settings.warehouse_staging_prefix
+    etl_role = IamRole(
+        logical_id="EtlJobRole",
         name=f"{names.etl_job}-role",
         service="glue.amazonaws.com",
-        statements=_glue_statements(settings, lake, artifacts, warehouse),
+        statements=_glue_statements(
+            settings,
+            lake,
+            artifacts,
+            warehouse,
+            read=(lake.arn.join(f"/{settings.raw_prefix}*"),),
+            written=("curated/", "quarantine/", staging),
+        ),
     )
     etl = GlueJob(
         logical_id="EtlCleaningJob",
         name=names.etl_job,
         script=REPO_ROOT / "glue" / "etl_cleaning_job.py",
         artifacts=artifacts,
-        role=glue_role,
+        role=etl_role,
+    )
+    inference_role = IamRole(
+        logical_id="InferenceJobRole",
+        name=f"{names.inference_job}-role",
+        service="glue.amazonaws.com",
+        statements=_glue_statements(
+            settings,
+            lake,
+            artifacts,
+            warehouse,
+            read=(artifacts.arn.join("/models/*"), lake.arn.join("/curated/*")),
+            written=(staging,),
+        ),
     )
     inference = GlueJob(
         logical_id="MlInferenceJob",
         name=names.inference_job,
         script=REPO_ROOT / "glue" / "ml_inference_job.py",
         artifacts=artifacts,
-        role=glue_role,
+        role=inference_role,
     )
     alert_role = IamRole(
         logical_id="AlertHandlerRole",
@@ -1052,7 +1077,7 @@ def _pipeline(
             ("OpsTopicArn", ops.arn),
         ),
     )
-    return [glue_role, etl, inference, alert_role, handler, machine_role, machine]
+    return [etl_role, etl, inference_role, inference, alert_role, handler, machine_role, machine]
 
 
 def declare(settings: Settings) -> list[Resource]:

@@ -23,6 +23,9 @@ _POLICY_VERSION = "2012-10-17"
 #: fraudstack.model.registry.PREFIX (not imported: that module needs xgboost; a test keeps them equal).
 MODELS_PREFIX = "models/"
 
+#: Where Glue publishes a job's metrics when ``--enable-metrics`` is set.
+GLUE_METRICS_NAMESPACE = "Glue"
+
 #: What a Lambda or Glue job attached to a VPC needs to manage its network interfaces.
 NETWORK_INTERFACE_ACTIONS = (
     "ec2:CreateNetworkInterface",
@@ -55,12 +58,15 @@ class RolePolicy(AwsOnly):
         }
 
 
-def put_metrics(settings: Settings) -> Statement:
-    """PutMetricData, limited to fraudstack's namespace (the action takes no resource)."""
+def put_metrics(settings: Settings, namespace: str | None = None) -> Statement:
+    """PutMetricData, limited to one namespace (the action takes no resource).
+
+    Default: fraudstack's own metrics. Glue's job metrics (``--enable-metrics``) go to ``Glue``.
+    """
     return ConditionalStatement(
         ("cloudwatch:PutMetricData",),
         (ANY_RESOURCE,),
-        {"StringEquals": {"cloudwatch:namespace": settings.metrics_namespace}},
+        {"StringEquals": {"cloudwatch:namespace": namespace or settings.metrics_namespace}},
     )
 
 

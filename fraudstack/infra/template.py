@@ -399,8 +399,12 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
                 logical_id=f"{role.logical_id}ConnectionPolicy",
                 name="library-and-connection",
                 role=role,
-                statements=iam.glue_connection_statements(
-                    connection.name, artifacts, (GLUE_LIBRARY_PREFIX, GLUE_WHEELS_PREFIX)
+                statements=(
+                    *iam.glue_connection_statements(
+                        connection.name, artifacts, (GLUE_LIBRARY_PREFIX, GLUE_WHEELS_PREFIX)
+                    ),
+                    # The job metrics --enable-metrics asks for (Glue publishes them with the job's role).
+                    iam.put_metrics(settings, iam.GLUE_METRICS_NAMESPACE),
                 ),
             )
         )
@@ -638,10 +642,18 @@ def default_settings() -> Settings:
     return Settings.model_construct(target="aws")
 
 
+#: What holds data the stack cannot recreate: the lake and the model registry, the stream's
+#: unread records, the warehouse and its credentials. Deleting the stack, or an update that
+#: replaces one of them, leaves the old one in place (docs/deploy-aws.md: tearing down).
+RETAINED = ("LakeBucket", "ArtifactsBucket", "TransactionsStream", "WarehouseSecret", "Warehouse")
+
+
 def render(settings: Settings) -> dict[str, Any]:
     """The CloudFormation template of the AWS target, as a dict."""
     declaration = declare_aws(settings)
     template = render_template(declaration.resources, DESCRIPTION)
+    for logical_id in RETAINED:
+        template["Resources"][logical_id].update(DeletionPolicy="Retain", UpdateReplacePolicy="Retain")
     template["Parameters"] = {p.name: p.to_cfn() for p in declaration.parameters}
     template["Conditions"] = brokers.conditions()
     network = next(r for r in declaration.resources if isinstance(r, Network))

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fraudstack.infra.base import AwsOnly, ref, sub
+from fraudstack.infra.base import AwsOnly, get_att, ref, sub
 from fraudstack.infra.network import REDSHIFT_PORT, Network, SecurityGroup
 from fraudstack.resources import IamRole, Secret
 from fraudstack.settings import Settings
@@ -146,7 +146,8 @@ class GlueConnection(AwsOnly):
                 },
                 "PhysicalConnectionRequirements": {
                     "SubnetId": self.network.subnet_ids[0],
-                    "AvailabilityZone": {"Fn::Select": [0, {"Fn::GetAZs": ""}]},
+                    # The subnet's own zone, not a second pick by index that could disagree with it.
+                    "AvailabilityZone": get_att(self.network.subnet_ids[0]["Ref"], "AvailabilityZone"),
                     "SecurityGroupIdList": [self.security_group.group_id],
                 },
             },
