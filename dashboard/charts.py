@@ -6,6 +6,8 @@ a list of "query, then chart" steps and the encodings are defined once.
 
 from __future__ import annotations
 
+from datetime import date
+
 import altair as alt
 import pandas as pd
 
@@ -18,20 +20,56 @@ def _long(frame: pd.DataFrame, columns: list[str], name: str, value: str) -> pd.
 
 
 def daily_lines(
-    frame: pd.DataFrame, columns: list[str], *, name: str, value: str, percent: bool = False
-) -> alt.Chart:
-    """One line per column over days (days without a value, e.g. no flags for precision, are gaps)."""
+    frame: pd.DataFrame,
+    columns: list[str],
+    *,
+    name: str,
+    value: str,
+    percent: bool = False,
+    partial_day: date | None = None,
+) -> alt.LayerChart:
+    """One line per column over days (days without a value, e.g. no flags for precision, are gaps).
+
+    Counts and rates are never negative, so the y scale starts at 0 and clamps there, and the
+    lines join the points straight (a smoothing interpolation overshoots below zero where a
+    series drops to 0). ``partial_day``, the day still filling with events, is drawn hollow
+    and joined with a dashed segment, so its drop does not read as a fall in activity.
+    """
     axis = alt.Axis(format="%") if percent else alt.Axis()
-    return (
-        alt.Chart(_long(frame, columns, name, value))
-        .mark_line(point=True)
-        .encode(
-            _DAY,
-            alt.Y(f"{value}:Q", axis=axis),
-            alt.Color(f"{name}:N", legend=alt.Legend(labelLimit=280)),
-            tooltip=["day:T", f"{name}:N", alt.Tooltip(f"{value}:Q", format=".2%" if percent else ",")],
-        )
+    data = _long(frame, columns, name, value)
+    partial = pd.Timestamp(partial_day) if partial_day is not None else None
+    data["partial"] = data["day"] == partial if partial is not None else False
+    encoding = (
+        _DAY,
+        alt.Y(f"{value}:Q", axis=axis, scale=alt.Scale(domainMin=0, clamp=True)),
+        alt.Color(f"{name}:N", legend=alt.Legend(labelLimit=280)),
     )
+    tooltip = [
+        "day:T",
+        f"{name}:N",
+        alt.Tooltip(f"{value}:Q", format=".2%" if percent else ","),
+        alt.Tooltip("partial:N", title="partial day"),
+    ]
+    complete = data.loc[~data["partial"]]
+    layers: list[alt.Chart] = [
+        alt.Chart(complete).mark_line(interpolate="linear").encode(*encoding),
+        alt.Chart(data)
+        .mark_point(size=40)
+        .encode(
+            *encoding,
+            alt.Fill(f"{name}:N", legend=None),
+            alt.FillOpacity(
+                "partial:N", legend=None, scale=alt.Scale(domain=[False, True], range=[1.0, 0.0])
+            ),
+            tooltip=tooltip,
+        ),
+    ]
+    if partial is not None and data["partial"].any():
+        last_two = data.loc[data["day"] >= complete["day"].max()] if not complete.empty else data
+        layers.insert(
+            1, alt.Chart(last_two).mark_line(interpolate="linear", strokeDash=[4, 4]).encode(*encoding)
+        )
+    return alt.LayerChart(layer=layers)
 
 
 def donut(frame: pd.DataFrame, *, category: str, value: str) -> alt.Chart:

@@ -1,9 +1,9 @@
 """The filters every view shares, and the SQL they turn into.
 
 Why one place: the time range and the dimension filters must mean exactly the same thing in
-every query (KPIs, charts, the alert list), and the SQL must stay parameterised. A
-:class:`Filters` value is immutable and hashable, so Streamlit can cache query results per
-filter combination.
+every query (KPIs and charts on the rollups, the alert list on the facts), and the SQL must
+stay parameterised. A :class:`Filters` value is immutable and hashable, so Streamlit can
+cache query results per filter combination.
 """
 
 from __future__ import annotations
@@ -12,14 +12,18 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-#: Dimension name -> the SQL expression (over the star schema's aliases) it filters and groups on.
-#: Card-present transactions carry no device, so their "device OS" is a value of its own.
-DIMENSIONS: dict[str, str] = {
-    "Merchant category": "m.merchant_category",
-    "Card type": "c.card_type",
-    "Device OS": "COALESCE(d.device_os, 'card present')",
-    "Issuing bank": "c.issuing_bank",
+from fraudstack.warehouse import rollups
+
+#: Dimension name -> its rollup column (see :mod:`fraudstack.warehouse.rollups`).
+ROLLUP_COLUMNS: dict[str, str] = {
+    "Merchant category": "merchant_category",
+    "Card type": "card_type",
+    "Device OS": "device_os",
+    "Issuing bank": "issuing_bank",
 }
+#: Dimension name -> the SQL expression (over the star schema's aliases) it filters the facts on:
+#: the expression its rollup column was grouped on, so both mean the same.
+DIMENSIONS: dict[str, str] = {name: rollups.DIMENSIONS[column] for name, column in ROLLUP_COLUMNS.items()}
 
 #: Which dimension table each dimension needs joined (alias -> join clause).
 _JOINS: dict[str, str] = {
@@ -35,13 +39,8 @@ _DIMENSION_ALIAS: dict[str, str] = {
     "Issuing bank": "c",
 }
 
-#: A transaction counts as fraud by its label, unless an analyst has reviewed it since. Written
-#: as AND/OR over the columns (never NULL) rather than a CASE, so the planner can estimate it
-#: from column statistics: about 1 % of rows, not its 50 % default guess for an expression.
-FRAUD = (
-    "((f.analyst_label IS NULL AND f.is_fraud) "
-    "OR (f.analyst_label IS NOT NULL AND f.analyst_label = 'fraud'))"
-)
+#: A transaction counts as fraud by its label, unless an analyst has reviewed it since.
+FRAUD = rollups.FRAUD
 
 
 def facts_from(*, dimensions: tuple[str, ...] = (), aliases: tuple[str, ...] = ()) -> str:
@@ -93,8 +92,18 @@ class Filters:
         """The period of the same length just before this one (for "change vs previous")."""
         return replace(self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1))
 
+    def rollup_where(self, *, since: date | None = None) -> tuple[str, list[Any]]:
+        """The ``WHERE`` condition over a rollup aliased ``r``, from ``since`` (default: ``start``)."""
+        clauses = ["r.date_key >= %s AND r.date_key <= %s"]
+        params: list[Any] = [rollups.date_key(since or self.start), rollups.date_key(self.end)]
+        for name, values in self.selected:
+            if values:
+                clauses.append(f"r.{ROLLUP_COLUMNS[name]} IN ({', '.join(['%s'] * len(values))})")
+                params.extend(values)
+        return " AND ".join(clauses), params
+
     def where(self, *, include_time: bool = True) -> tuple[str, list[Any]]:
-        """The ``WHERE`` condition (without the keyword) and its parameters."""
+        """The ``WHERE`` condition over the facts (without the keyword) and its parameters."""
         clauses: list[str] = []
         params: list[Any] = []
         if include_time:

@@ -6,6 +6,11 @@ so it lives in one reviewable place; views only receive DataFrames. Values alway
 placeholders (see :mod:`.filters`). Results are cached for :data:`CACHE_SECONDS` per filter
 combination; :func:`label_alert` clears the cache because a label changes what counts as fraud.
 
+Every chart and KPI reads the daily rollups (:mod:`fraudstack.warehouse.rollups`), whose size
+does not grow with the traffic, so a filter change costs the same at 10M transactions as at
+10k. The facts are read only to drill down (the alert list, one transaction, a card's
+history) and for the alerts sent since their day was rolled up, all through indexed keys.
+
 Money is summed as ``DOUBLE PRECISION`` for display; the warehouse keeps exact ``NUMERIC``.
 A prediction is *flagged* when its decision is anything but :data:`APPROVE`.
 """
@@ -20,10 +25,10 @@ from typing import Any, Literal
 import pandas as pd
 import streamlit as st
 
-from dashboard.filters import DIMENSIONS, FRAUD, Filters, facts_from
+from dashboard.filters import FRAUD, ROLLUP_COLUMNS, Filters, facts_from
 from fraudstack.errors import FraudstackError
 from fraudstack.settings import load_settings
-from fraudstack.warehouse import Dialect, connect
+from fraudstack.warehouse import Dialect, connect, rollups
 
 CACHE_SECONDS = 300
 APPROVE = "approve"
@@ -51,11 +56,19 @@ def _frame(sql: str, params: Sequence[Any], columns: Sequence[str]) -> pd.DataFr
 @_cached
 def data_range() -> tuple[date, date] | None:
     """First and last transaction day, or None while the warehouse holds no transactions."""
-    frame = _frame("SELECT MIN(event_ts), MAX(event_ts) FROM fact_transactions", (), ["first", "last"])
+    frame = _frame("SELECT MIN(date_key), MAX(date_key) FROM rollup_days", (), ["first", "last"])
     first, last = frame.iloc[0]
-    if first is None:
+    if first is None or pd.isna(first):
         return None
-    return first.astimezone(UTC).date(), last.astimezone(UTC).date()
+    return _day(int(first)), _day(int(last))
+
+
+@_cached
+def newest_event() -> datetime | None:
+    """The newest transaction's time: its day is partial (later events may still arrive)."""
+    frame = _frame("SELECT MAX(last_event_ts) FROM rollup_days", (), ["last"])
+    last = frame.iloc[0]["last"]
+    return None if last is None or pd.isna(last) else pd.Timestamp(last).to_pydatetime().astimezone(UTC)
 
 
 @_cached
@@ -76,7 +89,8 @@ def dimension_values(name: str) -> list[str]:
 def model_versions() -> list[str]:
     """Model versions that have predictions, most recently used first."""
     frame = _frame(
-        "SELECT model_version FROM fraud_predictions GROUP BY model_version ORDER BY MAX(scored_at) DESC",
+        "SELECT model_version FROM rollup_predictions GROUP BY model_version "
+        "ORDER BY MAX(last_scored_at) DESC",
         (),
         ["model_version"],
     )
@@ -88,29 +102,46 @@ def model_versions() -> list[str]:
 def daily_totals(filters: Filters) -> pd.DataFrame:
     """Per day of this period and the previous one: count, value, frauds, fraud loss, alerts sent.
 
-    Why per day over both periods in one scan: the KPIs (sums per period) and the daily chart
-    both come from it, so the page reads the fact table once. Days are UTC (``date_key``).
+    Why per day over both periods in one query: the KPIs (sums per period) and the daily chart
+    both come from it. Days are UTC (``date_key``). Alerts sent since their day was rolled up
+    are added from ``fraud_alerts`` (:func:`_alerts_since_rollup`).
+    """
+    where, params = filters.rollup_where(since=filters.previous().start)
+    frame = _frame(
+        "SELECT r.date_key, CAST(SUM(r.transactions) AS BIGINT), CAST(SUM(r.amount) AS DOUBLE PRECISION), "
+        "CAST(SUM(r.frauds) AS BIGINT), CAST(SUM(r.fraud_amount) AS DOUBLE PRECISION), "
+        f"CAST(SUM(r.alerts_sent) AS BIGINT) FROM rollup_transactions r WHERE {where} GROUP BY r.date_key",
+        params,
+        ["date_key", "count", "value", "frauds", "fraud_loss", "alerts_sent"],
+    )
+    late = _alerts_since_rollup(filters)
+    if not late.empty:
+        frame = frame.merge(late, on="date_key", how="left").fillna({"late": 0})
+        frame["alerts_sent"] = (frame["alerts_sent"] + frame.pop("late")).astype(int)
+    return _with_day(frame.sort_values("date_key", ignore_index=True))
+
+
+def _alerts_since_rollup(filters: Filters) -> pd.DataFrame:
+    """Alerts sent after their transaction's day was rolled up, per day of both periods.
+
+    The alert Lambda runs after the pipeline's last rollup refresh; the few alerts it sent
+    since are found in ``fraud_alerts`` (a scan of the small alert table, then the facts'
+    primary key) rather than waiting for the next refresh of their day.
     """
     where, params = filters.where(include_time=False)
     span = [filters.previous().bounds()[0], filters.bounds()[1]]
-    facts = _frame(
-        f"SELECT f.date_key, COUNT(*), CAST(SUM(f.amount) AS DOUBLE PRECISION), "
-        f"SUM(CASE WHEN {FRAUD} THEN 1 ELSE 0 END), "
-        f"CAST(SUM(CASE WHEN {FRAUD} THEN f.amount ELSE 0 END) AS DOUBLE PRECISION) "
-        f"FROM {facts_from(dimensions=filters.active)} "
-        f"WHERE f.event_ts >= %s AND f.event_ts < %s AND {where} GROUP BY f.date_key",
-        [*span, *params],
-        ["date_key", "count", "value", "frauds", "fraud_loss"],
-    )
-    alerts = _frame(
+    first, last = rollups.date_key(filters.previous().start), rollups.date_key(filters.end)
+    return _frame(
         f"SELECT f.date_key, COUNT(*) FROM fraud_alerts a "
         f"JOIN {facts_from(dimensions=filters.active)} ON f.transaction_id = a.transaction_id "
-        f"WHERE a.status = 'sent' AND f.event_ts >= %s AND f.event_ts < %s AND {where} GROUP BY f.date_key",
-        [*span, *params],
-        ["date_key", "alerts_sent"],
+        "JOIN rollup_days rd ON rd.date_key = f.date_key "
+        "WHERE a.status = 'sent' AND a.sent_at >= rd.refreshed_at "
+        "AND a.sent_at >= (SELECT MIN(refreshed_at) FROM rollup_days "
+        "WHERE date_key >= %s AND date_key <= %s) "
+        f"AND f.event_ts >= %s AND f.event_ts < %s AND {where} GROUP BY f.date_key",
+        [first, last, *span, *params],
+        ["date_key", "late"],
     )
-    frame = facts.merge(alerts, on="date_key", how="left").fillna({"alerts_sent": 0})
-    return _with_day(frame.sort_values("date_key", ignore_index=True))
 
 
 def kpis(filters: Filters) -> pd.DataFrame:
@@ -133,12 +164,11 @@ def daily_volume(filters: Filters) -> pd.DataFrame:
 @_cached
 def fraud_by_dimension(filters: Filters, dimension: str) -> pd.DataFrame:
     """Transactions, frauds and fraud rate per value of ``dimension``."""
-    where, params = filters.where()
-    expr = DIMENSIONS[dimension]
+    where, params = filters.rollup_where()
+    column = ROLLUP_COLUMNS[dimension]
     frame = _frame(
-        f"SELECT {expr}, COUNT(*), SUM(CASE WHEN {FRAUD} THEN 1 ELSE 0 END) "
-        f"FROM {facts_from(dimensions=(*filters.active, dimension))} WHERE {where} "
-        f"GROUP BY {expr} ORDER BY 3 DESC, 1",
+        f"SELECT r.{column}, CAST(SUM(r.transactions) AS BIGINT), CAST(SUM(r.frauds) AS BIGINT) "
+        f"FROM rollup_transactions r WHERE {where} GROUP BY r.{column} ORDER BY 3 DESC, 1",
         params,
         ["value", "transactions", "frauds"],
     )
@@ -147,24 +177,20 @@ def fraud_by_dimension(filters: Filters, dimension: str) -> pd.DataFrame:
 
 
 # --- predictions (operations and model performance) ------------------------------------------
-SCORE_BINS = 20
+SCORE_BINS = rollups.SCORE_BINS
 
 
 @_cached
 def prediction_summary(filters: Filters, model_version: str) -> pd.DataFrame:
     """Predictions of one model version counted per day, decision, score bin and label.
 
-    Why one query for the decision donut, precision/FPR per day and the score histogram:
-    each needs the predictions joined to the facts (for the filters and labels), and that
-    join is the most expensive step on a million rows - done once, it serves all three.
+    One query serves the decision donut, precision/FPR per day and the score histogram.
     """
-    where, params = filters.where()
+    where, params = filters.rollup_where()
     return _frame(
-        f"SELECT f.date_key, p.decision, LEAST(FLOOR(p.score * %s), %s), {FRAUD}, COUNT(*) "
-        f"FROM fraud_predictions p "
-        f"JOIN {facts_from(dimensions=filters.active)} ON f.transaction_id = p.transaction_id "
-        f"WHERE p.model_version = %s AND {where} GROUP BY 1, 2, 3, 4",
-        [SCORE_BINS, SCORE_BINS - 1, model_version, *params],
+        "SELECT r.date_key, r.decision, r.score_bin, r.is_fraud, CAST(SUM(r.predictions) AS BIGINT) "
+        f"FROM rollup_predictions r WHERE r.model_version = %s AND {where} GROUP BY 1, 2, 3, 4",
+        [model_version, *params],
         ["date_key", "decision", "bin", "is_fraud", "count"],
     )
 
@@ -205,24 +231,13 @@ def score_distribution(filters: Filters, model_version: str) -> pd.DataFrame:
 def segment_trends(filters: Filters) -> pd.DataFrame:
     """Frauds per day in the high-risk segments: VPN, first-time customer-merchant pair, new device.
 
-    "First-time" and "new" look at the whole history, not just the selected range. The
-    anti-joins run only for fraud rows (about 1 %), so they stay cheap on large tables.
+    "First-time" and "new" look at the whole history, not just the selected range.
     """
-    where, params = filters.where()
+    where, params = filters.rollup_where()
     frame = _frame(
-        f"WITH fr AS (SELECT f.transaction_id, f.date_key, f.event_ts, f.customer_id, f.merchant_id, "
-        f"f.card_id, f.device_id, f.ip_is_vpn FROM {facts_from(dimensions=filters.active)} "
-        f"WHERE {where} AND {FRAUD}), "
-        "first_pair AS (SELECT fr.transaction_id FROM fr WHERE NOT EXISTS (SELECT 1 FROM fact_transactions e "
-        "WHERE e.customer_id = fr.customer_id AND e.merchant_id = fr.merchant_id "
-        "AND e.event_ts < fr.event_ts)), "
-        "new_device AS (SELECT fr.transaction_id FROM fr WHERE fr.device_id IS NOT NULL AND NOT EXISTS "
-        "(SELECT 1 FROM fact_transactions e WHERE e.card_id = fr.card_id AND e.device_id = fr.device_id "
-        "AND e.event_ts < fr.event_ts)) "
-        "SELECT fr.date_key, SUM(CASE WHEN fr.ip_is_vpn THEN 1 ELSE 0 END), COUNT(fp.transaction_id), "
-        "COUNT(nd.transaction_id) FROM fr "
-        "LEFT JOIN first_pair fp ON fp.transaction_id = fr.transaction_id "
-        "LEFT JOIN new_device nd ON nd.transaction_id = fr.transaction_id GROUP BY fr.date_key ORDER BY 1",
+        "SELECT r.date_key, CAST(SUM(r.vpn_frauds) AS BIGINT), CAST(SUM(r.first_pair_frauds) AS BIGINT), "
+        f"CAST(SUM(r.new_device_frauds) AS BIGINT) FROM rollup_frauds r WHERE {where} "
+        "GROUP BY r.date_key ORDER BY 1",
         params,
         ["date_key", "VPN", "First-time customer-merchant pair", "New device"],
     )
@@ -232,10 +247,10 @@ def segment_trends(filters: Filters) -> pd.DataFrame:
 @_cached
 def fraud_types(filters: Filters) -> pd.DataFrame:
     """Frauds per day and fraud type (``unlabelled`` for analyst-confirmed fraud without a type)."""
-    where, params = filters.where()
+    where, params = filters.rollup_where()
     frame = _frame(
-        f"SELECT f.date_key, COALESCE(f.fraud_type, 'unlabelled'), COUNT(*) "
-        f"FROM {facts_from(dimensions=filters.active)} WHERE {where} AND {FRAUD} GROUP BY 1, 2 ORDER BY 1, 2",
+        "SELECT r.date_key, r.fraud_type, CAST(SUM(r.frauds) AS BIGINT) "
+        f"FROM rollup_frauds r WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2",
         params,
         ["date_key", "fraud_type", "frauds"],
     )
@@ -357,8 +372,8 @@ def reason_codes(transaction_id: str, model_version: str | None) -> pd.DataFrame
 def label_alert(alert_id: int, label: AnalystLabel, feedback: str | None = None) -> None:
     """Store an analyst's verdict on the alert and on its transaction (which feeds retraining).
 
-    Both rows change in one warehouse transaction. Clears the query cache: the label changes
-    what counts as fraud in every view.
+    Both rows and the rollups of the transaction's day change in one warehouse transaction.
+    Clears the query cache: the label changes what counts as fraud in every view.
     """
     labeled_at = datetime.now(UTC)
     with connect(load_settings()) as wh:
@@ -374,7 +389,21 @@ def label_alert(alert_id: int, label: AnalystLabel, feedback: str | None = None)
             "WHERE transaction_id = (SELECT transaction_id FROM fraud_alerts WHERE alert_id = %s)",
             (label, labeled_at, alert_id),
         )
+        day = wh.query(
+            "SELECT f.date_key FROM fact_transactions f JOIN fraud_alerts a "
+            "ON a.transaction_id = f.transaction_id WHERE a.alert_id = %s",
+            (alert_id,),
+        )
+        rollups.refresh(wh, [int(key) for (key,) in day])
     st.cache_data.clear()
+
+
+def partial_day(filters: Filters) -> datetime | None:
+    """The newest transaction's time when its day lies in the range: that day is still partial."""
+    newest = newest_event()
+    if newest is None or not filters.start <= newest.date() <= filters.end:
+        return None
+    return newest
 
 
 def _every_day(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
@@ -385,6 +414,11 @@ def _every_day(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     out = frame.set_index("day").reindex(days, fill_value=0).reset_index()
     out["date_key"] = out["day"].dt.strftime("%Y%m%d").astype(int)
     return out
+
+
+def _day(key: int) -> date:
+    """The date of a ``YYYYMMDD`` key."""
+    return date(key // 10000, key // 100 % 100, key % 100)
 
 
 def _with_day(frame: pd.DataFrame) -> pd.DataFrame:

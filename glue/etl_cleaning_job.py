@@ -25,9 +25,11 @@ One run:
    and rejected lines with their reason to ``s3://<bucket>/quarantine/transactions/``.
 6. **Load** dimensions (type-1 upsert, latest event wins) and facts through CSV files that
    Spark writes to the staging prefix and ``COPY`` reads, in ONE warehouse transaction that
-   also marks the run succeeded with its counts. The fact load runs while Spark derives the
-   dimensions and writes the curated Parquet (different processes, and on AWS different
-   machines); the facts' references to the dimensions are checked before the commit.
+   also recomputes the dashboard's daily rollups of the days the batch touched
+   (:mod:`fraudstack.warehouse.rollups`) and marks the run succeeded with its counts. The
+   fact load runs while Spark derives the dimensions and writes the curated Parquet
+   (different processes, and on AWS different machines); the facts' references to the
+   dimensions are checked before the commit.
 
 Card numbers never appear: events carry only ``card_token``.
 """
@@ -61,6 +63,7 @@ from fraudstack.warehouse import (
     Warehouse,
     connect,
     migrate,
+    rollups,
     table,
 )
 from fraudstack.wire import screen
@@ -449,7 +452,10 @@ def run(spark: SparkSession, settings: Settings) -> EtlSummary:
             for name in DIMENSION_LOAD_ORDER:
                 wh.upsert(name, dimensions[name])
             wh.check_references(staged)
-            wh.discard(staged)
+        with summary.stage("rollups"):
+            touched = wh.query(f"SELECT DISTINCT date_key FROM {staged.staging}")
+            rollups.refresh(wh, [int(key) for (key,) in touched], rollups.FACTS)
+        wh.discard(staged)
         summary.rows_loaded = result.written
         summary.duplicates_dropped = summary.rows_read - summary.rows_quarantined - result.written
         summary.elapsed_s = time.monotonic() - started

@@ -20,7 +20,9 @@ One run:
    call per bucket, vectorised), then the current registry model scores the new rows and
    explains only the flagged ones (TreeSHAP reason codes).
 4. **Write** ``fraud_predictions`` (transaction, model version, score, decision, scored_at,
-   reason codes) with an upsert on (transaction_id, model_version): idempotent.
+   reason codes) with an upsert on (transaction_id, model_version): idempotent; in the same
+   transaction, recompute the dashboard's prediction rollups of the days scored
+   (:mod:`fraudstack.warehouse.rollups`).
 
 Decisions follow the streaming scorer's rule: ``review`` from the model's threshold (or
 ``FRAUDSTACK_SCORER_REVIEW_THRESHOLD``), ``decline`` from ``FRAUDSTACK_SCORER_DECLINE_THRESHOLD``,
@@ -45,7 +47,7 @@ from fraudstack.model.inference import TARGET
 from fraudstack.model.registry import load_current_model, model_to_bytes
 from fraudstack.model.scoring import FraudModel
 from fraudstack.settings import Settings
-from fraudstack.warehouse import connect
+from fraudstack.warehouse import connect, rollups
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -167,8 +169,11 @@ def run(spark: SparkSession, settings: Settings, top_k: int = TOP_K) -> Inferenc
             scored["transaction_id"], scored["score"], scored["decision"], scored["reason_codes"], strict=True
         )
     ]
+    scored_ids = set(scored["transaction_id"])
+    touched = {rollups.date_key(ts) for tx, ts in pending_rows if tx in scored_ids}
     with connect(settings) as wh:
         wh.upsert("fraud_predictions", rows, columns=PREDICTION_COLUMNS, update=True)
+        rollups.refresh(wh, touched, rollups.PREDICTIONS)
     summary.scored = len(rows)
     summary.decisions = dict(Counter(scored["decision"]))
     summary.elapsed_s = time.monotonic() - started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import pandas as pd
 import streamlit as st
@@ -74,6 +75,24 @@ def render(ctx: Context) -> None:
         st.info("No transactions match the selected time range and filters.")
         return
     st.subheader("Transactions and frauds per day")
+    partial = queries.partial_day(ctx.filters)
     st.altair_chart(
-        charts.daily_lines(daily, ["transactions", "frauds"], name="series", value="count"), width="stretch"
+        charts.daily_lines(
+            daily,
+            ["transactions", "frauds"],
+            name="series",
+            value="count",
+            partial_day=None if partial is None else partial.date(),
+        ),
+        width="stretch",
+    )
+    if partial is not None:
+        st.caption(partial_caption(partial))
+
+
+def partial_caption(newest: datetime) -> str:
+    """Why the last point is hollow: its day holds only the events loaded so far."""
+    return (
+        f"{newest:%Y-%m-%d} is partial (hollow point, dashed line): transactions up to "
+        f"{newest:%H:%M} UTC are loaded so far."
     )

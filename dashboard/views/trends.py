@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard import charts, queries
 from dashboard.views import Context
+from dashboard.views.overview import partial_caption
 
 SEGMENTS = ["VPN", "First-time customer-merchant pair", "New device"]
 
@@ -20,7 +21,19 @@ def render(ctx: Context) -> None:
     st.caption(
         "A fraud can sit in several segments; 'first-time' and 'new' look at the card's whole history."
     )
-    st.altair_chart(charts.daily_lines(segments, SEGMENTS, name="segment", value="frauds"), width="stretch")
+    partial = queries.partial_day(ctx.filters)
+    st.altair_chart(
+        charts.daily_lines(
+            segments,
+            SEGMENTS,
+            name="segment",
+            value="frauds",
+            partial_day=None if partial is None else partial.date(),
+        ),
+        width="stretch",
+    )
+    if partial is not None:
+        st.caption(partial_caption(partial))
     st.subheader("Frauds by type per day")
     st.altair_chart(
         charts.stacked_daily(queries.fraud_types(ctx.filters), category="fraud_type", value="frauds"),

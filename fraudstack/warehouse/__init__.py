@@ -10,11 +10,13 @@ Public API (everything else here is internal)::
         wh.execute("UPDATE fraud_alerts SET status = %s WHERE alert_id = %s", ("sent", 7))
         wh.upsert("fraud_predictions", rows)      # staging + ON CONFLICT / MERGE
         wh.copy("some_table", columns, CsvParts("s3://bucket/prefix/"))
+        rollups.refresh(wh, [20260105])           # recompute the dashboard's rollups of a day
 
 Tables: see :data:`fraudstack.warehouse.schema.TABLES` (``python -m fraudstack.warehouse``
 re-renders the DDL files under ``data/warehouse/``).
 """
 
+from fraudstack.warehouse import rollups
 from fraudstack.warehouse.connection import LoadResult, Staged, Warehouse, connect
 from fraudstack.warehouse.dialect import Dialect
 from fraudstack.warehouse.load import SPARK_CSV_OPTIONS, CsvParts
@@ -34,5 +36,6 @@ __all__ = [
     "applied_versions",
     "connect",
     "migrate",
+    "rollups",
     "table",
 ]

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 
 from fraudstack.errors import FraudstackError
 from fraudstack.warehouse.dialect import Dialect, default_now, lock_for_migrations
-from fraudstack.warehouse.schema import TABLES, Column, Table, render_ddl
+from fraudstack.warehouse.rollups import build_sql
+from fraudstack.warehouse.schema import ROLLUPS, TABLES, Column, Table, render_ddl
 
 if TYPE_CHECKING:
     from fraudstack.warehouse.connection import Warehouse
@@ -113,8 +114,11 @@ _FRAUD_ALERTS_V1 = Table(
 
 
 def _star_schema(dialect: Dialect) -> str:
-    """Every table as migration 1 created it."""
-    return render_ddl(dialect, [_FRAUD_ALERTS_V1 if t.name == _FRAUD_ALERTS_V1.name else t for t in TABLES])
+    """Every table as migration 1 created it (the rollups came with migration 5)."""
+    return render_ddl(
+        dialect,
+        [_FRAUD_ALERTS_V1 if t.name == _FRAUD_ALERTS_V1.name else t for t in TABLES if t not in ROLLUPS],
+    )
 
 
 def _alert_attempts(dialect: Dialect) -> str:
@@ -148,11 +152,23 @@ def _alert_claim_tokens(_dialect: Dialect) -> str:
     return "ALTER TABLE fraud_alerts ADD COLUMN claim_token VARCHAR(32);\n"
 
 
+def _dashboard_rollups(dialect: Dialect) -> str:
+    """Create the daily rollups the dashboard reads and build them from what is loaded.
+
+    Why: every dashboard view aggregated the facts on each filter change, at a cost that grew
+    with the fact table; the rollups hold the same sums per day at the joint grain of the
+    dashboard's filters (:mod:`.rollups`). The build uses the rollup SQL as of this
+    migration: if that SQL changes, freeze a copy here and rebuild in a new migration.
+    """
+    return render_ddl(dialect, ROLLUPS) + build_sql(default_now(dialect))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "star_schema", _star_schema),
     Migration(2, "loader_checks_fact_references", _loader_checks_fact_references),
     Migration(3, "alert_attempts", _alert_attempts),
     Migration(4, "alert_claim_tokens", _alert_claim_tokens),
+    Migration(5, "dashboard_rollups", _dashboard_rollups),
 )
 
 

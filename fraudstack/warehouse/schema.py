@@ -21,6 +21,8 @@ Design (a modified star, for the dashboard's joins and time filters and the mode
   ``claim_token`` names the dispatch run that last claimed it (how a run finds its claims
   without ``RETURNING``, which Redshift lacks).
 * ``etl_runs`` / ``etl_objects``: the ETL's bookmark - which raw objects each run loaded.
+* ``rollup_*``: daily sums of the facts at the dashboard's filter grain (migration 5), what
+  every dashboard chart reads; maintained by :mod:`.rollups`.
 
 Text lengths are in bytes on Redshift, so free-text columns allow 4 bytes per character.
 
@@ -285,6 +287,83 @@ ETL_OBJECTS = Table(
     indexes=(("run_id",),),
 )
 
+
+def _dims() -> tuple[Column, ...]:
+    """The dashboard's filter dimensions, the joint grain of every rollup (see :mod:`.rollups`)."""
+    return (
+        Column("merchant_category", "VARCHAR(256)", nullable=False),
+        Column("card_type", "VARCHAR(16)", nullable=False),
+        Column("device_os", "VARCHAR(16)", nullable=False),  # 'card present' without a device
+        Column("issuing_bank", "VARCHAR(256)", nullable=False),
+    )
+
+
+_DIM_KEY = ("merchant_category", "card_type", "device_os", "issuing_bank")
+
+ROLLUP_TRANSACTIONS = Table(
+    "rollup_transactions",
+    (
+        Column("date_key", "INTEGER", nullable=False),
+        *_dims(),
+        Column("transactions", "BIGINT", nullable=False),
+        Column("amount", "NUMERIC(18,2)", nullable=False),
+        Column("frauds", "BIGINT", nullable=False),
+        Column("fraud_amount", "NUMERIC(18,2)", nullable=False),
+        Column("alerts_sent", "BIGINT", nullable=False),  # sent before rollup_days.refreshed_at
+    ),
+    primary_key=("date_key", *_DIM_KEY),
+    diststyle="AUTO",
+    sortkey=("date_key",),
+)
+
+ROLLUP_FRAUDS = Table(
+    "rollup_frauds",
+    (
+        Column("date_key", "INTEGER", nullable=False),
+        *_dims(),
+        Column("fraud_type", "VARCHAR(32)", nullable=False),  # 'unlabelled': analyst fraud, no type
+        Column("frauds", "BIGINT", nullable=False),
+        Column("vpn_frauds", "BIGINT", nullable=False),
+        Column("first_pair_frauds", "BIGINT", nullable=False),  # first customer-merchant pair
+        Column("new_device_frauds", "BIGINT", nullable=False),  # device new to the card
+    ),
+    primary_key=("date_key", *_DIM_KEY, "fraud_type"),
+    diststyle="AUTO",
+    sortkey=("date_key",),
+)
+
+ROLLUP_PREDICTIONS = Table(
+    "rollup_predictions",
+    (
+        Column("date_key", "INTEGER", nullable=False),
+        *_dims(),
+        _id("model_version"),
+        Column("decision", "VARCHAR(16)", nullable=False),
+        Column("score_bin", "SMALLINT", nullable=False),
+        Column("is_fraud", "BOOLEAN", nullable=False),  # label, or the analyst's verdict
+        Column("predictions", "BIGINT", nullable=False),
+        Column("last_scored_at", "TIMESTAMPTZ", nullable=False),
+    ),
+    primary_key=("date_key", *_DIM_KEY, "model_version", "decision", "score_bin", "is_fraud"),
+    diststyle="AUTO",
+    sortkey=("date_key",),
+)
+
+ROLLUP_DAYS = Table(
+    "rollup_days",
+    (
+        Column("date_key", "INTEGER", nullable=False),
+        Column("refreshed_at", "TIMESTAMPTZ", nullable=False),  # alerts sent since: not rolled up yet
+        Column("last_event_ts", "TIMESTAMPTZ", nullable=False),
+    ),
+    primary_key=("date_key",),
+    diststyle="ALL",
+    sortkey=("date_key",),
+)
+
+#: The rollups, in the order migration 5 creates them.
+ROLLUPS: tuple[Table, ...] = (ROLLUP_TRANSACTIONS, ROLLUP_FRAUDS, ROLLUP_PREDICTIONS, ROLLUP_DAYS)
+
 #: Every table of the current schema, in dependency order (referenced tables first).
 TABLES: tuple[Table, ...] = (
     DIM_DATE,
@@ -299,6 +378,7 @@ TABLES: tuple[Table, ...] = (
     FRAUD_ALERTS,
     ETL_RUNS,
     ETL_OBJECTS,
+    *ROLLUPS,
 )
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from fraudstack.warehouse import Warehouse, table
+from fraudstack.warehouse import Warehouse, rollups, table
 
 MODEL = "v-test"
 CURRENT = (date(2026, 1, 11), date(2026, 1, 20))
@@ -80,7 +80,7 @@ def calendar_rows(first: date, last: date) -> tuple[list[tuple[object, ...]], li
 
 
 def load(wh: Warehouse) -> None:
-    """Load the known dataset (dimensions, facts, predictions, alerts) and commit."""
+    """Load the known dataset (dimensions, facts, predictions, alerts), roll it up and commit."""
     dates, times = calendar_rows(date(2026, 1, 1), date(2026, 1, 31))
     wh.upsert("dim_date", dates)
     wh.upsert("dim_time", times)
@@ -146,4 +146,5 @@ def load(wh: Warehouse) -> None:
     wh.upsert("fact_transactions", facts, columns=fact_columns)
     wh.upsert("fraud_predictions", predictions)
     wh.copy("fraud_alerts", ["transaction_id", "model_version", "status", "claimed_at", "sent_at"], alerts)
+    rollups.refresh(wh, {rollups.date_key(f[1]) for f in facts})  # as the ETL and inference do
     wh.commit()
