@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "warehouse": "warehouse",
     "etl": "warehouse",
     "train": "train",
+    "predict": "predict",
     "score": "score",
     "pipeline": "pipeline",
     "dashboard": "dashboard",

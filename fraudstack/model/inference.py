@@ -19,6 +19,25 @@ from fraudstack.model.scoring import FraudModel
 TARGET = "target"
 
 
+def _decided(
+    features: pd.DataFrame, transaction_ids: pd.Series, model: FraudModel, thresholds: Thresholds, top_k: int
+) -> pd.DataFrame:
+    """``transaction_id``, ``score``, ``decision``, ``reason_codes`` of every row of ``features``."""
+    scored = model.score_and_explain(features, top_k=top_k, threshold=thresholds.review)
+    scores = scored["score"].to_numpy()
+    return pd.DataFrame(
+        {
+            "transaction_id": transaction_ids.to_numpy(),
+            "score": scores,
+            "decision": thresholds.names(scores),
+            "reason_codes": [
+                None if found is None else json.dumps([r.as_dict() for r in found])
+                for found in scored["reasons"]
+            ],
+        }
+    )
+
+
 def score_new_rows(
     history: pd.DataFrame, model: FraudModel, thresholds: Thresholds, top_k: int
 ) -> pd.DataFrame:
@@ -30,16 +49,21 @@ def score_new_rows(
     """
     features = compute_features(history.drop(columns=[TARGET]))
     new = history[TARGET].fillna(False).to_numpy(dtype=bool)
-    scored = model.score_and_explain(features[new], top_k=top_k, threshold=thresholds.review)
-    scores = scored["score"].to_numpy()
-    return pd.DataFrame(
-        {
-            "transaction_id": history.loc[new, "transaction_id"].to_numpy(),
-            "score": scores,
-            "decision": thresholds.names(scores),
-            "reason_codes": [
-                None if found is None else json.dumps([r.as_dict() for r in found])
-                for found in scored["reasons"]
-            ],
-        }
-    )
+    return _decided(features[new], history.loc[new, "transaction_id"], model, thresholds, top_k)
+
+
+def score_file(
+    frame: pd.DataFrame, model: FraudModel, thresholds: Thresholds, top_k: int
+) -> tuple[pd.DataFrame, list[str]]:
+    """Every row of a user's file (schema columns), scored as :func:`score_new_rows` scores.
+
+    The file is its own history: a card's features see its earlier rows in the file. A feature
+    of the model whose input columns the file lacks is missing on every row, which XGBoost
+    sends down each split's learned default branch, as for a missing value in training; those
+    features are returned so the caller can say the scores lack them. A model trained on the
+    same kind of file (``fraudstack train --data``) never lacks any.
+    """
+    features = compute_features(frame)
+    lacking = [name for name in model.features if name not in features]
+    features = features.reindex(columns=list(model.features))
+    return _decided(features, frame["transaction_id"], model, thresholds, top_k), lacking
