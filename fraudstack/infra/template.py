@@ -255,6 +255,13 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
         )
         for component in SERVICES
     }
+    producer_sg = SecurityGroup(
+        logical_id="ProducerSecurityGroup",
+        name=f"{prefix}-producer",
+        network=network,
+        description="fraudstack produce as a one-off task (docs/deploy-aws.md): Kafka and AWS APIs",
+        egress=(to_endpoints, to_kafka, to_brokers),
+    )
     migrate_sg = SecurityGroup(
         logical_id="MigrateTaskSecurityGroup",
         name=f"{prefix}-migrate",
@@ -497,6 +504,7 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
         lambda_sg,
         kafka_sg,
         *service_sgs.values(),
+        producer_sg,
         dashboard_sg,
         balancer_sg,
         migrate_sg,
@@ -673,7 +681,19 @@ def render(settings: Settings) -> dict[str, Any]:
         "PrivateSubnets": {"Value": {"Fn::Join": [",", network.subnet_ids]}},
         "KafkaClientSecurityGroups": {
             "Description": "Allow these in the Kafka brokers' security group (TCP 9092-9098)",
-            "Value": {"Fn::Join": [",", [service.security_group.group_id for service in kafka_clients]]},
+            "Value": {
+                "Fn::Join": [
+                    ",",
+                    [
+                        *(service.security_group.group_id for service in kafka_clients),
+                        {"Fn::GetAtt": ["ProducerSecurityGroup", "GroupId"]},
+                    ],
+                ]
+            },
+        },
+        "ProducerSecurityGroup": {
+            "Description": "Run `fraudstack produce` as a one-off task with this group (docs/deploy-aws.md)",
+            "Value": {"Fn::GetAtt": ["ProducerSecurityGroup", "GroupId"]},
         },
         "KafkaCluster": {
             "Description": "ARN of the stack's MSK cluster (kafka:GetBootstrapBrokers gives its brokers)",
