@@ -1,0 +1,697 @@
+"""The chaos harness: one stack of its own, every moving part killed with SIGKILL and restarted, and
+the transactions counted stage by stage.
+
+Shared by the ``chaos`` tests (small, in the default suite) and ``bench/bench_chaos.py`` (a
+minute or more at 1,000 tx/s). Why a stack of its own rather than the test session's: killing
+the emulator loses every in-memory resource on it (Kinesis streams, Firehose, SNS, SQS,
+Lambda, Glue, Step Functions - only S3 is kept on disk, :mod:`fraudstack.localaws.s3_store`),
+and killing a broker with memory storage loses its topics; on the session's stack that would
+break the tests that run after this one.
+
+The broker stores in the emulator's S3 (``FRAUDSTACK_KAFKA_STORAGE=s3``), the durable setting;
+with the default memory storage a broker kill loses every topic by design.
+
+What counts as what (:class:`Counts`):
+
+- **acked**: records the broker acknowledged to the producer (``acks=all``), by transaction id;
+- **lake**: raw/ records Firehose delivered to S3, by transaction id (repeats kept);
+- **warehouse**: ``fact_transactions`` rows for those ids (repeats kept: the primary key forbids
+  them, so a repeat would mean the key was dropped);
+- **decisions**: records on the scorer's decisions topic (replays after a kill are repeats);
+- **alerts**: scorer alerts SNS delivered to the alerts tap queue, drained while the run goes on.
+
+Restarts are what an operator does: ``fraudstack stack up`` (:meth:`EmbeddedStack.up`, which
+starts whatever is not running) and, after the emulator, ``fraudstack deploy`` (:func:`deploy`)
+to recreate the resources it kept in memory; a killed bridge, scorer or ETL run is started again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence, Sized
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+
+from fraudstack.aws import client
+from fraudstack.deploy import deploy
+from fraudstack.kafka.config import consumer_config, producer_config
+from fraudstack.kafka.producer import ProduceSummary, produce_events
+from fraudstack.kafka.topics import ensure_topics
+from fraudstack.resources import Resource, declare
+from fraudstack.settings import Settings, load_settings
+from fraudstack.stack import EmbeddedStack
+from fraudstack.stack.process import ManagedServer, port_is_free
+from fraudstack.warehouse import connect
+from tests.support import wait_until
+
+#: What the streaming part needs from ``fraudstack deploy`` (the whole declaration adds the
+#: Glue jobs, Lambda and state machine, which the chaos runs do not use).
+STREAMING_KINDS = frozenset(
+    {"s3-bucket", "kinesis-stream", "iam-role", "firehose-stream", "sns-topic", "sqs-queue"}
+)
+
+#: Server names in :class:`EmbeddedStack` for the names the chaos schedule uses.
+SERVERS = {"broker": "kafka", "emulator": "aws", "postgres": "warehouse"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def chaos_settings(state_dir: Path, **overrides: Any) -> Settings:
+    """Settings for a stack of its own: free ports, durable broker storage, quick Firehose buffers.
+
+    The endpoints are given explicitly: inside pytest the session stack's endpoints are in the
+    environment and would otherwise win over the ports.
+    """
+    kafka, moto, postgres = _free_port(), _free_port(), _free_port()
+    values: dict[str, Any] = {
+        "state_dir": state_dir,
+        "kafka_port": kafka,
+        "moto_port": moto,
+        "postgres_port": postgres,
+        "kafka_bootstrap_servers": f"127.0.0.1:{kafka}",
+        "aws_endpoint_url": f"http://127.0.0.1:{moto}",
+        "kafka_storage": "s3",
+        "kafka_storage_bucket": "chaos-kafka",
+        "kafka_session_timeout_ms": 6000,
+        "bucket": "chaos-lake",
+        "artifacts_bucket": "chaos-artifacts",
+        "firehose_buffer_seconds": 1,
+        "scorer_snapshot_seconds": 1.0,
+        "scorer_alert_threshold": 0.9,
+        "metrics_enabled": False,
+    }
+    return load_settings(**{**values, **overrides})
+
+
+class AckedProducer:
+    """A producer that notes each transaction id it was given, and each the broker acknowledged (when).
+
+    Why a wrapper: :func:`produce_events` reports counts, and the chaos count needs the ids
+    (which acked record went missing where). Everything else is the real producer's.
+    """
+
+    def __init__(self, producer: Producer, clock: Callable[[], float]) -> None:
+        self._producer = producer
+        self._clock = clock
+        self.attempted: list[str] = []
+        self.acked: dict[str, float] = {}
+
+    def produce(self, topic: str, value: bytes, key: bytes, on_delivery: Callable[[Any, Any], None]) -> None:
+        transaction_id = json.loads(value)["transaction_id"]
+
+        def delivered(err: Any, msg: Any) -> None:
+            if err is None:
+                self.acked[transaction_id] = self._clock()
+            on_delivery(err, msg)
+
+        self._producer.produce(topic, value=value, key=key, on_delivery=delivered)
+        self.attempted.append(transaction_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._producer, name)
+
+
+class Stream:
+    """:func:`produce_events` at ``rate`` on a thread, through an :class:`AckedProducer`, until the
+    events run out or :meth:`stop`."""
+
+    def __init__(
+        self, settings: Settings, events: Iterable[dict[str, Any]], rate: float, clock: Callable[[], float]
+    ) -> None:
+        self.total = len(events) if isinstance(events, Sized) else None
+        self.producer = AckedProducer(Producer(producer_config(settings, "chaos-producer")), clock)
+        self.summary: ProduceSummary | None = None
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(settings, events, rate), daemon=True)
+        self._thread.start()
+
+    def _run(self, settings: Settings, events: Iterable[dict[str, Any]], rate: float) -> None:
+        try:
+            self.summary = produce_events(
+                settings, events, rate=rate, stop=self._stop, producer=cast(Producer, self.producer)
+            )
+        except BaseException as exc:  # reported by result()
+            self.error = exc
+        finally:
+            self.producer.close()  # flushed by produce_events; a live handle keeps polling the broker
+
+    @property
+    def acked(self) -> int:
+        return len(self.producer.acked)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def result(self, timeout: float) -> ProduceSummary:
+        self._thread.join(timeout)
+        if self.error is not None:
+            raise self.error
+        assert self.summary is not None, f"producer still running after {timeout}s"
+        return self.summary
+
+
+class AlertTap:
+    """Drains the alerts tap queue on a thread: every SNS alert delivered, by transaction id.
+
+    Why drain during the run: the queue lives in the emulator's memory, so whatever sits in it
+    when the emulator is killed is gone; reading as alerts arrive keeps that window to about a
+    second. Errors (emulator down, queue not yet recreated) are retried.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self.alerts: Counter[str] = Counter()
+        self.errors = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        sqs = client("sqs", self._settings)
+        url: str | None = None
+        while not self._stop.is_set():
+            try:
+                if url is None:
+                    url = sqs.get_queue_url(QueueName=self._settings.alerts_tap_queue)["QueueUrl"]
+                messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+                    "Messages", []
+                )
+                for message in messages:
+                    body = json.loads(message["Body"])["Message"]
+                    self.alerts[json.loads(body.splitlines()[-1])["transaction_id"]] += 1
+                if messages:
+                    sqs.delete_message_batch(
+                        QueueUrl=url,
+                        Entries=[
+                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                            for i, m in enumerate(messages)
+                        ],
+                    )
+            except Exception:
+                self.errors += 1
+                url = None
+                self._stop.wait(0.5)
+
+    def wait_for(self, ids: set[str], timeout: float) -> bool:
+        """Poll until every id in ``ids`` was alerted; False at the deadline."""
+        deadline = time.monotonic() + timeout
+        while not ids <= set(self.alerts):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.5)
+        return True
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+class DecisionCounter:
+    """Reads the decisions topic from the beginning, no consumer group: every decision, replays too."""
+
+    def __init__(self, settings: Settings) -> None:
+        topic = settings.topic_decisions
+        self._consumer = Consumer(consumer_config(settings, "chaos-decision-reader"))
+        partitions = self._consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        self._consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        self.decisions: Counter[str] = Counter()
+        self.alerting: set[str] = set()
+        self._alert_threshold = settings.scorer_alert_threshold
+
+    def read(self, seconds: float = 0.5) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for message in self._consumer.consume(10_000, 0.1):
+                if message.error() is not None:
+                    continue
+                decision = json.loads(message.value() or b"null")
+                self.decisions[decision["transaction_id"]] += 1
+                if decision["decision"] != "approve" and decision["score"] >= self._alert_threshold:
+                    self.alerting.add(decision["transaction_id"])
+
+    def wait_for(self, ids: set[str], timeout: float) -> bool:
+        """Poll until every id in ``ids`` was decided; False at the deadline."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.read()
+            if ids <= set(self.decisions):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+
+    def missing(self, ids: set[str], settings: Settings) -> str:
+        """Why ``ids`` are not all decided: how many, and whether a fresh read of the topic sees them."""
+        gone = ids - set(self.decisions)
+        fresh = DecisionCounter(settings)
+        try:
+            fresh.read(5.0)
+        finally:
+            fresh.close()
+        return (
+            f"{len(gone):,} of {len(ids):,} not decided (this reader saw {len(self.decisions):,} ids, "
+            f"a fresh read of the topic {len(fresh.decisions):,}, "
+            f"of them {len(gone & set(fresh.decisions)):,} of the missing)"
+        )
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+@dataclass
+class Kill:
+    """One SIGKILL on the timeline: what, when (seconds since the run's start), back when."""
+
+    component: str
+    at: float
+    back: float | None = None
+    note: str = ""
+
+
+@dataclass
+class EtlRun:
+    """One ``fraudstack etl`` run: how it ended and its output's last line."""
+
+    exit_code: int
+    seconds: float
+    last_line: str
+
+
+@dataclass
+class ChaosStack:
+    """A stack of its own with the bridge and the scorer running; kill and restart by name."""
+
+    settings: Settings
+    log_dir: Path
+    resources: list[Resource]
+    stack: EmbeddedStack = field(init=False)
+    started: float = field(default_factory=time.monotonic)
+    kills: list[Kill] = field(default_factory=list)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    etl_runs: list[EtlRun] = field(default_factory=list)
+    marks: list[tuple[float, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.stack = EmbeddedStack(self.settings)
+
+    # --- set-up ------------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls, settings: Settings, log_dir: Path, kinds: Iterable[str] | None = STREAMING_KINDS
+    ) -> ChaosStack:
+        """Start the servers, deploy ``kinds`` of the declaration (all when None), create the topics."""
+        wanted = None if kinds is None else set(kinds)
+        resources = [r for r in declare(settings) if wanted is None or r.kind in wanted]
+        chaos = cls(settings=settings, log_dir=log_dir, resources=resources)
+        settings.state_path.mkdir(parents=True, exist_ok=True)
+        settings.state_path.chmod(0o755)  # PostgreSQL runs as another user when run as root
+        chaos.stack.up()
+        try:
+            deploy(settings, resources)
+            ensure_topics(
+                settings, [settings.topic_transactions, settings.topic_dead_letter, settings.topic_decisions]
+            )
+        except BaseException:
+            chaos.stack.down()
+            raise
+        return chaos
+
+    def clock(self) -> float:
+        """Seconds since the run started (the timeline the kills and acks are noted on)."""
+        return time.monotonic() - self.started
+
+    def mark(self, text: str) -> None:
+        """Note a step of the schedule on the timeline (printed with the kills)."""
+        self.marks.append((self.clock(), text))
+
+    def close(self) -> None:
+        """Stop the bridge, the scorer and the servers (SIGTERM, then SIGKILL)."""
+        for proc in self.procs.values():
+            _stop(proc)
+        self.stack.down()
+
+    # --- components ----------------------------------------------------------------------------
+    def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        log = (self.log_dir / f"{name}.log").open("ab")
+        env = {**os.environ, **self.settings.subprocess_env(), "PYTHONUNBUFFERED": "1"}
+        try:
+            return subprocess.Popen(
+                [sys.executable, "-m", "fraudstack", *args],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        finally:
+            log.close()
+
+    def start_bridge(self) -> None:
+        self.procs["bridge"] = self._spawn("bridge", "bridge", "--linger", "0.1", "--metrics-interval", "5")
+
+    def start_scorer(self) -> None:
+        self.procs["scorer"] = self._spawn(
+            "scorer", "score", "--commit-interval", "0.2", "--metrics-interval", "5"
+        )
+
+    def log_tail(self, name: str, lines: int = 15) -> str:
+        path = self.log_dir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def wait_for_log(self, name: str, text: str, timeout: float) -> None:
+        """Poll ``name``'s log for ``text`` (e.g. the scorer's or bridge's partition assignment)."""
+        path = self.log_dir / f"{name}.log"
+        deadline = time.monotonic() + timeout
+        while not (path.exists() and text in path.read_text(errors="replace")):
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"no {text!r} in the {name} log after {timeout}s:\n{self.log_tail(name)}"
+                )
+            time.sleep(0.2)
+
+    def dead(self) -> list[str]:
+        """Components that are not running: exited processes and servers that do not answer."""
+        gone = [name for name, proc in self.procs.items() if proc.poll() is not None]
+        state = self.stack.status()
+        return gone + [name for name, server in state.servers.items() if not server["healthy"]]
+
+    # --- faults ----------------------------------------------------------------------------------
+    def kill(self, component: str, note: str = "") -> Kill:
+        """SIGKILL ``component`` (bridge, scorer, broker, emulator, postgres) and restart it.
+
+        Servers come back through ``stack up`` (which waits until they answer and then runs its
+        consistency check); after the emulator, ``deploy`` recreates what it kept in memory.
+        """
+        event = Kill(component, self.clock(), note=note)
+        self.kills.append(event)
+        if component in ("bridge", "scorer"):
+            proc = self.procs[component]
+            proc.kill()
+            proc.wait()
+            (self.start_bridge if component == "bridge" else self.start_scorer)()
+        else:
+            server = self.stack.servers[SERVERS[component]]
+            server.kill()
+            self._stack_up(server)
+            if component == "emulator":
+                deploy(self.settings, self.resources)
+        event.back = self.clock()
+        return event
+
+    def kill_only(self, component: str, note: str = "") -> Kill:
+        """SIGKILL a server without restarting it (:meth:`restart` brings it back)."""
+        event = Kill(component, self.clock(), note=note)
+        self.kills.append(event)
+        self.stack.servers[SERVERS[component]].kill()
+        return event
+
+    def restart(self, event: Kill) -> None:
+        self._stack_up(self.stack.servers[SERVERS[event.component]])
+        if event.component == "emulator":
+            deploy(self.settings, self.resources)
+        event.back = self.clock()
+
+    def _stack_up(self, server: ManagedServer) -> None:
+        port = server.spec.port  # the kernel releases a killed listener's port within moments
+        wait_until(lambda: port_is_free(port), 30, f"port {port} released", interval=0.05)
+        self.stack.up()
+
+    # --- ETL ---------------------------------------------------------------------------------------
+    def etl(
+        self,
+        name: str,
+        kills: Sequence[str] = (),
+        when: Callable[[], bool] | None = None,
+        gap: float = 1.0,
+        timeout: float = 600,
+    ) -> EtlRun:
+        """One ``fraudstack etl`` run (the Glue script, on a local Spark) to its end.
+
+        Once ``when()`` holds, SIGKILL each of ``kills`` in order, ``gap`` seconds apart: ``"etl"``
+        (the job itself, with its Spark JVM and workers; a rerun is its restart) and/or
+        ``"postgres"`` (restarted with ``stack up`` once the run has ended). Each is noted on the
+        timeline; none is sent if the run ended before ``when()`` held.
+        """
+        started = time.monotonic()
+        proc = self._spawn(name, "etl")
+        pending: list[Kill] = []
+        deadline = started + timeout
+        try:
+            triggered = not kills or when is None
+            while proc.poll() is None and not triggered:
+                if time.monotonic() >= deadline:
+                    raise AssertionError(f"{name} still running after {timeout}s:\n{self.log_tail(name)}")
+                triggered = when is not None and when()
+                time.sleep(0.05)
+            for i, component in enumerate(kills if proc.poll() is None else ()):
+                if i and gap:
+                    time.sleep(gap)
+                if component == "etl":
+                    self.kills.append(Kill("etl", self.clock(), note=name))
+                    tree = _descendants(proc.pid)
+                    for pid in [proc.pid, *tree]:  # as a crash of the machine running it would
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(pid, signal.SIGKILL)
+                    self.kills[-1].back = self.clock()  # the rerun is the restart
+                else:
+                    pending.append(self.kill_only(component, note=name))
+            proc.wait(max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"{name} still running after {timeout}s:\n{self.log_tail(name)}") from None
+        finally:
+            if proc.poll() is None:
+                _stop(proc)
+            for event in pending:
+                self.restart(event)
+        tail = self.log_tail(name, 3).splitlines()
+        run = EtlRun(proc.returncode, time.monotonic() - started, tail[-1] if tail else "")
+        self.etl_runs.append(run)
+        return run
+
+    def etl_claimed(self) -> bool:
+        """A run has claimed its raw objects (committed in ``etl_runs``) and is still running."""
+        try:
+            with connect(self.settings) as wh:
+                if not wh.query("SELECT to_regclass('etl_runs') IS NOT NULL")[0][0]:
+                    return False
+                return bool(wh.query("SELECT 1 FROM etl_runs WHERE status = 'running'"))
+        except Exception:
+            return False
+
+    def etl_loading(self) -> bool:
+        """The ETL's load is under way and uncommitted: its batch is claimed (committed) and another
+        connection holds an open write transaction."""
+        return self.etl_claimed() and self.etl_writing()
+
+    def etl_writing(self) -> bool:
+        """Another connection holds an open write transaction."""
+        try:
+            with connect(self.settings) as wh:
+                rows = wh.query(
+                    "SELECT count(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
+                    "AND pid <> pg_backend_pid() AND datname = current_database()"
+                )
+                return bool(rows[0][0])
+        except Exception:
+            return False
+
+    # --- counting ----------------------------------------------------------------------------------
+    def lake_ids(self) -> Counter[str]:
+        """How often each transaction id is in the lake's raw/ objects (NDJSON, maybe gzip)."""
+        import gzip
+
+        s3 = client("s3", self.settings)
+        seen: Counter[str] = Counter()
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.settings.bucket, Prefix=self.settings.raw_prefix
+        ):
+            for obj in page.get("Contents", []):
+                body = s3.get_object(Bucket=self.settings.bucket, Key=obj["Key"])["Body"].read()
+                if obj["Key"].endswith(".gz"):
+                    body = gzip.decompress(body)
+                for line in body.splitlines():
+                    seen[json.loads(line)["transaction_id"]] += 1
+        return seen
+
+    def warehouse_ids(self, ids: Iterable[str]) -> Counter[str]:
+        """``fact_transactions`` rows per id among ``ids``."""
+        with connect(self.settings) as wh:
+            rows = wh.query(
+                "SELECT transaction_id, count(*) FROM fact_transactions "
+                "WHERE transaction_id = ANY(%s) GROUP BY 1",
+                (list(ids),),
+            )
+        return Counter({str(tid): int(n) for tid, n in rows})
+
+    def wait_until(self, what: str, check: Callable[[], bool], timeout: float) -> bool:
+        """Poll ``check`` until it holds; False at the deadline (callers assert or report)."""
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(1.0)
+        return True
+
+
+@dataclass
+class Counts:
+    """Every stage's view of the same transactions, by id (repeats counted)."""
+
+    produced: set[str]
+    acked: dict[str, float]
+    lake: Counter[str]
+    warehouse: Counter[str]
+    decisions: Counter[str]
+    alert_expected: set[str]
+    alerts: Counter[str]
+
+    @staticmethod
+    def repeats(counter: Counter[str]) -> int:
+        return sum(n - 1 for n in counter.values() if n > 1)
+
+    def lost(self) -> dict[str, set[str]]:
+        """Missing ids by the stage where they went missing."""
+        acked = set(self.acked)
+        lake = set(self.lake)
+        return {
+            "produced, not acked": self.produced - acked,
+            "acked, not in the lake (Kafka -> bridge -> Kinesis -> Firehose -> S3)": acked - lake,
+            "in the lake, not in the warehouse (ETL)": lake - set(self.warehouse),
+            "acked, not decided (scorer)": acked - set(self.decisions),
+            "alerting decision, no alert delivered (SNS)": self.alert_expected - set(self.alerts),
+            "in the lake, never acked (unknown origin)": lake - acked,
+        }
+
+    def table(self) -> str:
+        """The chaos table: one row per stage, with losses against the stage it reads from."""
+        acked = set(self.acked)
+        rows = [
+            ("produced (attempted)", len(self.produced), "-", "-", "-"),
+            ("acked by the broker", len(acked), f"{len(self.produced - acked):,}", "0", "producer"),
+            (
+                "lake raw/ (by transaction_id)",
+                len(self.lake),
+                f"{len(acked - set(self.lake)):,}",
+                f"{self.repeats(self.lake):,}",
+                "vs acked",
+            ),
+            (
+                "warehouse fact_transactions",
+                len(self.warehouse),
+                f"{len(set(self.lake) - set(self.warehouse)):,}",
+                f"{self.repeats(self.warehouse):,}",
+                "vs lake",
+            ),
+            (
+                "scorer decisions",
+                len(self.decisions),
+                f"{len(acked - set(self.decisions)):,}",
+                f"{self.repeats(self.decisions):,}",
+                "vs acked",
+            ),
+            (
+                "scorer alerts delivered (SNS -> tap)",
+                len(self.alerts),
+                f"{len(self.alert_expected - set(self.alerts)):,}",
+                f"{self.repeats(self.alerts):,}",
+                f"vs {len(self.alert_expected):,} alerting decisions",
+            ),
+        ]
+        lines = [
+            "| stage | distinct ids | lost | duplicates | compared with |",
+            "|---|---|---|---|---|",
+            *(f"| {name} | {count:,} | {lost} | {dups} | {ref} |" for name, count, lost, dups, ref in rows),
+        ]
+        return "\n".join(lines)
+
+
+def where_lost(missing: set[str], acked: dict[str, float], kills: list[Kill]) -> str:
+    """When the missing ids were acked, and the kill just before: which fault lost them."""
+    if not missing:
+        return "none"
+    times = sorted(acked[i] for i in missing if i in acked)
+    if not times:
+        return f"{len(missing):,} (never acked)"
+    before = [k for k in kills if k.at <= times[-1] + 0.5]
+    cause = f"; last kill before: {before[-1].component} at {before[-1].at:.1f}s" if before else ""
+    return f"{len(missing):,} acked between {times[0]:.1f}s and {times[-1]:.1f}s{cause}"
+
+
+def timeline(kills: list[Kill], marks: Sequence[tuple[float, str]] = ()) -> str:
+    """The schedule as it happened: kills (and when each component was back) and noted steps."""
+    entries = [(at, f"{text}") for at, text in marks]
+    for k in kills:
+        back = f"back at {k.back:6.1f}s" if k.back is not None else "not back"
+        entries.append((k.at, f"kill -9 {k.component:<8} {back}" + (f"  ({k.note})" if k.note else "")))
+    return "\n".join(f"  {at:6.1f}s  {text}" for at, text in sorted(entries))
+
+
+def new_state_dir(prefix: str = "fraudstack-chaos-") -> Path:
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
+
+
+def _stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Spark's JVM and its Python workers, for the ETL)."""
+    try:
+        children = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return [pid for child in children for pid in (child, *_descendants(child))]
+
+
+def held_for(check: Callable[[], bool], seconds: float) -> Callable[[], bool]:
+    """A condition that holds once ``check`` has held for ``seconds`` (polled by the caller)."""
+    since: list[float] = []
+
+    def condition() -> bool:
+        if not since:
+            if check():
+                since.append(time.monotonic())
+            return False
+        return time.monotonic() - since[0] >= seconds
+
+    return condition
+
+
+def simulated_events(count: int, seed: int = 11) -> list[dict[str, Any]]:
+    """``count`` simulated transactions (5% fraud, so the scorer reviews, declines and alerts)."""
+    from itertools import islice
+
+    from fraudstack.simulator import SimulationConfig
+    from fraudstack.simulator.stream import iter_events
+
+    days = max(2, count // 1200 + 2)  # ~2.2 transactions per customer and day
+    config = SimulationConfig(customers=600, days=days, fraud_rate=0.05, seed=seed)
+    events = list(islice(iter_events(config), count))
+    if len(events) < count:
+        raise ValueError(f"the simulation gave {len(events)} events, not {count}")
+    return events
