@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pytest
 
-from dashboard import geo
+from dashboard import charts, geo
 from dashboard.filters import Filters, facts_from
 from dashboard.views.overview import headline
 
@@ -61,3 +61,25 @@ def test_travel_distance_and_speed_between_card_uses() -> None:
     assert travel["transaction_id"].tolist() == ["a", "b"]
     assert travel["hours_from_previous"].iloc[1] == 1.0
     assert travel["speed_kmh"].iloc[1] > geo.IMPOSSIBLE_SPEED_KMH
+
+
+def test_daily_lines_never_go_below_zero_and_mark_the_partial_day() -> None:
+    frame = pd.DataFrame(
+        {"day": pd.date_range("2026-01-01", periods=3), "transactions": [900, 1000, 40], "frauds": [9, 10, 0]}
+    )
+    spec = charts.daily_lines(
+        frame, ["transactions", "frauds"], name="series", value="count", partial_day=date(2026, 1, 3)
+    ).to_dict()
+    layers = spec["layer"]
+    solid, dashed, points = layers
+    for layer in (solid, dashed):
+        assert layer["mark"]["interpolate"] == "linear"  # no smoothing overshoot below zero
+        assert layer["encoding"]["y"]["scale"] == {"clamp": True, "domainMin": 0}
+    assert "strokeDash" in dashed["mark"]
+    datasets = spec["datasets"]
+    solid_days = {row["day"][:10] for row in datasets[solid["data"]["name"]]}
+    dashed_days = {row["day"][:10] for row in datasets[dashed["data"]["name"]]}
+    assert solid_days == {"2026-01-01", "2026-01-02"}
+    assert dashed_days == {"2026-01-02", "2026-01-03"}
+    partial = [row for row in datasets[points["data"]["name"]] if row["partial"]]
+    assert {row["day"][:10] for row in partial} == {"2026-01-03"}
