@@ -121,55 +121,175 @@ def _deploy_stack(
         echo(f"no change set: {exc}")
         echo("dry run: the template renders; `fraudstack infra render` prints it")
         return
-    cfn = target.client("cloudformation")
-    s3 = target.client("s3")
-    bucket = settings.artifacts_bucket
-    stack_exists = changeset.stack_status(cfn, stack) is not None
-    steps = bootstrap.plan(stack, stack_exists, creates_kafka(settings), model)
+    run = _Run(settings, target, template, stack, echo, model, dry_run)
+    steps = bootstrap.plan(stack, run.stack_exists, creates_kafka(settings), model)
     if not run_bootstrap:
         steps = steps[:2]
     if dry_run:
         _echo_plan(steps, echo)
-        if not stack_exists:
+        if not run.stack_exists:
             _echo_new_stack(template, stack, creates_kafka(settings), echo)
             return
-    package = artifacts.build(declare_aws(settings), artifacts.cache_dir(settings))
-    echo(f"artifacts: {len(package.artifacts)} built")
-    values = stack_parameters(settings, package, stack_exists, echo, dry_run)
-    if not dry_run:
-        if not stack_exists:
-            echo(f"creating stack {stack} with the artifacts bucket first")
+        steps = steps[:2]  # the change set is printed, not applied: nothing after it can run
+    for step in steps:
+        if not run.steps[step.name](step):
+            return
+
+
+class _Run:
+    """One deploy's state, and the function that runs each step of the plan (by step name).
+
+    Why keyed by name: the executor runs exactly the plan :func:`fraudstack.infra.bootstrap.plan`
+    returns, in its order; a step without a function here fails loudly.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        target: Any,
+        template: dict[str, Any],
+        stack: str,
+        echo: Echo,
+        model: Path | None,
+        dry_run: bool,
+    ) -> None:
+        self.settings, self.target, self.template, self.stack = settings, target, template, stack
+        self.echo, self.model, self.dry_run = echo, model, dry_run
+        self.cfn, self.s3 = target.client("cloudformation"), target.client("s3")
+        self.stack_exists = changeset.stack_status(self.cfn, stack) is not None
+        self.values: dict[str, str] = {}
+        self.outputs: dict[str, str] = {}
+        self.steps: dict[str, Callable[[bootstrap.Step], bool]] = {
+            "package": self.package,
+            "stack": self.apply_template,
+            "brokers": self.brokers,
+            "migrate": self.migrate,
+            "model": self.publish_model,
+            "start": self.start,
+        }
+
+    def package(self, step: bootstrap.Step) -> bool:
+        settings, bucket = self.settings, self.settings.artifacts_bucket
+        package = artifacts.build(declare_aws(settings), artifacts.cache_dir(settings))
+        self.echo(f"artifacts: {len(package.artifacts)} built")
+        self.values = stack_parameters(settings, package, self.stack_exists, self.echo, self.dry_run)
+        if self.dry_run:
+            return True
+        if not self.stack_exists:
+            self.echo(f"creating stack {self.stack} with the artifacts bucket first")
             first = {
-                "AWSTemplateFormatVersion": template["AWSTemplateFormatVersion"],
+                "AWSTemplateFormatVersion": self.template["AWSTemplateFormatVersion"],
                 "Description": DESCRIPTION,
-                "Resources": {"ArtifactsBucket": template["Resources"]["ArtifactsBucket"]},
+                "Resources": {"ArtifactsBucket": self.template["Resources"]["ArtifactsBucket"]},
             }
-            changeset.execute(
-                cfn, changeset.create_change_set(cfn, stack, {"TemplateBody": _json(first)}, {})
+            source = {"TemplateBody": _json(first)}
+            changeset.execute(self.cfn, changeset.create_change_set(self.cfn, self.stack, source, {}))
+        artifacts.upload(package, self.s3, bucket, self.echo)
+        return True
+
+    def _apply(self, values: dict[str, str]) -> bool:
+        """Create the change set, print it, execute it (or discard it on a dry run)."""
+        bucket, region = self.settings.artifacts_bucket, self.settings.aws_region
+        # A template over the inline limit goes through the artifacts bucket (content-addressed).
+        source = changeset.template_source(self.template, _template_uploader(self.s3, bucket, region))
+        declared = self.template.get("Parameters", {})
+        previous = changeset.stack_parameters(self.cfn, self.stack)
+        chosen = {
+            name: value
+            for name, value in values.items()
+            # CloudFormation refuses values it does not declare, and "previous" for a parameter
+            # the stack does not have yet (its default applies then).
+            if name in declared and (value != changeset.USE_PREVIOUS or name in previous)
+        }
+        change_set = changeset.create_change_set(self.cfn, self.stack, source, chosen)
+        if not change_set.changes:
+            self.echo(f"stack {self.stack}: no changes")
+            return True
+        for change in change_set.changes:
+            self.echo(change.line())
+        if self.dry_run:
+            changeset.discard(self.cfn, change_set)
+            self.echo(f"dry run: {len(change_set.changes)} changes to stack {self.stack}, none applied")
+            return False
+        status = changeset.execute(self.cfn, change_set)
+        self.echo(f"stack {self.stack}: {status} ({len(change_set.changes)} changes)")
+        return True
+
+    def apply_template(self, step: bootstrap.Step) -> bool:
+        self.values.update(step.stack_parameters or {})
+        if not self._apply(self.values):
+            return False
+        self.outputs = changeset.outputs(self.cfn, self.stack)
+        return True
+
+    def brokers(self, step: bootstrap.Step) -> bool:
+        """The brokers the services use: the stack's MSK cluster's TLS listeners, or your own."""
+        servers = self.settings.kafka_bootstrap_servers
+        if creates_kafka(self.settings):
+            described = self.target.client("kafka").get_bootstrap_brokers(
+                ClusterArn=self.outputs["KafkaCluster"]
             )
-        artifacts.upload(package, s3, bucket, echo)
-    # A template over the inline limit goes through the artifacts bucket, once that exists
-    # (content-addressed, so a dry run's upload is harmless).
-    upload_template = (
-        _template_uploader(s3, bucket, settings.aws_region) if stack_exists or not dry_run else None
-    )
-    source = changeset.template_source(template, upload_template)
-    apply = _Applier(cfn, stack, source, template.get("Parameters", {}), echo)
-    stack_step = steps[1]
-    assert stack_step.stack_parameters is not None
-    values = {**values, **stack_step.stack_parameters}
-    if dry_run:
-        apply(values, dry_run=True)
-        return
-    if not apply(values, dry_run=False) or not run_bootstrap:
-        return
-    outputs = changeset.outputs(cfn, stack)
-    values[parameters.KAFKA_BOOTSTRAP_SERVERS.name] = _brokers(settings, target, outputs, echo)
-    _migrate(target, outputs, echo)
-    _model(settings, model, echo)
-    start = steps[-1].stack_parameters
-    assert start is not None
-    apply({**values, **start}, dry_run=False)
+            servers = str(described["BootstrapBrokerStringTls"])
+        self.values[parameters.KAFKA_BOOTSTRAP_SERVERS.name] = servers
+        self.echo(f"brokers: {servers}")
+        return True
+
+    def migrate(self, step: bootstrap.Step, timeout_s: int = 1800) -> bool:
+        """Run the migration task in the VPC (Redshift is private) and require exit code 0."""
+        ecs, outputs = self.target.client("ecs"), self.outputs
+        started = ecs.run_task(
+            cluster=outputs["ServicesCluster"],
+            taskDefinition=outputs["MigrateTask"],
+            launchType="FARGATE",
+            networkConfiguration={
+                "awsvpcConfiguration": {
+                    "subnets": outputs["MigrateTaskSubnets"].split(","),
+                    "securityGroups": outputs["MigrateTaskSecurityGroups"].split(","),
+                    "assignPublicIp": "DISABLED",
+                }
+            },
+        )
+        if started.get("failures"):
+            raise FraudstackError(f"the migration task did not start: {started['failures']}")
+        task = started["tasks"][0]["taskArn"]
+        self.echo(f"migrate: task {task} started")
+        ecs.get_waiter("tasks_stopped").wait(
+            cluster=outputs["ServicesCluster"],
+            tasks=[task],
+            WaiterConfig={"Delay": 10, "MaxAttempts": timeout_s // 10},
+        )
+        stopped = ecs.describe_tasks(cluster=outputs["ServicesCluster"], tasks=[task])["tasks"][0]
+        exit_code = stopped["containers"][0].get("exitCode")
+        if exit_code != 0:
+            reason = stopped.get("stoppedReason", "")
+            raise FraudstackError(
+                f"the warehouse migration failed (exit code {exit_code}, {reason}); "
+                "its log is in the log group of the migrate task"
+            )
+        self.echo("migrate: warehouse schema is up to date")
+        return True
+
+    def publish_model(self, step: bootstrap.Step) -> bool:
+        """A current model in the registry: kept if there is one, else ``--model`` published as current."""
+        from fraudstack.model import registry  # imports XGBoost: only when a deploy gets this far
+
+        current = registry.current_version(self.settings)
+        if current is not None:
+            self.echo(f"model: current model {current} kept")
+            return True
+        if self.model is None:
+            raise ConfigError(
+                "no model is published: pass --model DIR (a directory `fraudstack train --local-only "
+                "--out DIR` wrote), or run `fraudstack train` with FRAUDSTACK_TARGET=aws, then deploy again"
+            )
+        uri = registry.publish(self.settings, self.model)
+        version = json.loads((self.model / registry.MANIFEST_FILE).read_text())["version"]
+        registry.set_current(self.settings, version, "first model, published by fraudstack deploy")
+        self.echo(f"model: published {uri} as current")
+        return True
+
+    def start(self, step: bootstrap.Step) -> bool:
+        return self._apply({**self.values, **(step.stack_parameters or {})})
 
 
 def _echo_new_stack(template: dict[str, Any], stack: str, own_kafka: bool, echo: Echo) -> None:
@@ -188,104 +308,6 @@ def _echo_new_stack(template: dict[str, Any], stack: str, own_kafka: bool, echo:
     for change in added:
         echo(change.line())
     echo(f"dry run: {len(added)} changes to new stack {stack}, none applied")
-
-
-class _Applier:
-    """Create a change set with given parameter values, print it, and execute it (or discard it)."""
-
-    def __init__(self, cfn: Any, stack: str, source: dict[str, str], declared: dict[str, Any], echo: Echo):
-        self.cfn, self.stack, self.source, self.declared, self.echo = cfn, stack, source, declared, echo
-
-    def __call__(self, values: dict[str, str], dry_run: bool) -> bool:
-        """Whether the stack now exists (unchanged or changed); the change set's lines are printed."""
-        exists = changeset.stack_status(self.cfn, self.stack) is not None
-        previous = changeset.stack_parameters(self.cfn, self.stack) if exists else set()
-        chosen = {
-            name: value
-            for name, value in values.items()
-            # CloudFormation refuses values it does not declare, and "previous" for a parameter
-            # the stack does not have yet (its default applies then).
-            if name in self.declared and (value != changeset.USE_PREVIOUS or name in previous)
-        }
-        change_set = changeset.create_change_set(self.cfn, self.stack, self.source, chosen)
-        if not change_set.changes:
-            self.echo(f"stack {self.stack}: no changes")
-            return True
-        for change in change_set.changes:
-            self.echo(change.line())
-        if dry_run:
-            changeset.discard(self.cfn, change_set)
-            self.echo(f"dry run: {len(change_set.changes)} changes to stack {self.stack}, none applied")
-            return False
-        status = changeset.execute(self.cfn, change_set)
-        self.echo(f"stack {self.stack}: {status} ({len(change_set.changes)} changes)")
-        return True
-
-
-def _brokers(settings: Settings, target: Any, outputs: dict[str, str], echo: Echo) -> str:
-    """The brokers the services use: the stack's MSK cluster's TLS listeners, or your own."""
-    if not creates_kafka(settings):
-        return settings.kafka_bootstrap_servers
-    brokers = str(
-        target.client("kafka").get_bootstrap_brokers(ClusterArn=outputs["KafkaCluster"])[
-            "BootstrapBrokerStringTls"
-        ]
-    )
-    echo(f"brokers: {brokers}")
-    return brokers
-
-
-def _migrate(target: Any, outputs: dict[str, str], echo: Echo, timeout_s: int = 1800) -> None:
-    """Run the migration task in the VPC (Redshift is private) and require exit code 0."""
-    ecs = target.client("ecs")
-    started = ecs.run_task(
-        cluster=outputs["ServicesCluster"],
-        taskDefinition=outputs["MigrateTask"],
-        launchType="FARGATE",
-        networkConfiguration={
-            "awsvpcConfiguration": {
-                "subnets": outputs["MigrateTaskSubnets"].split(","),
-                "securityGroups": outputs["MigrateTaskSecurityGroups"].split(","),
-                "assignPublicIp": "DISABLED",
-            }
-        },
-    )
-    if started.get("failures"):
-        raise FraudstackError(f"the migration task did not start: {started['failures']}")
-    task = started["tasks"][0]["taskArn"]
-    echo(f"migrate: task {task} started")
-    ecs.get_waiter("tasks_stopped").wait(
-        cluster=outputs["ServicesCluster"],
-        tasks=[task],
-        WaiterConfig={"Delay": 10, "MaxAttempts": timeout_s // 10},
-    )
-    stopped = ecs.describe_tasks(cluster=outputs["ServicesCluster"], tasks=[task])["tasks"][0]
-    exit_code = stopped["containers"][0].get("exitCode")
-    if exit_code != 0:
-        raise FraudstackError(
-            f"the warehouse migration failed (exit code {exit_code}, {stopped.get('stoppedReason', '')}); "
-            "its log is in the log group of the migrate task"
-        )
-    echo("migrate: warehouse schema is up to date")
-
-
-def _model(settings: Settings, directory: Path | None, echo: Echo) -> None:
-    """A current model in the registry: kept if there is one, else ``directory`` published as current."""
-    from fraudstack.model import registry  # imports XGBoost: only when a deploy gets this far
-
-    current = registry.current_version(settings)
-    if current is not None:
-        echo(f"model: current model {current} kept")
-        return
-    if directory is None:
-        raise ConfigError(
-            "no model is published: pass --model DIR (a directory `fraudstack train --local-only --out DIR` "
-            "wrote), or run `fraudstack train` with FRAUDSTACK_TARGET=aws, then deploy again"
-        )
-    uri = registry.publish(settings, directory)
-    version = json.loads((directory / registry.MANIFEST_FILE).read_text())["version"]
-    registry.set_current(settings, version, "first model, published by fraudstack deploy")
-    echo(f"model: published {uri} as current")
 
 
 def _json(template: dict[str, Any]) -> str:

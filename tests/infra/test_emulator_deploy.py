@@ -3,7 +3,9 @@
 moto creates only some resource types from a template and cannot evaluate ``Fn::Cidr`` /
 ``Fn::GetAZs``, so the real deploy path (bootstrap, upload, change set, execute) runs on the
 subset it supports: the template minus unsupported types, the VPC and whatever refers to
-them. The full template is exercised as a dry run, which only creates a change set.
+them. The full template is exercised as a dry run, which prints what a new stack would add.
+The bootstrap steps that need real AWS (MSK, ECS tasks in the VPC, the model registry) are
+replaced by recorders where the whole deploy runs.
 """
 
 from __future__ import annotations
@@ -108,6 +110,44 @@ def test_the_supported_subset_deploys_then_redeploys_unchanged(
     assert main(["deploy", "--target", "aws", "--stack", STACK, "--no-bootstrap"]) == 0
     again = capsys.readouterr().out
     assert "uploaded" not in again and again.count("unchanged  s3://") >= 3, again
+
+
+def test_a_new_stack_is_bootstrapped_in_the_planned_order(
+    emulated_aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Stack first with nothing started, then brokers, migration and model, then the services."""
+    subset = supported_subset(render(Settings(target="aws")))
+    monkeypatch.setattr(infra_deploy, "render", lambda settings: subset)
+    monkeypatch.setattr(artifacts, "glue_wheels", lambda cache_dir: [])
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    ran: list[tuple[str, str]] = []
+
+    def recorder(name: str) -> Any:
+        def step(self: Any, step: Any) -> bool:  # what AWS would do here cannot run on moto
+            parameters = cfn.describe_stacks(StackName=STACK)["Stacks"][0]["Parameters"]
+            started = {p["ParameterKey"]: p["ParameterValue"] for p in parameters}["ServiceDesiredCount"]
+            ran.append((name, started))
+            return True
+
+        return step
+
+    for name in ("brokers", "migrate", "publish_model"):
+        monkeypatch.setattr(infra_deploy._Run, name, recorder(name))
+    change_sets: list[dict[str, str]] = []
+    create = changeset.create_change_set
+
+    def recorded_create(cfn: Any, stack: str, source: dict[str, str], values: dict[str, str]) -> Any:
+        change_sets.append(values)
+        return create(cfn, stack, source, values)
+
+    monkeypatch.setattr(changeset, "create_change_set", recorded_create)
+    assert main(["deploy", "--target", "aws", "--stack", STACK, "--model", "unused"]) == 0
+    assert ran == [("brokers", "0"), ("migrate", "0"), ("publish_model", "0")]
+    # The bucket first, the template with nothing started, then the start. (moto applies a
+    # parameter-only change set as "no changes": no resource it creates here uses them.)
+    starts = [(v.get("ServiceDesiredCount"), v.get("PipelineScheduleState")) for v in change_sets]
+    assert starts == [(None, None), ("0", "DISABLED"), ("1", "ENABLED")]
+    assert capsys.readouterr().out.endswith(f"stack {STACK}: no changes\n")
 
 
 def test_dry_run_of_the_full_template_prints_the_change_set_and_applies_nothing(
