@@ -4,6 +4,12 @@ Why: to evaluate a model on a user's own data (a later month, another portfolio)
 would decide in production, without the stack: the same features, the same decision rule as
 the inference job and the scorer (:class:`~fraudstack.model.decisions.Thresholds`) and the same
 reason codes, written to Parquet for whatever tool reads them.
+
+A model whose features need columns the file lacks is refused rather than fed missing values:
+trained where those inputs were always present, its trees send a missing value down whichever
+branch they default to. A model trained on the simulator flagged 1,205 of 2,764 transactions
+(44%) of a file with only the required columns and a merchant that way. Train on the same kind
+of file (``fraudstack train --data``) and every feature it uses is there.
 """
 
 from __future__ import annotations
@@ -33,7 +39,10 @@ def _load(model: str, settings: Settings) -> FraudModel:
             raise ConfigError(
                 f"--model {model}: a model directory holds {registry.MANIFEST_FILE} and {registry.MODEL_FILE}"
             )
-        return registry.load_local(path)
+        try:
+            return registry.load_local(path)
+        except (OSError, ValueError, KeyError) as exc:  # ValueError: bad JSON or model bytes
+            raise ConfigError(f"--model {model}: cannot read the model ({exc})") from None
     if path.exists() or "/" in model:
         raise ConfigError(f"--model {model}: no such model directory (or give a registry version)")
     return registry.load_model(settings, model)
@@ -57,14 +66,20 @@ def predict_command(
     settings = load_settings()
     loaded = _load(model, settings)
     dataset = datasets.from_file(data, mapping, labelled=False)
+    lacking = {name: cols for name, cols in dataset.dropped_features.items() if name in loaded.features}
+    if lacking:
+        # Refused, not scored as missing: see the module docstring.
+        columns = sorted({column for needed in lacking.values() for column in needed})
+        raise ConfigError(
+            f"model {loaded.version} uses features this file cannot give ({', '.join(lacking)}): map "
+            f"{', '.join(columns)} in {mapping}, or train on this kind of file with 'fraudstack train --data'"
+        )
     thresholds = Thresholds.from_settings(settings, loaded.threshold)
-    scored, lacking = score_file(dataset.frame, loaded, thresholds, top_k)
+    scored = score_file(dataset.frame, loaded, thresholds, top_k)
     frame = dataset.frame
     for position, name in enumerate(name for name in CARRIED if name in frame):
         scored.insert(1 + position, name, frame[name].to_numpy())
     scored["model_version"] = loaded.version
-    if lacking:
-        typer.echo(f"features the file cannot give, scored as missing: {', '.join(lacking)}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         scored.to_parquet(out, index=False)

@@ -52,18 +52,9 @@ def score_new_rows(
     return _decided(features[new], history.loc[new, "transaction_id"], model, thresholds, top_k)
 
 
-def score_file(
-    frame: pd.DataFrame, model: FraudModel, thresholds: Thresholds, top_k: int
-) -> tuple[pd.DataFrame, list[str]]:
+def score_file(frame: pd.DataFrame, model: FraudModel, thresholds: Thresholds, top_k: int) -> pd.DataFrame:
     """Every row of a user's file (schema columns), scored as :func:`score_new_rows` scores.
 
-    The file is its own history: a card's features see its earlier rows in the file. A feature
-    of the model whose input columns the file lacks is missing on every row, which XGBoost
-    sends down each split's learned default branch, as for a missing value in training; those
-    features are returned so the caller can say the scores lack them. A model trained on the
-    same kind of file (``fraudstack train --data``) never lacks any.
+    The file is its own history: a card's features see its earlier rows in the file.
     """
-    features = compute_features(frame)
-    lacking = [name for name in model.features if name not in features]
-    features = features.reindex(columns=list(model.features))
-    return _decided(features, frame["transaction_id"], model, thresholds, top_k), lacking
+    return _decided(compute_features(frame), frame["transaction_id"], model, thresholds, top_k)

@@ -83,19 +83,34 @@ def trained_dir(trained: TrainingResult, tmp_path: Path) -> Path:
     return tmp_path / "simulator-model"
 
 
-def test_a_file_without_labels_and_a_model_needing_more_columns(
-    trained_dir: Path, minimal_model: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
-    """The simulator-trained model on the minimal file: its device/IP/location features are missing."""
-    data, mapping, _ = minimal_model
+def test_a_file_without_labels(minimal_model: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    data, mapping, model_dir = minimal_model
     unlabelled = tmp_path / "unlabelled.csv"
     pd.read_parquet(data).drop(columns=["label"]).to_csv(unlabelled, index=False)
     out = tmp_path / "scores.parquet"
-    assert _predict(unlabelled, mapping, str(trained_dir), out) == 0
-    printed = capsys.readouterr().out
-    assert "scored as missing: " in printed and "new_device" in printed and "n_10m" not in printed
+    assert _predict(unlabelled, mapping, str(model_dir), out) == 0
     scores = pd.read_parquet(out)
-    assert "is_fraud" not in scores and scores["score"].between(0, 1).all()
+    assert "is_fraud" not in scores and len(scores) == len(pd.read_parquet(data))
+    pd.testing.assert_series_equal(scores["score"], _scores_of(data, mapping, model_dir, tmp_path))
+
+
+def _scores_of(data: Path, mapping: Path, model_dir: Path, tmp_path: Path) -> pd.Series:
+    out = tmp_path / "labelled.parquet"
+    assert _predict(data, mapping, str(model_dir), out) == 0
+    return pd.read_parquet(out)["score"]
+
+
+def test_a_model_needing_columns_the_file_lacks_is_refused(
+    trained_dir: Path, minimal_model: tuple[Path, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The simulator-trained model uses device, IP and location features the minimal file cannot give."""
+    data, mapping, _ = minimal_model
+    out = tmp_path / "scores.parquet"
+    assert _predict(data, mapping, str(trained_dir), out) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "cannot give" in err
+    assert "new_device" in err and "device_id" in err and "n_10m" not in err
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(
@@ -104,6 +119,7 @@ def test_a_file_without_labels_and_a_model_needing_more_columns(
         ("{tmp}/nowhere/", "scores.parquet", "no such model directory"),
         ("{tmp}", "scores.parquet", "a model directory holds manifest.json and model.ubj"),
         ("{model}", "scores.csv", "predict writes Parquet"),
+        ("{broken}", "scores.parquet", "cannot read the model"),
     ],
 )
 def test_bad_arguments_are_one_line_errors(
@@ -115,7 +131,11 @@ def test_bad_arguments_are_one_line_errors(
     expected: str,
 ) -> None:
     data, mapping, model_dir = minimal_model
-    chosen = model.format(tmp=tmp_path, model=model_dir)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{not json")
+    (broken / "model.ubj").write_bytes(b"")
+    chosen = model.format(tmp=tmp_path, model=model_dir, broken=broken)
     assert _predict(data, mapping, chosen, tmp_path / out) == 2
     err = capsys.readouterr().err
     assert expected in err and len(err.strip().splitlines()) == 1
