@@ -218,6 +218,7 @@ def train(dataset: Dataset, config: TrainConfig) -> TrainingResult:
         "threshold_policy": config.policy.describe(),
         "train_config": config.model_dump(),
         "xgb_params": params,
+        "fraud_row_weight": float(dtrain.get_weight().max()),
         "best_iteration": int(booster.num_boosted_rounds()),
         "fit_seconds": round(fit_seconds, 2),
         "fit_rows": len(fit_rows),

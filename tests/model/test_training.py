@@ -67,6 +67,7 @@ def test_evaluation_has_every_report_metric(trained: TrainingResult) -> None:
     manifest = trained.model.manifest
     assert manifest["data"]["windows"]["test"]["days"] and manifest["code_version"]
     assert not {"is_fraud", "fraud_type"} & set(manifest["features"])
+    assert manifest["fraud_row_weight"] > 1  # legit rows outnumber fraud even after sampling
 
 
 def test_training_is_deterministic(small_dataset: Dataset, trained: TrainingResult) -> None:
