@@ -186,8 +186,8 @@ def write_report(result: TrainingResult, directory: Path, release: dict[str, Any
     cards = metrics["card_precision_at_k"]
     windows = manifest["data"]["windows"]
     rows = [
-        ("average precision (PR-AUC)", f"{metrics['average_precision']:.4f}", "not reported"),
-        ("ROC-AUC", f"{metrics['roc_auc']:.4f}", f"{SEED_FIGURES['roc_auc']:.2f}"),
+        ("average precision (PR-AUC)", _num(metrics["average_precision"]), "not reported"),
+        ("ROC-AUC", _num(metrics["roc_auc"]), f"{SEED_FIGURES['roc_auc']:.2f}"),
         ("precision at threshold", _pct(metrics["precision"]), _pct(SEED_FIGURES["precision"])),
         ("recall at threshold", _pct(metrics["recall"]), _pct(SEED_FIGURES["recall"])),
         ("F1 at threshold", _pct(metrics["f1"]), _pct(SEED_FIGURES["f1"])),
