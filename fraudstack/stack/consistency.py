@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError
 
 from fraudstack import aws
 from fraudstack.settings import Settings
-from fraudstack.warehouse import connect
+from fraudstack.warehouse import connect, rollups
 
 
 def check(settings: Settings, started: Iterable[str]) -> list[str]:
@@ -61,12 +61,16 @@ def align_warehouse_with_lake(settings: Settings) -> list[str]:
             return []
         gone_keys = [uri.removeprefix("s3://").partition("/")[2] for uri in missing]
         facts = "SELECT transaction_id FROM fact_transactions WHERE source_object = ANY(%s)"
+        days = wh.query(
+            "SELECT DISTINCT date_key FROM fact_transactions WHERE source_object = ANY(%s)", (gone_keys,)
+        )
         alerts = wh.execute(f"DELETE FROM fraud_alerts WHERE transaction_id IN ({facts})", (gone_keys,))
         predictions = wh.execute(
             f"DELETE FROM fraud_predictions WHERE transaction_id IN ({facts})", (gone_keys,)
         )
         transactions = wh.execute("DELETE FROM fact_transactions WHERE source_object = ANY(%s)", (gone_keys,))
         wh.execute("DELETE FROM etl_objects WHERE object_uri = ANY(%s)", (missing,))
+        rollups.refresh(wh, [int(key) for (key,) in days])  # the dashboard's sums of those days
         runs = [
             str(run_id)
             for (run_id,) in wh.query(
