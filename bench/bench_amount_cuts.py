@@ -16,12 +16,19 @@ transform, so the cuts fall on the same rows.
 Data: ``--rows`` lognormal amounts, ``--frauds`` of them replaced by 3-20x the 99.9th
 percentile, three noise columns; a second draw is the test set.
 
+``--simulator`` instead trains the real pipeline (``train(simulated(), TrainConfig())``, the
+simulator defaults) and prints its test AP, highest amount cut and time; it uses nothing newer
+than ``train``, so it also runs on an older checkout (``PYTHONPATH=<snapshot>``) for a
+before/after comparison.
+
     .venv/bin/python bench/bench_amount_cuts.py [--rows 20000] [--frauds 30]
+    PYTHONPATH=<checkout> .venv/bin/python bench/bench_amount_cuts.py --simulator
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 
@@ -29,7 +36,8 @@ import numpy as np
 import xgboost as xgb
 from sklearn.metrics import average_precision_score
 
-from fraudstack.model.training import TrainConfig, fit_matrix
+from fraudstack.model.data import simulated
+from fraudstack.model.training import TrainConfig, train
 
 NAMES = ("amount", "noise_a", "noise_b", "noise_c")
 
@@ -44,14 +52,39 @@ def _draw(seed: int, rows: int, frauds: int) -> tuple[np.ndarray, np.ndarray]:
     return np.column_stack([amount, rng.normal(size=(rows, 3))]), fraud
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=20_000)
-    parser.add_argument("--frauds", type=int, default=30)
-    parser.add_argument("--rounds", type=int, default=50)
-    args = parser.parse_args()
-    x, y = _draw(0, args.rows, args.frauds)
-    x_test, y_test = _draw(1, args.rows, args.frauds)
+def _highest_amount_cut(booster: xgb.Booster) -> float:
+    trees = booster.trees_to_dataframe()
+    return float(trees.loc[trees["Feature"] == "amount", "Split"].max())
+
+
+def _simulator() -> None:
+    dataset = simulated()
+    started, cpu = time.perf_counter(), time.process_time()
+    result = train(dataset, TrainConfig())
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    test = result.evaluation["test"]
+    legit = dataset.frame.loc[~dataset.frame["is_fraud"], "amount"].astype(float)
+    figures = {
+        "load_average": os.getloadavg(),
+        "rows": len(dataset.frame),
+        "train_wall_s": round(wall, 1),
+        "train_cpu_s": round(cpu, 1),
+        "trees": result.model.booster.num_boosted_rounds(),
+        "average_precision": round(test["average_precision"], 4),
+        "precision": round(test["precision"], 4),
+        "recall": round(test["recall"], 4),
+        "highest_amount_cut": _highest_amount_cut(result.model.booster),
+        "legit_amount_p99": round(float(legit.quantile(0.99)), 2),
+        "legit_amount_p999": round(float(legit.quantile(0.999)), 2),
+    }
+    print(json.dumps(figures))
+
+
+def _synthetic(rows: int, frauds: int, rounds: int) -> None:
+    from fraudstack.model.training import fit_matrix
+
+    x, y = _draw(0, rows, frauds)
+    x_test, y_test = _draw(1, rows, frauds)
     dtest = xgb.DMatrix(x_test, feature_names=list(NAMES))
     legit_p999 = np.quantile(x_test[~y_test, 0], 0.999)
     base = TrainConfig().xgb_params()
@@ -71,12 +104,24 @@ def main() -> None:
     print("| setup | highest amount cut | test AP | fit CPU s |\n|---|---|---|---|")
     for name, params, dtrain in setups:
         cpu = time.process_time()
-        booster = xgb.train({**base, **params}, dtrain, num_boost_round=args.rounds)
+        booster = xgb.train({**base, **params}, dtrain, num_boost_round=rounds)
         seconds = time.process_time() - cpu
-        trees = booster.trees_to_dataframe()
-        cut = trees.loc[trees["Feature"] == "amount", "Split"].max()
+        cut = _highest_amount_cut(booster)
         ap = average_precision_score(y_test, booster.predict(dtest))
         print(f"| {name} | {cut:,.1f} | {ap:.3f} | {seconds:.2f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--frauds", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--simulator", action="store_true", help="train on the simulator defaults instead")
+    args = parser.parse_args()
+    if args.simulator:
+        _simulator()
+    else:
+        _synthetic(args.rows, args.frauds, args.rounds)
 
 
 if __name__ == "__main__":
