@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fraudstack.errors import FraudstackError
 from fraudstack.warehouse.dialect import Dialect, default_now, lock_for_migrations
 from fraudstack.warehouse.rollups import build_sql
-from fraudstack.warehouse.schema import ROLLUPS, TABLES, Column, Table, render_ddl
+from fraudstack.warehouse.schema import ROLLUPS, TABLES, Column, Table, index_sql, render_ddl, table
 
 if TYPE_CHECKING:
     from fraudstack.warehouse.connection import Warehouse
@@ -113,12 +113,22 @@ _FRAUD_ALERTS_V1 = Table(
 )
 
 
+#: The fact indexes migration 1 created (frozen: its checksum); migration 6 added two.
+_FACT_INDEXES_V1 = (("event_ts",), ("card_id",), ("customer_id",), ("merchant_id",), ("date_key",))
+
+
+def _v1(tbl: Table) -> Table:
+    """``tbl`` as migration 1 created it."""
+    if tbl.name == _FRAUD_ALERTS_V1.name:
+        return _FRAUD_ALERTS_V1
+    if tbl.name == "fact_transactions":
+        return replace(tbl, indexes=_FACT_INDEXES_V1)
+    return tbl
+
+
 def _star_schema(dialect: Dialect) -> str:
     """Every table as migration 1 created it (the rollups came with migration 5)."""
-    return render_ddl(
-        dialect,
-        [_FRAUD_ALERTS_V1 if t.name == _FRAUD_ALERTS_V1.name else t for t in TABLES if t not in ROLLUPS],
-    )
+    return render_ddl(dialect, [_v1(t) for t in TABLES if t not in ROLLUPS])
 
 
 def _alert_attempts(dialect: Dialect) -> str:
@@ -163,12 +173,32 @@ def _dashboard_rollups(dialect: Dialect) -> str:
     return render_ddl(dialect, ROLLUPS) + build_sql(default_now(dialect))
 
 
+def _rollup_refresh_indexes(dialect: Dialect) -> str:
+    """PostgreSQL indexes for the rollups' history probes (Redshift has none; it hash-joins).
+
+    Why: recomputing a day's "first customer-merchant pair" and "new device" flags probes each
+    fraud's earlier transactions; with single-column indexes that read ~200 rows per fraud
+    (3.4 s of a 7 s day refresh at 10M facts), with these it reads one index entry.
+    """
+    facts = table("fact_transactions")
+    return (
+        "".join(
+            statement + "\n"
+            for statement in index_sql(
+                dialect, replace(facts, indexes=facts.indexes[len(_FACT_INDEXES_V1) :])
+            )
+        )
+        or "-- Nothing to do: Redshift has no secondary indexes.\n"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "star_schema", _star_schema),
     Migration(2, "loader_checks_fact_references", _loader_checks_fact_references),
     Migration(3, "alert_attempts", _alert_attempts),
     Migration(4, "alert_claim_tokens", _alert_claim_tokens),
     Migration(5, "dashboard_rollups", _dashboard_rollups),
+    Migration(6, "rollup_refresh_indexes", _rollup_refresh_indexes),
 )
 
 

@@ -210,7 +210,16 @@ FACT_TRANSACTIONS = Table(
     primary_key=("transaction_id",),
     distkey="card_id",
     sortkey=("event_ts",),
-    indexes=(("event_ts",), ("card_id",), ("customer_id",), ("merchant_id",), ("date_key",)),
+    indexes=(
+        ("event_ts",),
+        ("card_id",),
+        ("customer_id",),
+        ("merchant_id",),
+        ("date_key",),
+        # migration 6: the rollups' "first pair" / "new device" history probes, one index read each
+        ("customer_id", "merchant_id", "event_ts"),
+        ("card_id", "device_id", "event_ts"),
+    ),
 )
 
 FRAUD_PREDICTIONS = Table(

@@ -1,0 +1,1 @@
+-- Nothing to do: Redshift has no secondary indexes.
