@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import pandas as pd
@@ -274,8 +274,14 @@ ALERT_COLUMNS = (
 
 @_cached
 def recent_alerts(filters: Filters, limit: int = 200) -> pd.DataFrame:
-    """The newest alerts on transactions inside the filters, with score and analyst label."""
+    """The newest alerts on transactions inside the filters, with score and analyst label.
+
+    An alert is claimed after its transaction happened, so alerts claimed before the range
+    (less a day for clock skew between card terminals and the alert Lambda) cannot match:
+    skipping them keeps narrow filters from probing the facts for every alert ever raised.
+    """
     where, params = filters.where()
+    since = filters.bounds()[0] - timedelta(days=1)
     return _frame(
         "SELECT a.alert_id, a.claimed_at, a.status, a.transaction_id, f.event_ts, "
         "CAST(f.amount AS DOUBLE PRECISION), m.merchant_name, p.score, a.model_version, a.analyst_label "
@@ -283,8 +289,8 @@ def recent_alerts(filters: Filters, limit: int = 200) -> pd.DataFrame:
         "ON f.transaction_id = a.transaction_id "
         "LEFT JOIN fraud_predictions p "
         "ON p.transaction_id = a.transaction_id AND p.model_version = a.model_version "
-        f"WHERE {where} ORDER BY a.claimed_at DESC, a.alert_id DESC LIMIT %s",
-        [*params, limit],
+        f"WHERE a.claimed_at >= %s AND {where} ORDER BY a.claimed_at DESC, a.alert_id DESC LIMIT %s",
+        [since, *params, limit],
         ALERT_COLUMNS,
     )
 
