@@ -47,6 +47,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from fraudstack.aws import client
 from fraudstack.deploy import deploy
+from fraudstack.errors import StackError
 from fraudstack.kafka.config import consumer_config, producer_config
 from fraudstack.kafka.producer import ProduceSummary, produce_events
 from fraudstack.kafka.topics import ensure_topics
@@ -408,56 +409,63 @@ class ChaosStack:
         else:
             server = self.stack.servers[SERVERS[component]]
             server.kill()
-            self._stack_up(server)
+            self._stack_up(server, event)
             if component == "emulator":
                 deploy(self.settings, self.resources)
         event.back = self.clock()
         return event
 
-    def kill_only(self, component: str, note: str = "") -> Kill:
-        """SIGKILL a server without restarting it (:meth:`restart` brings it back)."""
-        event = Kill(component, self.clock(), note=note)
-        self.kills.append(event)
-        self.stack.servers[SERVERS[component]].kill()
-        return event
+    def _stack_up(self, server: ManagedServer, event: Kill) -> None:
+        """``stack up`` until it succeeds, as an operator would retry it; failures go in the note.
 
-    def restart(self, event: Kill) -> None:
-        self._stack_up(self.stack.servers[SERVERS[event.component]])
-        if event.component == "emulator":
-            deploy(self.settings, self.resources)
-        event.back = self.clock()
-
-    def _stack_up(self, server: ManagedServer) -> None:
+        Why retries: a killed postmaster's backends are not in its process group (each calls
+        setsid) and exit only once they notice it died; until then a new postmaster refuses the
+        data directory ("Terminate any old server processes").
+        """
         port = server.spec.port  # the kernel releases a killed listener's port within moments
         wait_until(lambda: port_is_free(port), 30, f"port {port} released", interval=0.05)
-        self.stack.up()
+        deadline = time.monotonic() + 120
+        failures, first = 0, ""
+        while True:
+            try:
+                self.stack.up()
+                break
+            except StackError as exc:
+                failures += 1
+                if time.monotonic() >= deadline:
+                    raise
+                first = first or str(exc)[:120]
+                time.sleep(1.0)
+        if failures:
+            retried = f"stack up failed {failures}x, first: {first}"
+            event.note = f"{event.note}; {retried}" if event.note else retried
 
     # --- ETL ---------------------------------------------------------------------------------------
     def etl(
         self,
         name: str,
         kills: Sequence[str] = (),
-        when: Callable[[], bool] | None = None,
         gap: float = 1.0,
         timeout: float = 600,
     ) -> EtlRun:
         """One ``fraudstack etl`` run (the Glue script, on a local Spark) to its end.
 
-        Once ``when()`` holds, SIGKILL each of ``kills`` in order, ``gap`` seconds apart: ``"etl"``
-        (the job itself, with its Spark JVM and workers; a rerun is its restart) and/or
-        ``"postgres"`` (restarted with ``stack up`` once the run has ended). Each is noted on the
-        timeline; none is sent if the run ended before ``when()`` held.
+        With ``kills``: once this run's load is under way and uncommitted (:meth:`etl_loading`),
+        SIGKILL each in order, ``gap`` seconds apart: ``"etl"`` (the job itself, with its Spark
+        JVM and workers; a rerun is its restart) and/or ``"postgres"`` (restarted at once with
+        ``stack up``). Each is noted on the timeline; none is sent if the run ended before its
+        load began.
         """
         started = time.monotonic()
+        since = self._server_time()
         proc = self._spawn(name, "etl")
-        pending: list[Kill] = []
         deadline = started + timeout
         try:
-            triggered = not kills or when is None
+            triggered = not kills
             while proc.poll() is None and not triggered:
                 if time.monotonic() >= deadline:
                     raise AssertionError(f"{name} still running after {timeout}s:\n{self.log_tail(name)}")
-                triggered = when is not None and when()
+                triggered = self.etl_loading(since)
                 time.sleep(0.05)
             for i, component in enumerate(kills if proc.poll() is None else ()):
                 if i and gap:
@@ -470,42 +478,38 @@ class ChaosStack:
                             os.kill(pid, signal.SIGKILL)
                     self.kills[-1].back = self.clock()  # the rerun is the restart
                 else:
-                    pending.append(self.kill_only(component, note=name))
+                    self.kill(component, note=name)  # and back at once, as an operator would
             proc.wait(max(1.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             raise AssertionError(f"{name} still running after {timeout}s:\n{self.log_tail(name)}") from None
         finally:
             if proc.poll() is None:
                 _stop(proc)
-            for event in pending:
-                self.restart(event)
-        tail = self.log_tail(name, 3).splitlines()
-        run = EtlRun(proc.returncode, time.monotonic() - started, tail[-1] if tail else "")
+        tail = self.log_tail(name, 40).splitlines()
+        said = [ln for ln in tail if ln.startswith(("etl", "error")) or "Error" in ln] or tail or [""]
+        run = EtlRun(proc.returncode, time.monotonic() - started, said[-1])
         self.etl_runs.append(run)
         return run
 
-    def etl_claimed(self) -> bool:
-        """A run has claimed its raw objects (committed in ``etl_runs``) and is still running."""
+    def _server_time(self) -> Any:
+        with connect(self.settings) as wh:
+            return wh.query("SELECT clock_timestamp()")[0][0]
+
+    def etl_loading(self, since: Any) -> bool:
+        """An ETL run's load is under way and uncommitted: a batch is claimed (committed in
+        ``etl_runs``) and a transaction begun after ``since`` holds a write (the staging copy
+        and fact insert, open until the run's single commit). ``since`` leaves out a killed
+        run's backend, which PostgreSQL ends only when its current statement does."""
         try:
             with connect(self.settings) as wh:
                 if not wh.query("SELECT to_regclass('etl_runs') IS NOT NULL")[0][0]:
                     return False
-                return bool(wh.query("SELECT 1 FROM etl_runs WHERE status = 'running'"))
-        except Exception:
-            return False
-
-    def etl_loading(self) -> bool:
-        """The ETL's load is under way and uncommitted: its batch is claimed (committed) and another
-        connection holds an open write transaction."""
-        return self.etl_claimed() and self.etl_writing()
-
-    def etl_writing(self) -> bool:
-        """Another connection holds an open write transaction."""
-        try:
-            with connect(self.settings) as wh:
+                if not wh.query("SELECT 1 FROM etl_runs WHERE status = 'running'"):
+                    return False
                 rows = wh.query(
                     "SELECT count(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
-                    "AND pid <> pg_backend_pid() AND datname = current_database()"
+                    "AND pid <> pg_backend_pid() AND datname = current_database() AND xact_start > %s",
+                    (since,),
                 )
                 return bool(rows[0][0])
         except Exception:
@@ -547,6 +551,59 @@ class ChaosStack:
                 return False
             time.sleep(1.0)
         return True
+
+
+def topic_ids(settings: Settings, topic: str, timeout: float = 300.0) -> tuple[Counter[str], str]:
+    """Every transaction id on ``topic`` (read from the start, no group), and per partition its
+    watermarks and the bridge's and the scorer's committed offsets: where an acked record that
+    never reached the lake or the scorer went (not stored, or stored below a committed offset)."""
+    reader = Consumer(consumer_config(settings, "chaos-topic-reader"))
+    try:
+        partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
+        ends = {p: reader.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in partitions}
+        reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        seen: Counter[str] = Counter()
+        positions = {p: low for p, (low, _) in ends.items()}
+        deadline = time.monotonic() + timeout
+        while any(positions[p] < high for p, (_, high) in ends.items()) and time.monotonic() < deadline:
+            for message in reader.consume(10_000, 0.5):
+                if message.error() is None:
+                    seen[json.loads(message.value() or b"null")["transaction_id"]] += 1
+                    positions[message.partition() or 0] = (message.offset() or 0) + 1
+        committed: dict[str, dict[int, int]] = {}
+        for group in (settings.bridge_group_id, settings.scorer_group_id):
+            asker = Consumer(consumer_config(settings, group))
+            try:
+                answer = asker.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
+                committed[group] = {tp.partition: tp.offset for tp in answer}
+            finally:
+                asker.close()
+    finally:
+        reader.close()
+    lines = [
+        f"  partition {p}: offsets {low}..{high}, read to {positions[p]}, committed: "
+        + ", ".join(f"{group} {committed[group].get(p)}" for group in committed)
+        for p, (low, high) in sorted(ends.items())
+    ]
+    return seen, "\n".join(lines)
+
+
+def settle(seen: Callable[[], set[str]], expected: set[str], quiet: float, timeout: float) -> bool:
+    """Poll a stage until it holds every expected id (True) or has not changed for ``quiet``
+    seconds, or ``timeout`` passed (False): after a loss, waiting for completeness would wait
+    forever, so a stage that stopped moving is settled, and the count shows what it lacks."""
+    deadline = time.monotonic() + timeout
+    last: set[str] = set()
+    changed = time.monotonic()
+    while True:
+        now = seen()
+        if expected <= now:
+            return True
+        if now != last:
+            last, changed = now, time.monotonic()
+        if time.monotonic() - changed >= quiet or time.monotonic() >= deadline:
+            return False
+        time.sleep(1.0)
 
 
 @dataclass
@@ -622,15 +679,20 @@ class Counts:
 
 
 def where_lost(missing: set[str], acked: dict[str, float], kills: list[Kill]) -> str:
-    """When the missing ids were acked, and the kill just before: which fault lost them."""
+    """When the missing ids were acked, and the kills that followed: one of those lost them.
+
+    Not simply the kill just before: a stage that lags (the bridge behind the producer, the
+    scorer behind the topic) loses what it had in hand at a kill tens of seconds after the ack.
+    """
     if not missing:
         return "none"
     times = sorted(acked[i] for i in missing if i in acked)
     if not times:
         return f"{len(missing):,} (never acked)"
-    before = [k for k in kills if k.at <= times[-1] + 0.5]
-    cause = f"; last kill before: {before[-1].component} at {before[-1].at:.1f}s" if before else ""
-    return f"{len(missing):,} acked between {times[0]:.1f}s and {times[-1]:.1f}s{cause}"
+    after = [f"{k.component} at {k.at:.1f}s" for k in kills if k.at >= times[0]][:3]
+    return f"{len(missing):,} acked between {times[0]:.1f}s and {times[-1]:.1f}s" + (
+        f"; kills after the first: {', '.join(after)}" if after else "; no kill after them"
+    )
 
 
 def timeline(kills: list[Kill], marks: Sequence[tuple[float, str]] = ()) -> str:
@@ -666,20 +728,6 @@ def _descendants(pid: int) -> list[int]:
     except OSError:
         return []
     return [pid for child in children for pid in (child, *_descendants(child))]
-
-
-def held_for(check: Callable[[], bool], seconds: float) -> Callable[[], bool]:
-    """A condition that holds once ``check`` has held for ``seconds`` (polled by the caller)."""
-    since: list[float] = []
-
-    def condition() -> bool:
-        if not since:
-            if check():
-                since.append(time.monotonic())
-            return False
-        return time.monotonic() - since[0] >= seconds
-
-    return condition
 
 
 def simulated_events(count: int, seed: int = 11) -> list[dict[str, Any]]:
