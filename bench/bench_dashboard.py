@@ -488,6 +488,7 @@ def bench(rows: int, chunk: int, repeat: int, with_baseline: bool) -> None:
         state_dir=state, kafka_port=_free_port(), moto_port=_free_port(), postgres_port=_free_port()
     )
     stack = EmbeddedStack(settings)
+    environ = dict(os.environ)  # the next --rows value starts its own stack: no endpoints of this one
     try:
         stack.up()
         os.environ.update(settings.subprocess_env())
@@ -523,6 +524,8 @@ def bench(rows: int, chunk: int, repeat: int, with_baseline: bool) -> None:
     finally:
         stack.down()
         shutil.rmtree(state, ignore_errors=True)
+        os.environ.clear()
+        os.environ.update(environ)
 
 
 def main() -> None:

@@ -40,9 +40,9 @@ days between groups, until those days are recomputed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fraudstack.warehouse.dialect import Dialect, lock_table
 
@@ -174,7 +174,7 @@ def build_sql(cutoff: str) -> str:
     return "".join(f"{sql};\n" for _, sql, _, _ in _statements(ALL, "TRUE", cutoff))
 
 
-def date_key(day: Any) -> int:
+def date_key(day: date) -> int:
     """``YYYYMMDD`` of a date or datetime (a datetime is taken in UTC)."""
     if isinstance(day, datetime):
         day = day.astimezone(UTC).date()
