@@ -208,3 +208,13 @@ def test_runs_are_recorded_as_the_bookmark(scenario: Scenario, wh: Warehouse) ->
         Bucket=scenario.settings.bucket, Prefix="warehouse-staging/"
     )
     assert staged.get("KeyCount", 0) == 0
+
+
+def test_each_run_rolls_up_the_days_it_loaded(wh: Warehouse) -> None:
+    """The dashboard's daily rollups agree with the facts after both runs (the second a backfill)."""
+    facts = dict(wh.query("SELECT date_key, COUNT(*) FROM fact_transactions GROUP BY 1"))
+    rolled = dict(
+        wh.query("SELECT date_key, CAST(SUM(transactions) AS BIGINT) FROM rollup_transactions GROUP BY 1")
+    )
+    assert rolled == facts
+    assert {key for (key,) in wh.query("SELECT date_key FROM rollup_days")} == set(facts)

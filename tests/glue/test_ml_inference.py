@@ -182,3 +182,18 @@ def test_reason_codes_for_every_flagged_row_only(scenario: Scenario) -> None:
         assert 1 <= len(reasons) <= 3
         assert all(set(r) == {"feature", "value", "contribution"} and r["contribution"] > 0 for r in reasons)
         assert all(r["feature"] in scenario.model.features for r in reasons)
+
+
+def test_each_run_rolls_up_the_days_it_scored(scenario: Scenario) -> None:
+    """The dashboard's prediction rollups agree with the predictions after both runs."""
+    with connect(scenario.settings) as wh:
+        scored = dict(
+            wh.query(
+                "SELECT f.date_key, COUNT(*) FROM fraud_predictions p "
+                "JOIN fact_transactions f ON f.transaction_id = p.transaction_id GROUP BY 1"
+            )
+        )
+        rolled = dict(
+            wh.query("SELECT date_key, CAST(SUM(predictions) AS BIGINT) FROM rollup_predictions GROUP BY 1")
+        )
+    assert scored and rolled == scored
