@@ -499,7 +499,8 @@ class ChaosStack:
         """An ETL run's load is under way and uncommitted: a batch is claimed (committed in
         ``etl_runs``) and a transaction begun after ``since`` holds a write (the staging copy
         and fact insert, open until the run's single commit). ``since`` leaves out a killed
-        run's backend, which PostgreSQL ends only when its current statement does."""
+        run's backend, which PostgreSQL ends only when its current statement does; client
+        backends only, because an autovacuum ANALYZE holds a write transaction too."""
         try:
             with connect(self.settings) as wh:
                 if not wh.query("SELECT to_regclass('etl_runs') IS NOT NULL")[0][0]:
@@ -508,7 +509,8 @@ class ChaosStack:
                     return False
                 rows = wh.query(
                     "SELECT count(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
-                    "AND pid <> pg_backend_pid() AND datname = current_database() AND xact_start > %s",
+                    "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+                    "AND datname = current_database() AND xact_start > %s",
                     (since,),
                 )
                 return bool(rows[0][0])

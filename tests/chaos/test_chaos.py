@@ -10,8 +10,14 @@ What is asserted is what the design guarantees (:mod:`tests.chaos.harness` expla
   asserted away); asserted: nothing stays dead, the broker (whose storage is the emulator's S3,
   written through to disk) kept every acked record, so all are decided, and transactions produced
   after the restart reach the lake again;
-- a Glue ETL run killed mid-run, then PostgreSQL killed during the rerun's uncommitted load, then
-  one more run: the warehouse holds exactly the lake's transactions, each once.
+- a Glue ETL run whose load is under way and uncommitted: the job (with its Spark JVM) and
+  PostgreSQL killed back to back, PostgreSQL restarted, the run rerun (it resumes the claimed
+  batch): the warehouse holds exactly the lake's transactions, each once. (The bench kills the
+  job and PostgreSQL in separate runs; here one Spark run less keeps the test short.)
+
+While the emulator is down the broker cannot write its storage and fails produce requests with
+an error librdkafka does not retry: those records are reported failed to the producer, never
+acked, and counted as such.
 
 Alerts repeated after the scorer's kill are at-least-once by design (offsets are committed only
 below what SNS accepted); they are counted and printed, not asserted to be zero.
