@@ -87,10 +87,10 @@ def dimension_values(name: str) -> list[str]:
 
 @_cached
 def model_versions() -> list[str]:
-    """Model versions that have predictions, most recently used first."""
+    """Model versions that have predictions, most recently used first (ties: the higher name)."""
     frame = _frame(
         "SELECT model_version FROM rollup_predictions GROUP BY model_version "
-        "ORDER BY MAX(last_scored_at) DESC",
+        "ORDER BY MAX(last_scored_at) DESC, model_version DESC",
         (),
         ["model_version"],
     )

@@ -82,10 +82,10 @@ def _load_batch(wh: Any, rng: random.Random, facts: list[tuple[Any, ...]], versi
     wh.commit()
     predictions, alerts = [], []
     for f in facts:
-        for version in versions:
+        for n, version in enumerate(versions):  # the later version scores each row later
             score = round(rng.random() ** (0.3 if f[17] else 3), 4)
             decision = "decline" if score >= 0.8 else "review" if score >= 0.5 else "approve"
-            predictions.append((f[0], version, score, decision, f[1] + timedelta(minutes=1), None))
+            predictions.append((f[0], version, score, decision, f[1] + timedelta(minutes=1, seconds=n), None))
         if predictions[-1][3] != "approve":
             alerts.append((f[0], versions[-1], rng.choice(["sent", "sent", "claimed", "failed"])))
     wh.upsert("fraud_predictions", predictions)
