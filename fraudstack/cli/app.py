@@ -47,6 +47,7 @@ COMMANDS: dict[str, str] = {
     "etl": "warehouse",
     "train": "train",
     "predict": "predict",
+    "model": "model",
     "score": "score",
     "pipeline": "pipeline",
     "dashboard": "dashboard",

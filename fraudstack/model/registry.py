@@ -3,15 +3,26 @@
 Layout under ``s3://<artifacts bucket>/models/``::
 
     <version>/model.ubj        the XGBoost booster (universal binary JSON)
-    <version>/manifest.json    features, feature version, threshold, metrics, data range, code version
+    <version>/manifest.json    features, feature version, threshold, metrics, data range, code version,
+                               drift reference histograms (fraudstack.model.drift)
     <version>/report.json|md   the evaluation report, plots under <version>/plots/
-    current.json               {"version": ..., "updated_at": ..., "reason": ...}
+    current.json               {"version", "previous", "updated_at", "action", "reason"}
+
+and beside it, ``s3://<artifacts bucket>/model-history/<time>-<action>-<version>.json``: one
+object per promotion, refusal or rollback - when, by what, why, the version it replaced and
+the gate's figures.
 
 Why a pointer object rather than "latest": a new model becomes current only when it is not
-worse than the current one on the same test window (:mod:`fraudstack.model.training`
+worse than the current one on the same test window (the gate, :mod:`fraudstack.model.gate`,
 decides), and the Glue inference job and the streaming scorer read the pointer to know what
 to load - the scorer polls :func:`current_version` to hot-swap. Every prediction records
 the version that made it.
+
+Why the history is one object per event and not one growing file: S3 has no append, and two
+writers rewriting one log would lose each other's entries; keys that sort by time list in
+order. A rollback follows it: the version to restore is the one the current model replaced
+when it was promoted (:func:`rollback`), so repeated rollbacks walk back along the chain of
+promotions instead of toggling between two models.
 """
 
 from __future__ import annotations
@@ -35,6 +46,7 @@ PREFIX = "models/"
 MODEL_FILE = "model.ubj"
 MANIFEST_FILE = "manifest.json"
 POINTER_KEY = f"{PREFIX}current.json"
+HISTORY_PREFIX = "model-history/"
 _CONTENT_TYPES = {".json": "application/json", ".md": "text/markdown", ".png": "image/png"}
 
 
@@ -160,17 +172,76 @@ def current_version(settings: Settings, s3: Any | None = None) -> str | None:
     return None if raw is None else str(json.loads(raw)["version"])
 
 
-def set_current(settings: Settings, version: str, reason: str) -> None:
-    """Point ``current`` at a published version."""
-    load_manifest(settings, version)  # refuses a version that was never published
-    pointer = {"version": version, "updated_at": datetime.now(UTC).isoformat(), "reason": reason}
+def _put_json(settings: Settings, key: str, value: dict[str, Any]) -> None:
     with _s3_errors(settings):
         client("s3", settings).put_object(
             Bucket=bucket(settings),
-            Key=POINTER_KEY,
-            Body=json.dumps(pointer).encode(),
+            Key=key,
+            Body=json.dumps(value, sort_keys=True).encode(),
             ContentType="application/json",
         )
+
+
+def record(settings: Settings, action: str, version: str, reason: str, **details: Any) -> dict[str, Any]:
+    """Add one event to the registry's history (``promote``, ``refuse``, ``rollback``); returns it."""
+    at = datetime.now(UTC)
+    event = {"at": at.isoformat(), "action": action, "version": version, "reason": reason, **details}
+    _put_json(settings, f"{HISTORY_PREFIX}{at:%Y%m%dT%H%M%S%fZ}-{action}-{version}.json", event)
+    return event
+
+
+def history(settings: Settings, version: str | None = None) -> list[dict[str, Any]]:
+    """Every recorded event, oldest first; only ``version``'s when given."""
+    s3 = client("s3", settings)
+    keys: list[str] = []
+    with _s3_errors(settings):
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket(settings), Prefix=HISTORY_PREFIX
+        ):
+            keys.extend(o["Key"] for o in page.get("Contents", []))
+    events = [json.loads(raw) for key in sorted(keys) if (raw := _get(settings, key, s3)) is not None]
+    return [e for e in events if version is None or e["version"] == version]
+
+
+def set_current(
+    settings: Settings,
+    version: str,
+    reason: str,
+    *,
+    action: str = "promote",
+    by: str = "fraudstack.model.registry",
+    gate: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Point ``current`` at a published version and record why, by what and what it replaced.
+
+    The history event is written before the pointer: a crash between the two leaves an event
+    for a move that did not happen (visible: the pointer names another version), never a
+    move without its event, which :func:`rollback` would not know how to undo.
+    """
+    load_manifest(settings, version)  # refuses a version that was never published
+    previous = current_version(settings)
+    event = record(settings, action, version, reason, previous=previous, by=by, gate=gate)
+    pointer = {
+        "version": version,
+        "previous": previous,
+        "updated_at": event["at"],
+        "action": action,
+        "reason": reason,
+    }
+    _put_json(settings, POINTER_KEY, pointer)
+    return event
+
+
+def rollback(settings: Settings, reason: str, by: str = "fraudstack model rollback") -> dict[str, Any]:
+    """Make current again the version the current one replaced when it was last promoted."""
+    version = current_version(settings)
+    if version is None:
+        raise FraudstackError("no current model to roll back")
+    promotions = [e for e in history(settings, version) if e["action"] == "promote"]
+    previous = promotions[-1].get("previous") if promotions else None
+    if previous is None:
+        raise FraudstackError(f"no model before {version} in the registry's history to roll back to")
+    return set_current(settings, previous, reason, action="rollback", by=by)
 
 
 def load_current_model(settings: Settings) -> FraudModel:

@@ -1,9 +1,11 @@
-"""Releasing a trained model: compare with the current one, write the report, publish, promote.
+"""Releasing a trained model: gate it against the current one, write the report, publish, promote.
 
-Why compare on *this* test window: the current model's own metrics were measured on other
-days; only scoring the same rows with both says which is better. The new model becomes
-current when its average precision is not lower (``promote="auto"``); ``always`` and
-``never`` override that (the comparison is still recorded).
+Why the gate runs on *this* test window: it is the most recent labelled data the training
+run holds, and the champion's own metrics were measured on other days; only scoring the same
+rows with both says which is better (:mod:`fraudstack.model.gate`). With ``promote="auto"``
+the gate decides; ``always`` and ``never`` override it (the gate's figures are still
+recorded). Every decision - promotion or refusal - goes into the registry's history with its
+reason, so ``fraudstack model show`` says why a version is, or is not, current.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from sklearn.metrics import average_precision_score
+import numpy as np
 
 from fraudstack.errors import FraudstackError
 from fraudstack.model import registry
+from fraudstack.model.drift import measure
+from fraudstack.model.gate import GateDecision, GatePolicy, decide
 from fraudstack.model.report import write_report
 from fraudstack.model.training import TrainingResult
 from fraudstack.settings import Settings
@@ -22,50 +26,75 @@ from fraudstack.settings import Settings
 Promote = Literal["auto", "always", "never"]
 
 
-def compare_with_current(settings: Settings, result: TrainingResult) -> dict[str, Any]:
-    """The current model's average precision on the new model's test window, or why it has none."""
+def champion_scores(settings: Settings, result: TrainingResult) -> tuple[str | None, np.ndarray | None, str]:
+    """The current model's version and scores on the new model's test window, or why it has none."""
     version = registry.current_version(settings)
     if version is None:
-        return {"version": None, "why": "no current model"}
+        return None, None, "no current model"
     try:
         current = registry.load_model(settings, version)
-        scores = current.score(result.features[result.split.test])
+        return version, current.score(result.features[result.split.test]), ""
     except FraudstackError as exc:  # other feature version, or features this data lacks
-        return {"version": version, "why": f"cannot score this window: {exc}"}
-    labels = result.test_frame["is_fraud"].to_numpy(dtype=bool)
-    return {"version": version, "average_precision": round(float(average_precision_score(labels, scores)), 6)}
+        return version, None, f"current {version} cannot score this window: {exc}"
+
+
+def gate(settings: Settings, result: TrainingResult, policy: GatePolicy | None = None) -> GateDecision:
+    """The gate's decision for ``result``'s model against the current one, on its test window."""
+    test = result.features[result.split.test]
+    frame = result.test_frame
+    _, theirs, _ = champion_scores(settings, result)
+    drift = measure(result.model.manifest["reference"], test)
+    return decide(
+        frame["is_fraud"].to_numpy(dtype=bool),
+        frame["amount"].astype(float).to_numpy(),
+        result.model.score(test),
+        theirs,
+        drift.features,
+        policy,
+    )
 
 
 def release(
-    settings: Settings, result: TrainingResult, directory: Path, promote: Promote = "auto"
+    settings: Settings,
+    result: TrainingResult,
+    directory: Path,
+    promote: Promote = "auto",
+    policy: GatePolicy | None = None,
 ) -> dict[str, Any]:
     """Save, report, publish ``models/<version>/`` and move ``current`` if the policy says so."""
     model = result.model
     registry.save_local(model, directory)
-    current = compare_with_current(settings, result)
-    ours = result.evaluation["test"]["average_precision"]
-    theirs = current.get("average_precision")
+    champion, _, why_none = champion_scores(settings, result)
+    decision = gate(settings, result, policy)
     if promote == "never":
-        promoted, why = False, "not promoted (--promote never)"
+        promoted, why = False, f"not promoted (--promote never); the gate {decision.reason}"
     elif promote == "always":
-        promoted, why = True, "promoted (--promote always)"
-    elif theirs is None:
-        promoted, why = True, f"promoted: {current['why']}"
-    elif ours >= theirs:
-        promoted, why = (
-            True,
-            f"promoted: average precision {ours:.4f} >= current {current['version']} {theirs:.4f}",
-        )
+        promoted, why = True, f"promoted (--promote always); the gate {decision.reason}"
     else:
-        promoted, why = False, f"kept {current['version']}: its average precision {theirs:.4f} > {ours:.4f}"
+        promoted, why = decision.promote, decision.reason
+    if decision.champion is None and why_none and decision.promote:
+        why = f"{why} ({why_none})"
     info: dict[str, Any] = {
         "uri": registry.version_uri(settings, model.version),
         "promoted": promoted,
         "decision": why,
-        "current": current,
+        "champion": champion,
+        "gate": decision.as_dict(),
     }
     write_report(result, directory, info)
     registry.publish(settings, directory)
     if promoted:
-        registry.set_current(settings, model.version, why)
+        registry.set_current(
+            settings, model.version, why, by=f"fraudstack train (--promote {promote})", gate=info["gate"]
+        )
+    else:
+        registry.record(
+            settings,
+            "refuse",
+            model.version,
+            why,
+            champion=champion,
+            by=f"fraudstack train (--promote {promote})",
+            gate=info["gate"],
+        )
     return info

@@ -262,13 +262,20 @@ def write_report(result: TrainingResult, directory: Path, release: dict[str, Any
             for name, cols in manifest["dropped_features"].items()
         ]
         md.append("")
-    if "current" in release:
-        cur = release["current"]
+    if "gate" in release:
+        gate, champion = release["gate"], release.get("champion")
+        compared: list[tuple[str, dict[str, float]]] = [("this model", gate["challenger"])]
+        if gate["champion"] is not None:
+            compared.append((f"current {champion}", gate["champion"]))
         md += [
-            "## Against the current model on this test window",
+            "## Promotion gate, against the current model on this test window",
             "",
-            f"- current {cur.get('version')}: average precision {cur.get('average_precision', 'n/a')}",
-            f"- this model: average precision {metrics['average_precision']:.4f}",
+            *(
+                f"- {name}: average precision {m['average_precision']:.4f}, "
+                f"recall at budget {m['recall_at_budget']:.4f}"
+                for name, m in compared
+            ),
+            f"- decision: {gate['reason']}",
             "",
         ]
     md += ["## Plots", ""]

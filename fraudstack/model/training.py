@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fraudstack.errors import ConfigError
 from fraudstack.features import FEATURE_VERSION, compute_features
+from fraudstack.model import drift
 from fraudstack.model.data import LABEL, Dataset
 from fraudstack.model.metrics import ThresholdMode, ThresholdPolicy, choose_threshold, evaluate
 from fraudstack.model.registry import model_to_bytes
@@ -235,6 +236,8 @@ def train(dataset: Dataset, config: TrainConfig) -> TrainingResult:
             },
         },
         "metrics": _headline(evaluation["test"]),
+        # What live traffic is compared with (fraudstack.model.drift says why these windows).
+        "reference": drift.reference(features[split.val], test_scores),
     }
     return TrainingResult(
         model=model,

@@ -1,7 +1,10 @@
-"""The S3 model registry (emulator) and the promotion rule, end to end."""
+"""The S3 model registry (emulator), the promotion gate's records, lineage and rollback, end to end."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -31,7 +34,7 @@ def test_round_trip_through_the_registry(settings: Settings, trained: TrainingRe
     with pytest.raises(FraudstackError, match="fraudstack train"):
         registry.load_current_model(settings)
     outcome = release(settings, trained, tmp_path / "a")
-    assert outcome["promoted"] and "no current model" in outcome["decision"]
+    assert outcome["promoted"] and "no champion" in outcome["decision"]
     version = trained.model.version
     assert registry.current_version(settings) == version
     assert registry.list_versions(settings) == [version]
@@ -61,11 +64,91 @@ def test_a_worse_model_does_not_become_current(
     worse = replace(trained, model=stump, evaluation={"test": {**trained.evaluation["test"]}})
     worse.evaluation["test"]["average_precision"] = 0.01
     outcome = release(settings, worse, tmp_path / "worse")
-    assert not outcome["promoted"] and outcome["decision"].startswith(f"kept {good}")
+    assert not outcome["promoted"] and outcome["decision"].startswith("refused: AP")
     assert registry.current_version(settings) == good
     assert set(registry.list_versions(settings)) == {good, stump.version}  # published, not promoted
+    # The refusal and its figures are in the registry, under the refused version.
+    (refusal,) = registry.history(settings, stump.version)
+    assert (refusal["action"], refusal["reason"], refusal["champion"]) == (
+        "refuse",
+        outcome["decision"],
+        good,
+    )
+    gate = refusal["gate"]
+    assert gate["challenger"]["average_precision"] < gate["champion"]["average_precision"]
     forced = release(settings, worse, tmp_path / "forced", promote="always")
     assert forced["promoted"] and registry.current_version(settings) == stump.version
+    assert registry.history(settings, stump.version)[-1]["previous"] == good
+
+
+def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fraudstack", "model", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **settings.subprocess_env()},
+        timeout=120,
+        check=False,
+    )
+
+
+def _published(settings: Settings, trained: TrainingResult, directory: Path, version: str) -> str:
+    model = replace(trained.model, version=version)
+    model.manifest = {**trained.model.manifest, "version": version}
+    registry.save_local(model, directory)
+    registry.publish(settings, directory)
+    return version
+
+
+def test_lineage_promote_and_rollback_through_the_cli(
+    settings: Settings, trained: TrainingResult, tmp_path: Path
+) -> None:
+    first, second, third = (
+        _published(settings, trained, tmp_path / name, f"2025010{i}T000000Z-{name}")
+        for i, name in enumerate(("first", "second", "third"), start=1)
+    )
+    assert "no current model" in _cli(settings, "rollback").stderr
+    for version in (first, second, third):
+        done = _cli(settings, "promote", version, "--reason", f"because {version}")
+        assert done.returncode == 0, done.stderr
+    listed = _cli(settings, "list").stdout.splitlines()
+    assert [line.split()[1] if line.startswith("*") else line.split()[0] for line in listed] == [
+        first,
+        second,
+        third,
+    ]
+    assert listed[2].startswith(f"* {third}")
+
+    shown = _cli(settings, "show", second).stdout
+    manifest = trained.model.manifest
+    for expected in (
+        manifest["code_version"],
+        f"feature version  {manifest['feature_version']}",
+        manifest["data"]["first_event"],
+        f"promote by fraudstack model promote: because {second}",
+    ):
+        assert expected in shown, (expected, shown)
+
+    # Each rollback goes one promotion further back; then there is nothing left to undo.
+    for expected in (second, first):
+        done = _cli(settings, "rollback", "--reason", "drill")
+        assert done.returncode == 0, done.stderr
+        assert registry.current_version(settings) == expected
+    refused = _cli(settings, "rollback")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1
+    assert f"no model before {first}" in refused.stderr
+    assert registry.history(settings)[-1] == {**registry.history(settings)[-1], "action": "rollback"}
+
+    for args, code, message in (
+        (("promote", "nosuch"), 1, "not in the registry"),
+        (("promote", first), 1, "already current"),
+        (("promote", second, "--reason", " "), 2, "--reason"),
+        (("show", "nosuch"), 1, "not in the registry"),
+        (("promote",), 2, "Missing argument"),
+    ):
+        bad = _cli(settings, *args)
+        assert (bad.returncode, bad.stderr.count("\n")) == (code, 1), (args, bad.stderr)
+        assert message in bad.stderr, (args, bad.stderr)
 
 
 def test_missing_bucket_is_one_clear_error(
