@@ -48,6 +48,7 @@ COMMANDS: dict[str, str] = {
     "train": "train",
     "predict": "predict",
     "model": "model",
+    "drift": "drift",
     "score": "score",
     "pipeline": "pipeline",
     "dashboard": "dashboard",

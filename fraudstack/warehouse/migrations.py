@@ -26,7 +26,16 @@ from typing import TYPE_CHECKING
 from fraudstack.errors import FraudstackError
 from fraudstack.warehouse.dialect import Dialect, default_now, lock_for_migrations
 from fraudstack.warehouse.rollups import build_sql
-from fraudstack.warehouse.schema import ROLLUPS, TABLES, Column, Table, index_sql, render_ddl, table
+from fraudstack.warehouse.schema import (
+    MODEL_DRIFT,
+    ROLLUPS,
+    TABLES,
+    Column,
+    Table,
+    index_sql,
+    render_ddl,
+    table,
+)
 
 if TYPE_CHECKING:
     from fraudstack.warehouse.connection import Warehouse
@@ -127,8 +136,8 @@ def _v1(tbl: Table) -> Table:
 
 
 def _star_schema(dialect: Dialect) -> str:
-    """Every table as migration 1 created it (the rollups came with migration 5)."""
-    return render_ddl(dialect, [_v1(t) for t in TABLES if t not in ROLLUPS])
+    """Every table as migration 1 created it (the rollups came with migration 5, drift with 7)."""
+    return render_ddl(dialect, [_v1(t) for t in TABLES if t not in (*ROLLUPS, MODEL_DRIFT)])
 
 
 def _alert_attempts(dialect: Dialect) -> str:
@@ -192,6 +201,16 @@ def _rollup_refresh_indexes(dialect: Dialect) -> str:
     )
 
 
+def _model_drift(dialect: Dialect) -> str:
+    """Create ``model_drift``, where the drift job stores each window's PSI per feature and score.
+
+    Why a table: CloudWatch keeps the metrics for alarms, but the dashboard's model-health
+    view and the promotion gate need the history per model version, queryable beside the
+    predictions (:mod:`fraudstack.drift`).
+    """
+    return render_ddl(dialect, [MODEL_DRIFT])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "star_schema", _star_schema),
     Migration(2, "loader_checks_fact_references", _loader_checks_fact_references),
@@ -199,6 +218,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "alert_claim_tokens", _alert_claim_tokens),
     Migration(5, "dashboard_rollups", _dashboard_rollups),
     Migration(6, "rollup_refresh_indexes", _rollup_refresh_indexes),
+    Migration(7, "model_drift", _model_drift),
 )
 
 

@@ -373,6 +373,28 @@ ROLLUP_DAYS = Table(
 #: The rollups, in the order migration 5 creates them.
 ROLLUPS: tuple[Table, ...] = (ROLLUP_TRANSACTIONS, ROLLUP_FRAUDS, ROLLUP_PREDICTIONS, ROLLUP_DAYS)
 
+#: Drift of live traffic against a model's training reference (migration 7,
+#: :mod:`fraudstack.drift`): one row per model version, window and feature (``metric``), or
+#: ``metric = 'score'`` with ``kind = 'score'`` for the score distribution.
+MODEL_DRIFT = Table(
+    "model_drift",
+    (
+        _id("model_version"),
+        Column("window_start", "TIMESTAMPTZ", nullable=False),
+        Column("window_end", "TIMESTAMPTZ", nullable=False),
+        Column("metric", "VARCHAR(64)", nullable=False),
+        Column("kind", "VARCHAR(16)", nullable=False, check=_in("feature", "score")),
+        Column("psi", "DOUBLE PRECISION", nullable=False),
+        Column("status", "VARCHAR(16)", nullable=False, check=_in("stable", "moderate", "broken")),
+        Column("window_rows", "BIGINT", nullable=False),
+        Column("measured_at", "TIMESTAMPTZ", nullable=False, default_now=True),
+    ),
+    primary_key=("model_version", "window_start", "window_end", "metric"),
+    diststyle="AUTO",
+    sortkey=("window_start",),
+    indexes=(("window_start",),),
+)
+
 #: Every table of the current schema, in dependency order (referenced tables first).
 TABLES: tuple[Table, ...] = (
     DIM_DATE,
@@ -388,6 +410,7 @@ TABLES: tuple[Table, ...] = (
     ETL_RUNS,
     ETL_OBJECTS,
     *ROLLUPS,
+    MODEL_DRIFT,
 )
 
 

@@ -1,0 +1,196 @@
+"""The drift job end to end: warehouse facts -> features -> PSI -> CloudWatch and ``model_drift``.
+
+A small model is current in a registry bucket of its own; other simulated cards are loaded
+into a scratch warehouse the way the ETL loads them (dimensions, then facts). ``fraudstack
+drift`` on one day must give the PSI that the in-memory batch features of all events give
+(the job reads each card's history back from the star schema), publish it and store it; an
+injected amount shift must read as broken on ``amount`` and a rerun must replace the rows.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from fraudstack.aws import client
+from fraudstack.features import compute_features
+from fraudstack.model import registry
+from fraudstack.model.data import simulated
+from fraudstack.model.drift import measure
+from fraudstack.model.scoring import FraudModel
+from fraudstack.model.training import TrainConfig, train
+from fraudstack.settings import Settings
+from fraudstack.simulator import SimulationConfig, iter_tables
+from fraudstack.warehouse import Warehouse, connect
+from tests.conftest import RunningStack
+from tests.dashboard.conftest import scratch_database
+from tests.dashboard.known_data import calendar_rows
+from tests.support import wait_until
+
+WINDOW = (datetime(2025, 1, 5, tzinfo=UTC), datetime(2025, 1, 6, tzinfo=UTC))
+
+
+def load_events(wh: Warehouse, frame: pd.DataFrame) -> None:
+    """Dimensions and facts of simulated events, as the ETL job writes them."""
+    first, last = frame["event_time"].min().date(), frame["event_time"].max().date()
+    dates, times = calendar_rows(first, last)
+    wh.upsert("dim_date", dates)
+    wh.upsert("dim_time", times)
+    frame = frame.assign(location_key=frame["country"].astype(str) + ":" + frame["city"].astype(str))
+
+    def latest(key: str, *columns: str) -> list[tuple[object, ...]]:
+        rows = frame.drop_duplicates(key, keep="last")[[key, *columns]]
+        return list(rows.dropna(subset=[key]).astype(object).itertuples(index=False, name=None))
+
+    wh.upsert("dim_customer", latest("customer_id", "customer_account_created"))
+    wh.upsert("dim_card", latest("card_id", "card_token", "card_type", "issuing_bank", "customer_id"))
+    merchant = (
+        "merchant_name",
+        "merchant_category_code",
+        "merchant_category",
+        "merchant_lat",
+        "merchant_lon",
+    )
+    wh.upsert("dim_merchant", latest("merchant_id", *merchant))
+    wh.upsert("dim_device", latest("device_id", "device_os"))
+    wh.upsert("dim_location", latest("location_key", "city", "country"))
+    when = frame["event_time"]
+    facts = pd.DataFrame(
+        {
+            "transaction_id": frame["transaction_id"],
+            "event_ts": when,
+            "date_key": when.dt.strftime("%Y%m%d").astype(int),
+            "time_key": when.dt.hour * 100 + when.dt.minute,
+            **{c: frame[c] for c in ("customer_id", "card_id", "merchant_id", "device_id", "location_key")},
+            **{
+                c: frame[c]
+                for c in ("amount", "currency", "channel", "entry_mode", "ip_address", "ip_is_vpn")
+            },
+            **{c: frame[c] for c in ("lat", "lon", "is_fraud", "fraud_type", "schema_version")},
+            "source_object": "s3://test/drift",
+            "etl_run_id": "drift-test",
+        }
+    )
+    rows = facts.astype(object).where(facts.notna(), None).itertuples(index=False, name=None)
+    wh.upsert("fact_transactions", list(rows), columns=list(facts.columns), update=False)
+
+
+@dataclass
+class Loaded:
+    settings: Settings
+    model: FraudModel
+    frame: pd.DataFrame
+
+
+@pytest.fixture(scope="module")
+def loaded(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
+    tag = uuid.uuid4().hex[:8]
+    with scratch_database(stack.settings) as scratch:
+        settings = scratch.model_copy(update={"artifacts_bucket": f"drift-models-{tag}"})
+        client("s3", settings).create_bucket(Bucket=settings.artifacts_bucket)
+        config = TrainConfig(warmup_days=1, val_days=3, test_days=3, max_rounds=40, early_stopping_rounds=10)
+        model = train(simulated(customers=400, days=14, fraud_rate=0.03, seed=5), config).model
+        directory = tmp_path_factory.mktemp("model")
+        registry.save_local(model, directory)
+        registry.publish(settings, directory)
+        registry.set_current(settings, model.version, "drift test")
+        sim = SimulationConfig.create(customers=150, days=6, fraud_rate=0.03, seed=21)
+        frame = pa.concat_tables(list(iter_tables(sim))).to_pandas()
+        with connect(settings) as wh:
+            load_events(wh, frame)
+        yield Loaded(settings, model, frame)
+
+
+def _drift(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fraudstack", "drift", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **settings.subprocess_env()},
+        timeout=300,
+        check=False,
+    )
+
+
+def _stored(settings: Settings) -> dict[str, tuple[float, str, int]]:
+    with connect(settings) as wh:
+        rows = wh.query(
+            "SELECT metric, psi, status, window_rows FROM model_drift "
+            "WHERE window_start = %s AND window_end = %s",
+            WINDOW,
+        )
+    return {metric: (psi, status, rows) for metric, psi, status, rows in rows}
+
+
+def test_drift_of_a_window_is_published_and_stored(loaded: Loaded) -> None:
+    settings, model, frame = loaded.settings, loaded.model, loaded.frame
+    since, until = (t.isoformat() for t in WINDOW)
+    done = _drift(settings, "--since", since, "--until", until)
+    assert done.returncode == 0, done.stderr
+    in_window = ((frame["event_time"] >= WINDOW[0]) & (frame["event_time"] < WINDOW[1])).to_numpy()
+    assert f"drift of {in_window.sum():,} transactions against model {model.version}" in done.stdout
+
+    # The PSI of the batch features of all events (each card's whole history in memory).
+    features = compute_features(frame)[in_window]
+    expected = measure(model.manifest["reference"], features, model.score(features))
+    stored = _stored(settings)
+    assert set(stored) == {*expected.features, "score"}
+    for name, psi in {**expected.features, "score": expected.score}.items():
+        assert stored[name][0] == pytest.approx(psi, abs=1e-6), name
+        assert stored[name][2] == in_window.sum()
+
+    cloudwatch = client("cloudwatch", settings)
+
+    def published() -> set[str]:
+        listed = cloudwatch.list_metrics(
+            Namespace=settings.metrics_namespace, Dimensions=[{"Name": "Service", "Value": "drift"}]
+        )
+        return {m["MetricName"] for m in listed["Metrics"]}
+
+    wanted = {"MaxFeaturePSI", "ScorePSI", "BrokenFeatures", "DriftRows", "FeaturePSI_amount"}
+    wait_until(lambda: wanted <= published(), timeout=30, what="drift metrics in CloudWatch")
+
+
+def test_an_amount_shift_reads_as_broken_and_a_rerun_replaces_the_rows(loaded: Loaded) -> None:
+    settings = loaded.settings
+    since, until = (t.isoformat() for t in WINDOW)
+    assert _drift(settings, "--since", since, "--until", until).returncode == 0
+    before = _stored(settings)
+    with connect(settings) as wh:
+        wh.execute(
+            "UPDATE fact_transactions SET amount = amount * 6 WHERE event_ts >= %s AND event_ts < %s", WINDOW
+        )
+    try:
+        done = _drift(settings, "--since", since, "--until", until)
+        assert done.returncode == 0, done.stderr
+        after = _stored(settings)
+        assert set(after) == set(before)  # replaced, not added
+        assert after["amount"][1] == "broken" and after["amount"][0] > before["amount"][0]
+        assert "broken: amount" in done.stdout
+    finally:
+        with connect(settings) as wh:
+            wh.execute(
+                "UPDATE fact_transactions SET amount = amount / 6 WHERE event_ts >= %s AND event_ts < %s",
+                WINDOW,
+            )
+
+
+def test_bad_windows_are_one_line(loaded: Loaded) -> None:
+    for args, message in (
+        (("--since", "yesterday"), "--since 'yesterday'"),
+        (("--since", "1h", "--until", "2h"), "is not after"),
+    ):
+        done = _drift(loaded.settings, *args)
+        assert (done.returncode, done.stderr.count("\n")) == (2, 1), done.stderr
+        assert message in done.stderr
+    empty = _drift(loaded.settings, "--since", "2030-01-01", "--until", "2030-01-02")
+    assert empty.returncode == 0 and "no transactions" in empty.stdout
