@@ -56,6 +56,7 @@ FraudType = Literal[
     "velocity_attack",
     "impossible_travel",
     "synthetic_identity",
+    "merchant_compromise",
 ]
 FRAUD_TYPES: tuple[str, ...] = get_args(FraudType)
 

@@ -15,7 +15,7 @@ from fraudstack.wire import parse_event, rejection, wire_form
 from tests.scoring.conftest import stream_events
 
 #: sha256 of the schema (its JSON Schema and the model's Python checks) wire.py was written for.
-SCHEMA_SHA256 = "fe702fed918ad614df2eedba6c8be058202264a1a8be27fbb55b4821ffc70cba"
+SCHEMA_SHA256 = "47160af17ff47b405881880bc3b53ca41f0aeb3f5991a811cddd297f88f6ae18"
 
 
 def _base(channel: str) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""``fraudstack simulate``: write a synthetic transaction dataset to Parquet or JSON lines."""
+"""``fraudstack simulate``: write a synthetic transaction dataset to Parquet or JSON lines.
+
+Beside it, the label events of its frauds with the time each became known
+(``<stem>.labels<suffix>``), which ``fraudstack produce --labels`` sends to the labels topic.
+"""
 
 from __future__ import annotations
 
@@ -38,9 +42,14 @@ def _print_summary(console: Console, summary: SimulationSummary, seconds: float)
     table.add_row("fraud rows", f"{summary.frauds:,} ({rate:.2%})")
     for name in FRAUD_TYPES:
         table.add_row(f"  {name}", f"{summary.frauds_by_type.get(name, 0):,}")
+    labels = sum(summary.labels_by_source.values())
+    table.add_row("label events", f"{labels:,}")
+    for source, count in sorted(summary.labels_by_source.items()):
+        table.add_row(f"  {source}", f"{count:,}")
     table.add_row("time", f"{seconds:.1f} s ({summary.rows / max(seconds, 1e-9):,.0f} rows/s)")
     console.print(table)
     console.print(f"output: {summary.path}", soft_wrap=True)
+    console.print(f"labels: {summary.labels_path}", soft_wrap=True)
 
 
 def simulate(

@@ -1,4 +1,4 @@
-"""The five fraud archetypes, planned for the whole run up front.
+"""The six fraud archetypes, planned for the whole run up front.
 
 Why up front: incidents span minutes (bursts) to weeks (synthetic identities) and must not be
 cut at day boundaries. Fraud rows are ~1% of the stream, so the whole plan stays small even
@@ -15,9 +15,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from fraudstack.schema import FRAUD_TYPES
-from fraudstack.simulator.catalog import ATM, CAT, CHIP, CITIES, CNP, ECOM, MAGSTRIPE, PERSONAS, POS
+from fraudstack.simulator.catalog import (
+    ATM,
+    CAT,
+    CATEGORIES,
+    CHIP,
+    CITIES,
+    CNP,
+    ECOM,
+    MAGSTRIPE,
+    PERSONAS,
+    POS,
+)
 from fraudstack.simulator.config import SimulationConfig
 from fraudstack.simulator.core import (
+    NO_FRAUD,
     US_PER_DAY,
     US_PER_HOUR,
     US_PER_MINUTE,
@@ -25,22 +37,30 @@ from fraudstack.simulator.core import (
     empty_rows,
     haversine_km,
     position_in_session,
+    sample_rows,
     session_offsets,
 )
+from fraudstack.simulator.legit import amounts_cents, card_present_entry, local_times, own_device_and_ip
 from fraudstack.simulator.world import FRAUD_DEVICES, FRAUD_IPS, VPN_EXITS, World
 
-ATO, CARD_TESTING, VELOCITY, TRAVEL, SYNTHETIC = range(5)
+ATO, CARD_TESTING, VELOCITY, TRAVEL, SYNTHETIC, MERCHANT = range(6)
 assert FRAUD_TYPES[TRAVEL] == "impossible_travel" and FRAUD_TYPES[SYNTHETIC] == "synthetic_identity"
+assert FRAUD_TYPES[MERCHANT] == "merchant_compromise"
 
 ONLINE_CASHOUT = np.array([CAT["online_marketplace"], CAT["quasi_cash"], CAT["airline"], CAT["electronics"]])
 STORE_CASHOUT = np.array([CAT["electronics"], CAT["jewelry"], CAT["department_store"], CAT["atm_cash"]])
+#: Where card data is stolen: skimmers at pumps and tills, breached web shops.
+COMPROMISED = np.array([CAT["fuel"], CAT["restaurant"], CAT["grocery"], CAT["online_marketplace"]])
+#: Where stolen card data is used online: ordinary shops, so the category gives nothing away.
+MC_ONLINE = np.array([CAT["online_marketplace"], CAT["department_store"], CAT["electronics"]])
+_ONLINE_ONLY = np.array([c.online_only for c in CATEGORIES])
 
 
 @dataclass(frozen=True, slots=True)
 class FraudParams:
     """Every knob of every archetype; ``share`` is each archetype's share of fraud rows."""
 
-    share: tuple[float, ...] = (0.15, 0.35, 0.2, 0.12, 0.18)
+    share: tuple[float, ...] = (0.13, 0.3, 0.17, 0.1, 0.15, 0.15)
     # account takeover: one large online purchase from a new device and IP
     ato_median_usd: float = 1_200.0
     ato_min_usd: float = 300.0
@@ -68,6 +88,16 @@ class FraudParams:
     syn_opened_before_days: tuple[int, int] = (0, 7)
     syn_cashout: tuple[int, int] = (1, 3)
     syn_cashout_usd: tuple[float, float] = (1_500.0, 5_000.0)
+    # merchant compromise: cards used at a breached merchant during a window are defrauded
+    # later, each fraud looking like the card's ordinary spending
+    mc_window_days: tuple[int, int] = (2, 8)
+    mc_victims: tuple[int, int] = (8, 30)  # cards skimmed per incident (all defrauded later)
+    mc_delay_days: tuple[float, float] = (0.5, 12.0)  # window end -> a card's first fraud
+    mc_rows: tuple[int, int] = (1, 3)  # fraud rows per defrauded card
+    mc_at_merchant_share: float = 0.3  # frauds back at the breached merchant itself
+    mc_online_share: float = 0.5  # of the frauds elsewhere: online, from the ring's devices
+    mc_ring_devices: tuple[int, int] = (1, 3)  # devices (and IPs) one ring uses for all its cards
+    mc_amount_factor: tuple[float, float] = (1.0, 2.5)  # times an ordinary amount for the card
 
     def rows_per_incident(self) -> np.ndarray:
         """Expected fraud rows per incident, to turn a fraud rate into incident counts."""
@@ -78,6 +108,7 @@ class FraudParams:
                 sum(self.vel_size) / 2,
                 1.0 + sum(self.travel_extra) / 2,
                 sum(self.syn_warmup) / 2 + sum(self.syn_cashout) / 2,
+                sum(self.mc_victims) / 2 * sum(self.mc_rows) / 2,
             ]
         )
 
@@ -196,7 +227,10 @@ class _Planner:
     def impossible_travel(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(genuine anchor purchases at home, fraud rows far away); anchors are legitimate."""
         p, rng, world = PARAMS, self.rng, self.world
-        victims = self.victims(n)
+        # Victims who stay home all run: an anchor "at home" during a trip would itself be
+        # an impossible journey, made by a legitimate row.
+        stay = self.victims_pool[world.trip_dep_us[self.victims_pool] == np.iinfo(np.int64).max]
+        victims = rng.choice(stay if len(stay) else self.victims_pool, n).astype(np.int32)
         home = world.home[victims]
         candidates = rng.integers(0, len(CITIES), (n, 8))
         dist = haversine_km(world.city_lat[home][:, None], world.city_lon[home][:, None],
@@ -269,6 +303,98 @@ class _Planner:
         rows["cents"] = np.where(is_cash, cash_cents, warm_cents).astype(np.int64)
         return rows
 
+    def merchant_compromise(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(genuine purchases at breached merchants during their windows, the frauds that follow).
+
+        Per incident: one merchant (a till or pump in a victim's home city, or a web shop) is
+        breached for a window of days; the victims shop there as they always do (those visits
+        are legitimate, and the only thing the victims share), and each victim's card is used
+        days after the window - back at that merchant, online from the ring's few devices, or
+        in an ordinary shop in the victim's own city - at the card's usual hours, in its
+        usual categories, for an amount near its usual one. A card's own history shows
+        little; the merchant's and the ring devices' histories show the pattern.
+        """
+        p, rng, world = PARAMS, self.rng, self.world
+        visits, frauds = [empty_rows()], [empty_rows()]
+        # A run shorter than a whole incident gets a compressed one: every archetype is present.
+        tail_us = int(p.mc_delay_days[1] * US_PER_DAY) + 4 * US_PER_DAY
+        scale = min(1.0, (self.end_us - self.start_us) / (p.mc_window_days[1] * US_PER_DAY + tail_us))
+        for _ in range(n):
+            days = int(rng.integers(p.mc_window_days[0], p.mc_window_days[1] + 1))
+            window_us = max(US_PER_HOUR, int(days * US_PER_DAY * scale))
+            begin = int(self.times(1, window_us + int(tail_us * scale))[0])
+            city = world.home[self.victims(1)]
+            merchant = int(world.pick_merchant(city, rng.choice(COMPROMISED, 1), rng)[0])
+            cat = int(world.merch_cat[merchant])
+            web_shop = bool(_ONLINE_ONLY[cat])
+            pool = self.victims_pool
+            if not web_shop:
+                pool = pool[world.home[pool] == city[0]]
+            k = min(len(pool), int(rng.integers(p.mc_victims[0], p.mc_victims[1] + 1)))
+            victims = rng.choice(pool, k, replace=False).astype(np.int32)
+            visit_day = (begin + rng.integers(0, window_us, k)) // US_PER_DAY * US_PER_DAY
+            visit_t = np.clip(local_times(world, victims, visit_day, rng), begin, begin + window_us)
+            # Only customers at home shop at a local till (no visit from the far end of a trip).
+            away = (visit_t >= world.trip_dep_us[victims]) & (
+                visit_t < world.trip_ret_us[victims] + world.trip_flight_us[victims]
+            )
+            victims, visit_t = victims[~away], visit_t[~away]
+            k = len(victims)
+
+            visit = empty_rows(k)
+            visit["t"], visit["cust"], visit["merch"] = visit_t, victims, merchant
+            self._at(visit, np.full(k, cat), web_shop, None)
+            visits.append(visit)
+
+            sizes = rng.integers(p.mc_rows[0], p.mc_rows[1] + 1, k)
+            cust = np.repeat(victims, sizes)
+            delay = (rng.uniform(*p.mc_delay_days, k) * US_PER_DAY * scale).astype(np.int64)
+            gaps = session_offsets(sizes, 6 * US_PER_HOUR, 3 * US_PER_DAY, rng)
+            planned = np.repeat(begin + window_us + delay, sizes) + (gaps * scale).astype(np.int64)
+            rows = empty_rows(len(cust))
+            rows["cust"] = cust
+            rows["t"] = np.maximum(planned, local_times(world, cust, planned // US_PER_DAY * US_PER_DAY, rng))
+            u = rng.random(len(cust))
+            here = u < p.mc_at_merchant_share
+            online = ~here & (rng.random(len(cust)) < p.mc_online_share)
+            usual = sample_rows(world.category_cdf, world.persona[cust].astype(np.int64), rng)
+            store_cat = np.where(_ONLINE_ONLY[usual] | (usual == CAT["atm_cash"]), CAT["grocery"], usual)
+            row_cat = np.where(here, cat, np.where(online, rng.choice(MC_ONLINE, len(cust)), store_cat))
+            elsewhere = world.pick_merchant(world.home[cust], row_cat, rng)
+            rows["merch"] = np.where(here, merchant, elsewhere)
+            devices = self.fraud_device(int(rng.integers(p.mc_ring_devices[0], p.mc_ring_devices[1] + 1)))
+            ring = (devices, self.fraud_ip(len(devices), 0.3))
+            self._at(rows, row_cat, online | (here & web_shop), ring)
+            factor = rng.uniform(*p.mc_amount_factor, len(cust))
+            rows["cents"] = np.round(rows["cents"] * factor).astype(np.int64)
+            frauds.append(rows[rows["t"] < self.end_us])
+        return np.concatenate(visits), np.concatenate(frauds)
+
+    def _at(
+        self,
+        rows: np.ndarray,
+        cat: np.ndarray,
+        online: np.ndarray | bool,
+        ring: tuple[np.ndarray, np.ndarray] | None,
+    ) -> None:
+        """Fill channel, entry mode, amount, device and IP as an ordinary purchase would have them.
+
+        Online rows use the customer's own device and IP, or with ``ring`` one of the ring's
+        devices and IPs (the fraudster's machine: the one thing a card's history can show).
+        """
+        rng, n = self.rng, len(rows)
+        online = np.broadcast_to(np.asarray(online), (n,))
+        rows["chan"] = np.where(online, ECOM, POS)
+        rows["entry"] = card_present_entry(cat, rows["chan"], rng)
+        rows["cents"] = amounts_cents(self.world, rows["cust"], cat, rng)
+        if ring is None:
+            dev, ip = own_device_and_ip(self.world, rows["cust"], rows["t"], rng)
+        else:
+            pick = rng.integers(0, len(ring[0]), n)
+            dev, ip = ring[0][pick], ring[1][pick]
+        rows["dev"] = np.where(online, dev, -1)
+        rows["ip"] = np.where(online, ip, -1)
+
 
 def synthetic_accounts_opened(world: World, rows: np.ndarray, rng: np.random.Generator) -> None:
     """Back-date each synthetic identity's account to shortly before its first purchase."""
@@ -293,8 +419,10 @@ def plan_fraud(
         SYNTHETIC: planner.synthetic_identity(int(counts[SYNTHETIC])),
     }
     anchors, parts[TRAVEL] = planner.impossible_travel(int(counts[TRAVEL]))
+    visits, parts[MERCHANT] = planner.merchant_compromise(int(counts[MERCHANT]))
     synthetic_accounts_opened(world, parts[SYNTHETIC], rng)
     for ftype, rows in parts.items():
         rows["ftype"] = ftype
-    plan = np.concatenate([anchors, *parts.values()])
+    visits["ftype"] = NO_FRAUD
+    plan = np.concatenate([anchors, visits, *parts.values()])
     return plan[np.argsort(plan["t"], kind="stable")]

@@ -38,8 +38,10 @@ _FAV_CDF = np.cumsum(FAVOURITE_WEIGHTS)
 _ALWAYS_CONTACTLESS = np.isin(np.arange(len(CATEGORIES)), [CAT["transit"], CAT["parking"]])
 
 
-def local_times(world: World, cust: np.ndarray, day_start_us: int, rng: np.random.Generator) -> np.ndarray:
-    """UTC event times on one local day, following each customer's persona rhythm."""
+def local_times(
+    world: World, cust: np.ndarray, day_start_us: int | np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """UTC event times on one local day (per customer, if an array), following each persona's rhythm."""
     quarter = sample_rows(world.hour_cdf, world.persona[cust].astype(np.int64), rng)
     local_us = (quarter * US_PER_DAY // QUARTER_HOURS) + rng.integers(
         0, US_PER_DAY // QUARTER_HOURS, len(cust)

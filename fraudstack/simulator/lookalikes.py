@@ -12,6 +12,8 @@ account takeover    customers switching to a new phone (world); legitimate big p
 impossible travel   travellers flying at plausible speed (world + legit); mobile-data and VPN
                     IPs geolocating far from where the card is used (world)
 synthetic identity  genuinely new accounts opened just before or during the window (world)
+merchant compromise popular merchants drawing a burst of cards new to them in one day: an
+                    opening, a promotion, an event nearby (here)
 ==================  =====================================================================
 """
 
@@ -29,7 +31,7 @@ from fraudstack.simulator.core import (
     empty_rows,
     session_offsets,
 )
-from fraudstack.simulator.legit import local_times, own_device_and_ip
+from fraudstack.simulator.legit import amounts_cents, card_present_entry, local_times, own_device_and_ip
 from fraudstack.simulator.world import World
 
 MICRO_RUNS_PER_CUSTOMER_DAY = 0.004
@@ -41,6 +43,11 @@ SPREES_PER_CUSTOMER_DAY = 0.002
 SPREE_SIZE = (2, 4)
 SPREE_GAP_US = (4 * US_PER_MINUTE, 25 * US_PER_MINUTE)
 SPREE_CATEGORIES = np.array([CAT["department_store"], CAT["electronics"], CAT["jewelry"], CAT["furniture"]])
+
+#: About one burst a day per 5,000 customers: as many as merchant compromises, or more.
+BURSTS_PER_CUSTOMER_DAY = 0.0002
+BURST_CARDS = (10, 40)
+BURST_CATEGORIES = np.array([CAT["restaurant"], CAT["fuel"], CAT["grocery"], CAT["department_store"]])
 
 
 def _sessions(
@@ -88,3 +95,30 @@ def shopping_sprees(world: World, day: date, rng: np.random.Generator) -> np.nda
     amount = 90.0 * world.spend[cust] * rng.lognormal(0, 0.6, len(cust))
     rows["cents"] = np.clip(np.round(amount * 100), 500, 1_000_000).astype(np.int64)
     return rows
+
+
+def popular_merchant_bursts(world: World, day: date, rng: np.random.Generator) -> np.ndarray:
+    """A local merchant visited in one day by many cards that are mostly new to it, all genuine.
+
+    The twin of a breached merchant's window (``merchant_compromise`` in
+    :mod:`fraudstack.simulator.fraud`): a burst of cards at one till that nobody defrauds afterwards.
+    """
+    day_start_us = (day - date(1970, 1, 1)).days * US_PER_DAY
+    parts = [empty_rows()]
+    for _ in range(rng.poisson(world.n_real * BURSTS_PER_CUSTOMER_DAY)):
+        city = world.home[rng.integers(0, world.n_real, 1)]
+        merchant = int(world.pick_merchant(city, rng.choice(BURST_CATEGORIES, 1), rng)[0])
+        locals_ = np.flatnonzero(world.home[: world.n_real] == city[0])
+        who = rng.choice(locals_, min(len(locals_), int(rng.integers(BURST_CARDS[0], BURST_CARDS[1] + 1))))
+        who = who.astype(np.int32)
+        t = local_times(world, who, day_start_us, rng)
+        keep = (t >= (world.created_day[who].astype(np.int64) + 1) * US_PER_DAY) & (
+            t < world.trip_dep_us[who]
+        )
+        rows = empty_rows(int(keep.sum()))
+        rows["t"], rows["cust"], rows["merch"], rows["chan"] = t[keep], who[keep], merchant, POS
+        cat = np.full(len(rows), world.merch_cat[merchant], dtype=np.int64)
+        rows["entry"] = card_present_entry(cat, rows["chan"], rng)
+        rows["cents"] = amounts_cents(world, rows["cust"], cat, rng)
+        parts.append(rows)
+    return np.concatenate(parts)

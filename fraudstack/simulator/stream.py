@@ -21,13 +21,14 @@ from fraudstack.schema import FRAUD_TYPES
 from fraudstack.simulator.assemble import table_to_events, to_table
 from fraudstack.simulator.config import SimulationConfig
 from fraudstack.simulator.core import NO_FRAUD, US_PER_DAY, US_PER_SECOND
-from fraudstack.simulator.fraud import PARAMS, incident_counts, plan_fraud
+from fraudstack.simulator.fraud import PARAMS, SYNTHETIC, incident_counts, plan_fraud
+from fraudstack.simulator.label_delay import label_events
 from fraudstack.simulator.legit import legit_day
-from fraudstack.simulator.lookalikes import micro_payment_runs, shopping_sprees
+from fraudstack.simulator.lookalikes import micro_payment_runs, popular_merchant_bursts, shopping_sprees
 from fraudstack.simulator.world import World, build_world
 
 # Independent random streams per purpose (and per day), so output never depends on batching.
-_WORLD, _FRAUD, _DAY, _NOISE = range(4)
+_WORLD, _FRAUD, _DAY, _NOISE, _LABELS = range(5)
 
 
 def _rng(config: SimulationConfig, *stream: int) -> np.random.Generator:
@@ -55,7 +56,7 @@ def _apply_label_noise(rows: np.ndarray, config: SimulationConfig, rng: np.rando
 
 def _setup(config: SimulationConfig) -> tuple[World, np.ndarray]:
     counts = incident_counts(config, _rng(config, _FRAUD, 0))
-    world = build_world(config, int(counts[-1]), _rng(config, _WORLD))
+    world = build_world(config, int(counts[SYNTHETIC]), _rng(config, _WORLD))
     return world, plan_fraud(world, config, counts, _rng(config, _FRAUD, 1))
 
 
@@ -63,6 +64,18 @@ def iter_tables(config: SimulationConfig, on_day: Callable[[int], None] | None =
     """Event tables in event-time order (one per simulated day, sizes vary).
 
     ``on_day(i)`` is called after day ``i`` is generated, for progress bars.
+    """
+    for table, _labels in iter_labelled_tables(config, on_day):
+        yield table
+
+
+def iter_labelled_tables(
+    config: SimulationConfig, on_day: Callable[[int], None] | None = None
+) -> Iterator[tuple[pa.Table, pa.Table]]:
+    """:func:`iter_tables`, each table with the label events of its frauds (see :mod:`.label_delay`).
+
+    The labels of a table come from their own random stream: the transactions are the same
+    whether or not anyone reads the labels.
     """
     world, plan = _setup(config)
     pending = plan[:0]
@@ -74,6 +87,7 @@ def iter_tables(config: SimulationConfig, on_day: Callable[[int], None] | None =
             legit_day(world, day, rng),
             micro_payment_runs(world, day, rng),
             shopping_sprees(world, day, rng),
+            popular_merchant_bursts(world, day, rng),
         ]
         last = i == config.days - 1
         watermark = (
@@ -91,7 +105,8 @@ def iter_tables(config: SimulationConfig, on_day: Callable[[int], None] | None =
         if on_day is not None:
             on_day(i)
         if len(rows):
-            yield to_table(world, rows, seq, config.run_tag)
+            table = to_table(world, rows, seq, config.run_tag)
+            yield table, label_events(table, _rng(config, _LABELS, i))
             seq += len(rows)
 
 

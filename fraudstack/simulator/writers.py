@@ -1,7 +1,10 @@
 """Write a simulation to Parquet or JSON lines in bounded memory, with a summary.
 
 Files appear atomically (written to ``<name>.partial`` then renamed), so a reader never
-sees half a dataset after an interrupted run.
+sees half a dataset after an interrupted run. The label events (:mod:`.label_delay`) go to a
+second file beside the transactions, ``<stem>.labels<suffix>`` (:func:`labels_path`), in
+the same format: the transactions carry the truth, the labels say when it became known.
+The labels are few (about one per fraud), so they are held until the end and written at once.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from fraudstack.labels import LabelEvent, label_to_json_bytes
 from fraudstack.schema import event_to_json_bytes
 from fraudstack.simulator.assemble import dictionary_schema, table_to_events
 from fraudstack.simulator.config import SimulationConfig
-from fraudstack.simulator.stream import iter_tables
+from fraudstack.simulator.label_delay import dictionary_schema as label_schema
+from fraudstack.simulator.stream import iter_labelled_tables
 
 OutputFormat = Literal["parquet", "jsonl"]
 SUFFIXES: dict[OutputFormat, tuple[str, ...]] = {"parquet": (".parquet",), "jsonl": (".jsonl", ".json")}
@@ -37,6 +42,8 @@ class SimulationSummary:
     path: Path
     rows: int = 0
     frauds_by_type: Counter[str] = field(default_factory=Counter)
+    labels_path: Path | None = None
+    labels_by_source: Counter[str] = field(default_factory=Counter)
 
     @property
     def frauds(self) -> int:
@@ -49,6 +56,16 @@ class SimulationSummary:
             if item["values"] is not None:
                 self.frauds_by_type[item["values"]] += item["counts"]
 
+    def add_labels(self, labels: pa.Table) -> None:
+        counts = pc.value_counts(labels.column("source").combine_chunks().dictionary_decode())
+        for item in counts.to_pylist():
+            self.labels_by_source[item["values"]] += item["counts"]
+
+
+def labels_path(path: Path) -> Path:
+    """Where the label events of the transactions at ``path`` go: ``tx.parquet`` -> ``tx.labels.parquet``."""
+    return path.with_name(f"{path.stem}.labels{path.suffix}")
+
 
 def write(
     config: SimulationConfig,
@@ -59,17 +76,40 @@ def write(
     """Simulate ``config`` into one file at ``path``; memory stays bounded by the batch size."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    summary = SimulationSummary(path=path)
-    tables = iter_tables(config, on_day)
+    summary = SimulationSummary(path=path, labels_path=labels_path(path))
+    labels: list[pa.Table] = []  # one small table per day: about one label per fraud
+
+    def tables() -> Iterator[pa.Table]:
+        for table, table_labels in iter_labelled_tables(config, on_day):
+            labels.append(table_labels)
+            yield table
+
     if fmt == "parquet":
-        _write_parquet(tables, partial, summary)
+        _write_parquet(tables(), partial, summary)
     else:
         with partial.open("wb") as out:
-            for table in tables:
+            for table in tables():
                 summary.add(table)
                 out.writelines(event_to_json_bytes(event) + b"\n" for event in table_to_events(table))
+    all_labels = pa.concat_tables(labels) if labels else label_schema().empty_table()
+    summary.add_labels(all_labels)
+    _write_labels(all_labels, labels_path(path), fmt)
     partial.replace(path)
     return summary
+
+
+def _write_labels(labels: pa.Table, path: Path, fmt: OutputFormat) -> None:
+    """All label events, in ``known_at`` order, to ``path`` (atomically, like the transactions)."""
+    labels = labels.sort_by("known_at")
+    partial = path.with_name(path.name + ".partial")
+    if fmt == "parquet":
+        pq.write_table(labels, partial, compression="lz4", coerce_timestamps="us", store_schema=False)
+    else:
+        with partial.open("wb") as out:
+            out.writelines(
+                label_to_json_bytes(LabelEvent.model_validate(row)) + b"\n" for row in labels.to_pylist()
+            )
+    partial.replace(path)
 
 
 def _write_parquet(tables: Iterator[pa.Table], partial: Path, summary: SimulationSummary) -> None:

@@ -15,6 +15,7 @@ from fraudstack.model.metrics import ThresholdPolicy, choose_threshold
 from fraudstack.model.registry import model_to_bytes
 from fraudstack.model.report import write_report
 from fraudstack.model.training import TrainConfig, TrainingResult, time_split, train
+from fraudstack.schema import FRAUD_TYPES
 from tests.model.conftest import SMALL_CONFIG
 
 
@@ -54,13 +55,7 @@ def test_evaluation_has_every_report_metric(trained: TrainingResult) -> None:
         assert test[key] is not None, key
     assert test["at_budget"]["alerts"] == int(SMALL_CONFIG.alert_budget * test["rows"])
     assert 0 < test["at_budget"]["value_caught"] <= 1
-    assert set(test["by_type"]) <= {
-        "account_takeover",
-        "card_testing",
-        "velocity_attack",
-        "impossible_travel",
-        "synthetic_identity",
-    }
+    assert set(test["by_type"]) <= set(FRAUD_TYPES)
     assert all(t["average_precision"] is not None for t in test["by_type"].values())
     assert test["card_precision_at_k"]["per_day"]
     assert sum(test["confusion"].values()) == test["rows"]

@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from fraudstack.simulator import SimulationConfig, iter_tables
+from fraudstack.simulator import SimulationConfig, iter_labelled_tables, iter_tables
 
 #: Enough fraud to measure every archetype, no label noise so labels are the truth.
 PATTERN_CONFIG = SimulationConfig(customers=2_000, days=21, fraud_rate=0.02, label_noise=0.0, seed=7)
@@ -40,3 +40,17 @@ def events(pattern_table: pa.Table) -> pd.DataFrame:
     df["event_time"] = df["event_time"].dt.tz_convert(None)  # naive UTC: plain datetime64 arithmetic
     df["card_present"] = df["channel"] != "ecom"
     return df.sort_values(["card_id", "event_time"], kind="stable").reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def pattern_labels() -> pd.DataFrame:
+    """The label events of the pattern run, with their transactions' event time and amount."""
+    pairs = list(iter_labelled_tables(PATTERN_CONFIG))
+    tx = pa.concat_tables([t for t, _ in pairs]).select(
+        ["transaction_id", "event_time", "amount", "is_fraud"]
+    )
+    labels = pa.concat_tables([labels for _, labels in pairs]).to_pandas()
+    labels["source"] = labels["source"].astype(object)
+    frame = tx.to_pandas()
+    frame["amount"] = frame["amount"].astype(float)
+    return labels.merge(frame, on="transaction_id", how="left", validate="many_to_one")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from fraudstack.cli.app import main
+from fraudstack.labels import validate_label
 
 
 def test_simulate_writes_parquet_and_prints_a_summary(
@@ -18,6 +20,32 @@ def test_simulate_writes_parquet_and_prints_a_summary(
     printed = capsys.readouterr().out
     rows = pq.read_metadata(out).num_rows
     assert f"{rows:,}" in printed and "card_testing" in printed and str(out) in printed
+    assert "merchant_compromise" in printed
+
+
+def test_simulate_writes_the_label_events_beside_the_transactions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "tx.jsonl"
+    args = [
+        "--customers",
+        "200",
+        "--days",
+        "3",
+        "--fraud-rate",
+        "0.05",
+        "--format",
+        "jsonl",
+        "--out",
+        str(out),
+    ]
+    assert main(["simulate", *args]) == 0
+    labels_file = tmp_path / "tx.labels.jsonl"
+    lines = labels_file.read_bytes().splitlines()
+    assert lines and all(validate_label(line).ok for line in lines)
+    assert f"label events │ {len(lines):,} │" in " ".join(capsys.readouterr().out.split())
+    tx_ids = {json.loads(line)["transaction_id"] for line in out.read_bytes().splitlines()}
+    assert {json.loads(line)["transaction_id"] for line in lines} <= tx_ids
 
 
 @pytest.mark.parametrize(
