@@ -4,7 +4,8 @@ One module-scoped scenario (Spark runs are expensive), in its own warehouse data
 buckets: batch 1 is loaded and scored, a rerun scores nothing, batch 2 (later days of the same
 cards) is loaded and scored with batch 1 as history. The job's scores must equal scoring the
 batch feature frame of all events in memory: the inference path computes the training
-features.
+features. Last, a promotion and a rollback: the next runs score with whichever model the
+registry's pointer names.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class Scenario:
     rerun: Any
     second: Any
     predictions: pd.DataFrame
+    job: ModuleType
+    spark: Any
 
 
 def _scratch_settings(stack: RunningStack, admin: Any) -> Settings:
@@ -137,7 +140,7 @@ def scenario(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> I
         with connect(settings) as wh:
             rows = wh.query(f"SELECT {', '.join(job.PREDICTION_COLUMNS)} FROM fraud_predictions")
         predictions = pd.DataFrame(rows, columns=list(job.PREDICTION_COLUMNS))
-        yield Scenario(settings, result.model, frame, first, rerun, second, predictions)
+        yield Scenario(settings, result.model, frame, first, rerun, second, predictions, job, spark)
     finally:
         spark.stop()
         with admin.cursor() as cur:
@@ -197,3 +200,41 @@ def test_each_run_rolls_up_the_days_it_scored(scenario: Scenario) -> None:
             wh.query("SELECT date_key, CAST(SUM(predictions) AS BIGINT) FROM rollup_predictions GROUP BY 1")
         )
     assert scored and rolled == scored
+
+
+def test_rollback_restores_the_previous_model_for_the_next_run(scenario: Scenario, tmp_path: Path) -> None:
+    settings, model, job = scenario.settings, scenario.model, scenario.job
+    promoted = FraudModel(
+        booster=model.booster[:3],
+        features=model.features,
+        threshold=model.threshold,
+        version=f"{model.version}-promoted",
+        manifest={**model.manifest, "version": f"{model.version}-promoted"},
+    )
+    registry.save_local(promoted, tmp_path)
+    registry.publish(settings, tmp_path)
+    registry.set_current(settings, promoted.version, "test: promoted")
+    later = scenario.events.loc[scenario.events["event_time"] >= SPLIT_DAY, "transaction_id"]
+
+    def rescore() -> pd.DataFrame:
+        """Forget batch 2's predictions and run the job again: it scores them with the current model."""
+        with connect(settings) as wh:
+            wh.execute(
+                "DELETE FROM fraud_predictions WHERE transaction_id IN "
+                "(SELECT transaction_id FROM fact_transactions WHERE event_ts >= %s)",
+                (SPLIT_DAY.to_pydatetime(),),
+            )
+        assert job.run(scenario.spark, settings).scored == len(later)
+        with connect(settings) as wh:
+            rows = wh.query("SELECT transaction_id, model_version, score FROM fraud_predictions")
+        return pd.DataFrame(rows, columns=["transaction_id", "model_version", "score"]).set_index(
+            "transaction_id"
+        )
+
+    with_promoted = rescore().loc[later]
+    assert (with_promoted["model_version"] == promoted.version).all()
+    registry.rollback(settings, "test: rolled back")
+    rolled_back = rescore().loc[later]
+    assert (rolled_back["model_version"] == model.version).all()
+    first_run = scenario.predictions.set_index("transaction_id").loc[later, "score"]
+    np.testing.assert_allclose(rolled_back["score"].to_numpy(), first_run.to_numpy(), rtol=1e-12)
