@@ -38,10 +38,11 @@ status: install ## show endpoints and health
 logs: install ## tail the stack's logs
 	@$(FS) stack logs
 
-lint: install ## ruff and mypy
+lint: install ## ruff, mypy and the import layering (import-linter)
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
+	@$(BIN)/lint-imports --no-cache
 
 test: lint ## lint, type-check and run the test suite (starts its own stack)
 	@$(BIN)/pytest

@@ -36,7 +36,6 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -63,6 +62,7 @@ from fraudstack.settings import Settings, load_settings
 from fraudstack.stack import EmbeddedStack
 from fraudstack.warehouse import CsvParts, Dialect, Warehouse, connect, migrate, rollups, table
 from fraudstack.warehouse.schema import index_sql
+from tests.support import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "dashboard" / "app.py"
@@ -83,12 +83,6 @@ CATEGORIES = {
     "4111": "Transit",
     "5999": "Retail",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _names(prefix: str, count: int) -> np.ndarray:
@@ -485,7 +479,7 @@ def bench(rows: int, chunk: int, repeat: int, with_baseline: bool) -> None:
     state = Path(tempfile.mkdtemp(prefix="fraudstack-bench-"))
     state.chmod(0o755)
     settings = load_settings(
-        state_dir=state, kafka_port=_free_port(), moto_port=_free_port(), postgres_port=_free_port()
+        state_dir=state, kafka_port=free_port(), moto_port=free_port(), postgres_port=free_port()
     )
     stack = EmbeddedStack(settings)
     environ = dict(os.environ)  # the next --rows value starts its own stack: no endpoints of this one

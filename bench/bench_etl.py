@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -35,17 +34,12 @@ from fraudstack.settings import Settings, load_settings
 from fraudstack.spark import local_config
 from fraudstack.stack import EmbeddedStack
 from tests.glue.rawdata import lines, put_objects
+from tests.support import free_port
 
 OBJECT_BYTES = 5 * 1024 * 1024  # Firehose's default buffer size
 #: Seconds between events: 1M transactions a day, a mid-size card issuer's volume, so a
 #: 1M-row run covers about one day of event time (as a daily batch does).
 EVENT_SPACING_S = 86_400 / 1_000_000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_raw(settings: Settings, rows: int) -> tuple[int, int]:
@@ -84,9 +78,9 @@ def main() -> None:
     state.chmod(0o755)
     settings = load_settings(
         state_dir=state,
-        kafka_port=_free_port(),
-        moto_port=_free_port(),
-        postgres_port=_free_port(),
+        kafka_port=free_port(),
+        moto_port=free_port(),
+        postgres_port=free_port(),
         spark_driver_memory=args.driver_memory,
     )
     # A timeout's SIGTERM must still run the finally below, or the stack outlives the bench.

@@ -17,28 +17,22 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import socket
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from fraudstack import aws
-from fraudstack.deploy import deploy
 from fraudstack.kafka.bridge import Bridge
 from fraudstack.kafka.producer import produce_events
 from fraudstack.kafka.topics import ensure_topics
-from fraudstack.resources import declare
+from fraudstack.provisioning.declaration import declare
+from fraudstack.provisioning.local import deploy
 from fraudstack.schema import event_to_json_bytes
 from fraudstack.settings import Settings, load_settings
 from fraudstack.simulator import SimulationConfig, iter_events
 from fraudstack.stack import EmbeddedStack
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support import free_port
 
 
 class TimedKinesis:
@@ -91,9 +85,9 @@ def main() -> None:
     state.chmod(0o755)
     settings = load_settings(
         state_dir=state,
-        kafka_port=_free_port(),
-        moto_port=_free_port(),
-        postgres_port=_free_port(),
+        kafka_port=free_port(),
+        moto_port=free_port(),
+        postgres_port=free_port(),
         kafka_session_timeout_ms=6000,
         metrics_enabled=False,
     )

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import socket
 import sys
 import tempfile
 import time
@@ -41,14 +40,10 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from tests.support import free_port
+
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 _CLIENT_CONFIG = Config(retries={"max_attempts": 1}, read_timeout=300)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _cpu_seconds(pid: int | None) -> float:
@@ -194,7 +189,7 @@ def server(work: Path, plain_moto: bool) -> Iterator[tuple[Any, int]]:
     from fraudstack.stack.process import ManagedServer, ServerSpec
     from fraudstack.stack.servers import emulator_spec
 
-    port = _free_port()
+    port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     kinesis = boto3.session.Session().client(
         "kinesis",

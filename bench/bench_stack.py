@@ -9,7 +9,6 @@ directory (so PostgreSQL's initdb is included) and free ports; the stack is stop
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import tempfile
 import time
@@ -17,12 +16,7 @@ from pathlib import Path
 
 from fraudstack.settings import load_settings
 from fraudstack.stack import EmbeddedStack
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support import free_port
 
 
 def cold_start(kafka_storage: str) -> tuple[float, float]:
@@ -31,9 +25,9 @@ def cold_start(kafka_storage: str) -> tuple[float, float]:
     state.chmod(0o755)
     settings = load_settings(
         state_dir=state,
-        kafka_port=_free_port(),
-        moto_port=_free_port(),
-        postgres_port=_free_port(),
+        kafka_port=free_port(),
+        moto_port=free_port(),
+        postgres_port=free_port(),
         kafka_storage=kafka_storage,
     )
     stack = EmbeddedStack(settings)

@@ -34,11 +34,11 @@ from rich.console import Console
 from rich.table import Table
 
 from fraudstack.aws import client
-from fraudstack.deploy import deploy, format_change
 from fraudstack.errors import FraudstackError
 from fraudstack.kafka.producer import produce_events
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.pipeline import PipelineRun, StateEvent, run_pipeline
+from fraudstack.provisioning.local import deploy, format_change
 from fraudstack.settings import Settings
 from fraudstack.stack import EmbeddedStack
 from fraudstack.warehouse import connect

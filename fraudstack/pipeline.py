@@ -24,8 +24,8 @@ from typing import Any
 
 from fraudstack.aws import client
 from fraudstack.errors import FraudstackError
+from fraudstack.identity import pipeline_names
 from fraudstack.observability import MetricsPublisher
-from fraudstack.resources import pipeline_names
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect
 

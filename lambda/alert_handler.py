@@ -31,6 +31,7 @@ from typing import Any
 
 from fraudstack.alerts.dispatch import DispatchConfig, connect_from_secret, pending, send
 from fraudstack.aws import client
+from fraudstack.identity import Identity
 from fraudstack.observability import MetricsPublisher
 from fraudstack.settings import Settings, load_settings
 
@@ -70,12 +71,11 @@ def _parse(event: Any) -> _Request:
 
 
 def _config(settings: Settings, request: _Request, context: Any) -> DispatchConfig:
-    _, partition, _, region, account, *_ = context.invoked_function_arn.split(":")
     return DispatchConfig(
         min_score=request.min_score,
         lease_seconds=LEASE_FACTOR * max(1, context.get_remaining_time_in_millis() // 1000),
         max_alerts=request.max_alerts,
-        topic_arn=f"arn:{partition}:sns:{region}:{account}:{settings.sns_topic}",
+        topic_arn=Identity.from_arn(context.invoked_function_arn).topic_arn(settings.sns_topic),
         sender=settings.alert_sender,
         recipients=tuple(settings.alert_recipients),
         dashboard_url=settings.dashboard_link,

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from pathlib import Path
 import pytest
 
 from fraudstack.settings import Settings, load_settings
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 OPTION = "--stack-target"
@@ -89,12 +89,6 @@ def docker_unavailable_reason() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def compose_stack(state_dir: Path) -> Iterator[Settings]:
     """Start the compose servers on free ports; yield host-side Settings; remove them after.
@@ -108,10 +102,10 @@ def compose_stack(state_dir: Path) -> Iterator[Settings]:
             "unset it to test the embedded stack"
         )
     ports = {
-        "kafka_port": _free_port(),
-        "moto_port": _free_port(),
-        "postgres_port": _free_port(),
-        "dashboard_port": _free_port(),
+        "kafka_port": free_port(),
+        "moto_port": free_port(),
+        "postgres_port": free_port(),
+        "dashboard_port": free_port(),
     }
     password = secrets.token_urlsafe(18)  # URL-safe: it becomes part of the warehouse DSN
     env_file = state_dir / "compose.env"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -22,13 +21,7 @@ import pytest
 from fraudstack.settings import Settings, load_settings
 from fraudstack.stack import EmbeddedStack
 from tests import compose_target
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now (the OS picks it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support import free_port
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> int:

@@ -17,7 +17,7 @@ from pydantic import AliasChoices
 
 from fraudstack.settings import Settings, load_settings
 from tests import compose_target
-from tests.test_resources import LOCAL_ONLY_FIELDS, RESOURCE_NAME_FIELDS
+from tests.support.names import LOCAL_ONLY_FIELDS, RESOURCE_NAME_FIELDS
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_SERVICES = {

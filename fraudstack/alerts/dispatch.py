@@ -55,7 +55,7 @@ from fraudstack.errors import FraudstackError
 from fraudstack.observability import MetricsPublisher
 from fraudstack.settings import Settings
 from fraudstack.warehouse import Warehouse
-from fraudstack.warehouse.connection import _secret_params
+from fraudstack.warehouse.connection import secret_params
 from fraudstack.warehouse.dialect import lock_table
 
 #: Decisions that alert: the inference job (and the streaming scorer) decide ``review`` at the
@@ -186,7 +186,7 @@ class DispatchSummary:
 
 def connect_from_secret(settings: Settings) -> Warehouse:
     """The warehouse from the Secrets Manager secret (the Lambda has no other credentials)."""
-    params = _secret_params(settings)
+    params = secret_params(settings)
     try:
         conn = psycopg2.connect(connect_timeout=10, application_name="fraudstack-alerts", **params)
     except psycopg2.OperationalError as exc:

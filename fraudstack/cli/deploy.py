@@ -3,7 +3,7 @@
 Locally (the default) each resource is ensured through the API, idempotently. With
 ``--target aws --stack NAME`` the same declaration, plus the AWS-only resources, is
 rendered as a CloudFormation template and applied through a change set, then bootstrapped
-(:mod:`fraudstack.infra.deploy`); ``--dry-run`` prints the steps and the change set without
+(:mod:`fraudstack.provisioning.cloudformation`); ``--dry-run`` prints the steps and the change set without
 applying anything.
 """
 
@@ -14,9 +14,9 @@ from typing import Annotated
 
 import typer
 
-from fraudstack.deploy import deploy, format_change, summarize
 from fraudstack.errors import ConfigError
-from fraudstack.infra.deploy import deploy_stack
+from fraudstack.provisioning.cloudformation import deploy_stack
+from fraudstack.provisioning.local import deploy, format_change, summarize
 from fraudstack.settings import Target, load_settings
 
 

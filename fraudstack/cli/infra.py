@@ -14,8 +14,8 @@ from typing import Annotated
 import typer
 
 from fraudstack.aws import client
-from fraudstack.infra import artifacts
-from fraudstack.infra.template import declare_aws, default_settings, render, to_yaml
+from fraudstack.provisioning.aws import artifacts
+from fraudstack.provisioning.aws.template import declare_aws, default_settings, render, to_yaml
 from fraudstack.settings import Settings, load_settings
 
 infra_app = typer.Typer(help="The AWS CloudFormation template rendered from the resource declaration.")
@@ -52,8 +52,6 @@ def package_command(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(artifact.data)
         typer.echo(f"{artifact.parameter:<28} {artifact.key}  ({len(artifact.data):,} bytes)")
-    for parameter, key in package.pending:
-        typer.echo(f"{parameter:<28} {key}  (pending: script not written yet)")
     if upload:
         target = load_settings()  # the configured target: the emulator locally, or AWS
         artifacts.upload(package, client("s3", target), target.artifacts_bucket, typer.echo)

@@ -29,8 +29,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from fraudstack import aws
-from fraudstack.deploy import connect
 from fraudstack.errors import FraudstackError
+from fraudstack.identity import caller_identity
 from fraudstack.observability import MetricsPublisher, configure_json_logging
 from fraudstack.settings import Settings
 
@@ -41,8 +41,7 @@ _BATCH = 10
 
 def topic_arn(settings: Settings) -> str:
     """The alerts topic's ARN from its name (the account comes from STS, as in ``deploy``)."""
-    target = connect(settings)
-    return f"arn:{target.partition}:sns:{settings.aws_region}:{target.account_id}:{settings.sns_topic}"
+    return caller_identity(settings).topic_arn(settings.sns_topic)
 
 
 class AlertPublisher:

@@ -18,7 +18,6 @@ can disagree with the server.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from fraudstack.aws import client
 from fraudstack.errors import ConfigError, FraudstackError
 from fraudstack.settings import Settings
 from fraudstack.warehouse import dialect as sqlx
+from fraudstack.warehouse import secret
 from fraudstack.warehouse.dialect import Dialect
 from fraudstack.warehouse.load import CsvParts, Rows, rows_to_csv
 from fraudstack.warehouse.schema import table as table_def
@@ -201,27 +201,16 @@ class Warehouse:
         self.execute(f"DROP TABLE {staged.staging}")
 
 
-def _secret_params(settings: Settings) -> dict[str, Any]:
-    """psycopg2 ``connect`` arguments from the warehouse secret (RDS/Redshift key names)."""
+def secret_params(settings: Settings) -> dict[str, Any]:
+    """psycopg2 ``connect`` arguments from the warehouse secret (:mod:`fraudstack.warehouse.secret`)."""
     sm = client("secretsmanager", settings)
     try:
-        raw = sm.get_secret_value(SecretId=settings.warehouse_secret_name)["SecretString"]
-        secret = json.loads(raw)
+        return secret.decode(sm.get_secret_value(SecretId=settings.warehouse_secret_name)["SecretString"])
     except Exception as exc:
         raise FraudstackError(
             f"cannot read the warehouse secret {settings.warehouse_secret_name!r}: {exc}; "
             "deploy it (fraudstack deploy) or set FRAUDSTACK_WAREHOUSE_DSN"
         ) from exc
-    if secret.get("dsn"):
-        return {"dsn": secret["dsn"]}
-    return {
-        "host": secret["host"],
-        "port": int(secret.get("port", 5439)),
-        "user": secret["username"],
-        "password": secret["password"],
-        "dbname": secret.get("dbname", "dev"),
-        "sslmode": "require",
-    }
 
 
 def connect(settings: Settings) -> Warehouse:
@@ -229,7 +218,7 @@ def connect(settings: Settings) -> Warehouse:
     if settings.warehouse_dsn is not None or settings.is_local:
         params: dict[str, Any] = {"dsn": settings.warehouse_url()}
     else:
-        params = _secret_params(settings)
+        params = secret_params(settings)
     try:
         conn = psycopg2.connect(connect_timeout=10, application_name="fraudstack", **params)
     except psycopg2.OperationalError as exc:

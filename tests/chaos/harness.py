@@ -31,7 +31,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,17 +45,18 @@ from typing import Any, cast
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from fraudstack.aws import client
-from fraudstack.deploy import deploy
 from fraudstack.errors import StackError
 from fraudstack.kafka.config import consumer_config, producer_config
 from fraudstack.kafka.producer import ProduceSummary, produce_events
 from fraudstack.kafka.topics import ensure_topics
-from fraudstack.resources import Resource, declare
+from fraudstack.provisioning.base import Resource
+from fraudstack.provisioning.declaration import declare
+from fraudstack.provisioning.local import deploy
 from fraudstack.settings import Settings, load_settings
 from fraudstack.stack import EmbeddedStack
 from fraudstack.stack.process import ManagedServer, port_is_free
 from fraudstack.warehouse import connect
-from tests.support import wait_until
+from tests.support import free_port, wait_until
 
 #: What the streaming part needs from ``fraudstack deploy`` (the whole declaration adds the
 #: Glue jobs, Lambda and state machine, which the chaos runs do not use).
@@ -68,19 +68,13 @@ STREAMING_KINDS = frozenset(
 SERVERS = {"broker": "kafka", "emulator": "aws", "postgres": "warehouse"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def chaos_settings(state_dir: Path, **overrides: Any) -> Settings:
     """Settings for a stack of its own: free ports, durable broker storage, quick Firehose buffers.
 
     The endpoints are given explicitly: inside pytest the session stack's endpoints are in the
     environment and would otherwise win over the ports.
     """
-    kafka, moto, postgres = _free_port(), _free_port(), _free_port()
+    kafka, moto, postgres = free_port(), free_port(), free_port()
     values: dict[str, Any] = {
         "state_dir": state_dir,
         "kafka_port": kafka,

@@ -22,8 +22,9 @@ from streamlit.testing.v1 import AppTest
 
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect, migrate
-from tests.conftest import RunningStack, free_port
+from tests.conftest import RunningStack
 from tests.dashboard import known_data
+from tests.support import free_port
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 

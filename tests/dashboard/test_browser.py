@@ -21,8 +21,8 @@ import pytest
 from PIL import Image, ImageStat
 
 from fraudstack.settings import Settings
-from tests.conftest import free_port
 from tests.dashboard.browser import Chromium
+from tests.support import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "dashboard"

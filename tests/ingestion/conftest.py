@@ -1,7 +1,7 @@
 """Fixtures for the ingestion tests: an isolated pipeline per test on the session stack.
 
 Each test gets its own topics, consumer group, bucket, Kinesis stream and Firehose
-delivery stream (deployed with :func:`fraudstack.deploy.deploy` from the one resource
+delivery stream (deployed with :func:`fraudstack.provisioning.local.deploy` from the one resource
 declaration), so tests never see each other's records. The bridge always runs as a real
 subprocess (``python -m fraudstack bridge``), as in production.
 """
@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 
 from fraudstack.aws import client
-from fraudstack.deploy import deploy
 from fraudstack.kafka.producer import ProduceSummary, produce_events
-from fraudstack.resources import declare
+from fraudstack.provisioning.declaration import declare
+from fraudstack.provisioning.local import deploy
 from fraudstack.settings import Settings
 from tests.conftest import RunningStack
 

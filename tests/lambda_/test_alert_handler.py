@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fraudstack.aws import client
-from fraudstack.resources import pipeline_names
+from fraudstack.identity import pipeline_names
 from fraudstack.settings import Settings
 from fraudstack.warehouse import Warehouse
 from tests.pipeline.conftest import alert_ids, drain, emails_sent

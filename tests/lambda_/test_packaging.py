@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 
-from fraudstack.packaging import REPO_ROOT, build_lambda_zip
+from fraudstack.provisioning.packaging import REPO_ROOT, build_lambda_zip
 
 HANDLER = REPO_ROOT / "lambda" / "alert_handler.py"
 #: Modules the Lambda runtime cannot afford (size) or does not have.

@@ -20,8 +20,8 @@ from fraudstack.alerts import dispatch
 from fraudstack.alerts.content import Alert, Email
 from fraudstack.alerts.dispatch import DispatchConfig, send
 from fraudstack.aws import client
+from fraudstack.identity import pipeline_names
 from fraudstack.observability import MetricsPublisher
-from fraudstack.resources import pipeline_names
 from fraudstack.settings import Settings
 from fraudstack.warehouse import Warehouse
 from tests.pipeline.conftest import alert_ids, drain, emails_sent

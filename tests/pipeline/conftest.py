@@ -1,8 +1,10 @@
 """Fixtures for the pipeline tests: the whole declaration deployed on the session stack.
 
-The ML inference job runs a TEST-ONLY stand-in script (``standin_inference_job.py``) until
-``glue/ml_inference_job.py`` lands; everything else is what ``fraudstack deploy`` deploys:
-the real ETL script, the alert Lambda zip, the state machine from ``statemachine/``.
+The ML inference job runs a TEST-ONLY stand-in script (``standin_inference_job.py``: no
+Spark, no model, a score known in advance for each transaction, so the alerts are exact);
+everything else is what ``fraudstack deploy`` deploys: the real ETL script, the alert Lambda
+zip, the state machine from ``statemachine/``. ``test_real_jobs.py`` runs the real inference
+job.
 
 Resource names are the session settings' own, because the Glue scripts read their settings
 from the emulator's environment (the session's), exactly as a deployed job would.
@@ -20,8 +22,8 @@ from typing import Any
 import pytest
 
 from fraudstack.aws import client
-from fraudstack.deploy import deploy
-from fraudstack.resources import GlueJob, Resource, declare, pipeline_names
+from fraudstack.provisioning.declaration import Declaration, declare
+from fraudstack.provisioning.local import deploy
 from fraudstack.settings import Settings
 from fraudstack.warehouse import Warehouse, connect, migrate
 from tests.conftest import RunningStack
@@ -30,16 +32,15 @@ from tests.glue.rawdata import lines, put_objects
 STANDIN_INFERENCE = Path(__file__).with_name("standin_inference_job.py")
 
 
-def declaration(settings: Settings, *, inference_fails: bool = False) -> list[Resource]:
+def declaration(settings: Settings, *, inference_fails: bool = False) -> Declaration:
     """``declare(settings)`` with the stand-in inference script (failing on request)."""
-    names = pipeline_names(settings)
-    resources = []
-    for resource in declare(settings):
-        if isinstance(resource, GlueJob) and resource.name == names.inference_job:
-            arguments = (("--fail", "yes"),) if inference_fails else ()
-            resource = dataclasses.replace(resource, script=STANDIN_INFERENCE, default_arguments=arguments)
-        resources.append(resource)
-    return resources
+    declared = declare(settings)
+    inference = dataclasses.replace(
+        declared.pipeline.inference,
+        script=STANDIN_INFERENCE,
+        default_arguments=(("--fail", "yes"),) if inference_fails else (),
+    )
+    return dataclasses.replace(declared, pipeline=dataclasses.replace(declared.pipeline, inference=inference))
 
 
 @pytest.fixture(scope="session")

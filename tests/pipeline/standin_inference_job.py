@@ -1,4 +1,4 @@
-"""TEST-ONLY stand-in for ``glue/ml_inference_job.py`` (not written yet when these tests were).
+"""TEST-ONLY stand-in for ``glue/ml_inference_job.py``, for the tests of the pipeline around it.
 
 It is NOT a model: it "scores" every unscored transaction from its ground-truth label (0.97
 for fraud, 0.02 otherwise) and writes reason codes typical of the labelled fraud type, so

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from fraudstack.aws import client
-from fraudstack.deploy import deploy
 from fraudstack.pipeline import run_pipeline
+from fraudstack.provisioning.local import deploy
 from fraudstack.schema import event_to_json_bytes
 from fraudstack.settings import Settings
 from fraudstack.stack import EmbeddedStack

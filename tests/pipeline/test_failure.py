@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from fraudstack.deploy import deploy
 from fraudstack.pipeline import StateEvent, run_pipeline
+from fraudstack.provisioning.local import deploy
 from fraudstack.settings import Settings
 from fraudstack.warehouse import Warehouse
 from tests.pipeline.conftest import declaration, drain, emails_sent

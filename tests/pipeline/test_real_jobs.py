@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import pytest
 
 from fraudstack.aws import client
-from fraudstack.deploy import deploy
 from fraudstack.pipeline import PipelineRun, run_pipeline
+from fraudstack.provisioning.local import deploy
 from fraudstack.schema import event_to_json_bytes
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect

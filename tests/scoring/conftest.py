@@ -26,7 +26,6 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from fraudstack.aws import client
-from fraudstack.deploy import deploy
 from fraudstack.features import FEATURE_NAMES, compute_features
 from fraudstack.kafka.config import consumer_config
 from fraudstack.kafka.topics import ensure_topics
@@ -34,7 +33,8 @@ from fraudstack.model import registry
 from fraudstack.model.data import simulated
 from fraudstack.model.scoring import FraudModel
 from fraudstack.model.training import TrainConfig, train
-from fraudstack.resources import declare
+from fraudstack.provisioning.declaration import declare
+from fraudstack.provisioning.local import deploy
 from fraudstack.settings import Settings
 from fraudstack.simulator import SimulationConfig
 from fraudstack.simulator.stream import iter_events

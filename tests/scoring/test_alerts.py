@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from fraudstack.deploy import deploy
 from fraudstack.errors import FraudstackError
-from fraudstack.resources import declare
+from fraudstack.provisioning.declaration import declare
+from fraudstack.provisioning.local import deploy
 from fraudstack.scoring.alerts import AlertPublisher
 from fraudstack.settings import Settings
 from tests.scoring.conftest import alert_ids

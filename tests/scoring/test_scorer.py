@@ -19,12 +19,12 @@ import numpy as np
 from confluent_kafka import Producer
 
 from fraudstack.aws import client
-from fraudstack.deploy import deploy
 from fraudstack.kafka.config import producer_config
 from fraudstack.kafka.producer import produce_events
 from fraudstack.model.scoring import FraudModel
 from fraudstack.observability import MetricsPublisher
-from fraudstack.resources import declare
+from fraudstack.provisioning.declaration import declare
+from fraudstack.provisioning.local import deploy
 from fraudstack.schema import event_to_json_bytes
 from fraudstack.scoring import DECISION_TYPES, Scorer, Thresholds
 from tests.scoring.conftest import (

@@ -1,4 +1,4 @@
-"""Helpers every test area shares: polling for a condition, restarting a killed server.
+"""Helpers every test area shares: a free port, polling for a condition, restarting a killed server.
 
 Tests poll for what they wait for and never sleep a fixed time or assert an upper time
 bound: on a loaded 2-core machine a fixed sleep is either too short or wasted.
@@ -6,6 +6,7 @@ bound: on a loaded 2-core machine a fixed sleep is either too short or wasted.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -13,6 +14,13 @@ from typing import TypeVar
 from fraudstack.stack.process import ManagedServer, port_is_free
 
 T = TypeVar("T")
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.2) -> T:

@@ -1,0 +1,1 @@
+"""Tests of fraudstack.provisioning: the declaration, the local deploy, the AWS template."""
