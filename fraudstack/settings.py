@@ -69,15 +69,6 @@ class Settings(BaseSettings):
     topic_transactions: str = "transactions"
     topic_dead_letter: str = "transactions-dlq"
     topic_decisions: str = "decisions"
-    topic_labels: str = "labels"
-    topic_entity_events: str = Field(
-        default="entity-events", description="transactions repartitioned by merchant, device, IP, customer"
-    )
-    topic_entity_profiles: str = Field(
-        default="entity-profiles",
-        description="one profile per entity (compacted on MSK), read whole by scorers",
-    )
-    profiles_group_id: str = "fraudstack-profiles"
     kafka_session_timeout_ms: int = Field(
         default=10000, ge=1000, description="consumer groups; Tansu makes a join wait half of it"
     )
@@ -135,9 +126,6 @@ class Settings(BaseSettings):
     firehose_buffer_mb: int = Field(default=5, ge=1, le=128)
     firehose_buffer_seconds: int = Field(default=60, ge=0, le=900)
     raw_prefix: str = "raw/"
-    labels_prefix: str = Field(
-        default="labels/", description="label events in the lake (the bridge writes, the ETL loads)"
-    )
     raw_error_prefix: str = "errors/"
     sns_topic: str = "fraudstack-alerts"
     ops_topic: str = "fraudstack-ops"
