@@ -376,10 +376,13 @@ def reason_codes(transaction_id: str, model_version: str | None) -> pd.DataFrame
 
 
 def label_alert(alert_id: int, label: AnalystLabel, feedback: str | None = None) -> None:
-    """Store an analyst's verdict on the alert and on its transaction (which feeds retraining).
+    """Store an analyst's verdict on the alert, on its transaction and in the label feed.
 
-    Both rows and the rollups of the transaction's day change in one warehouse transaction.
-    Clears the query cache: the label changes what counts as fraud in every view.
+    The verdict is also a label event (``fact_labels``, source ``analyst``, known now): the
+    feed that training and the delayed-label features read, beside the chargebacks. A changed
+    verdict replaces the earlier one there, with the later time. All rows and the rollups of
+    the transaction's day change in one warehouse transaction. Clears the query cache: the
+    label changes what counts as fraud in every view.
     """
     labeled_at = datetime.now(UTC)
     with connect(load_settings()) as wh:
@@ -390,6 +393,14 @@ def label_alert(alert_id: int, label: AnalystLabel, feedback: str | None = None)
         )
         if updated != 1:
             raise FraudstackError(f"alert {alert_id} no longer exists; reload the page")
+        (transaction_id,) = wh.query(
+            "SELECT transaction_id FROM fraud_alerts WHERE alert_id = %s", (alert_id,)
+        )[0]
+        wh.upsert(
+            "fact_labels",
+            [(transaction_id, "analyst", label == "fraud", labeled_at)],
+            columns=("transaction_id", "source", "is_fraud", "known_at"),
+        )
         wh.execute(
             "UPDATE fact_transactions SET analyst_label = %s, analyst_labeled_at = %s "
             "WHERE transaction_id = (SELECT transaction_id FROM fraud_alerts WHERE alert_id = %s)",

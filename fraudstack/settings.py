@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     topic_transactions: str = "transactions"
     topic_dead_letter: str = "transactions-dlq"
     topic_decisions: str = "decisions"
+    topic_labels: str = "labels"
     kafka_session_timeout_ms: int = Field(
         default=10000, ge=1000, description="consumer groups; Tansu makes a join wait half of it"
     )
@@ -126,6 +127,9 @@ class Settings(BaseSettings):
     firehose_buffer_mb: int = Field(default=5, ge=1, le=128)
     firehose_buffer_seconds: int = Field(default=60, ge=0, le=900)
     raw_prefix: str = "raw/"
+    labels_prefix: str = Field(
+        default="labels/", description="label events in the lake (the bridge writes, the ETL loads)"
+    )
     raw_error_prefix: str = "errors/"
     sns_topic: str = "fraudstack-alerts"
     ops_topic: str = "fraudstack-ops"

@@ -31,11 +31,15 @@ One run:
    (different processes, and on AWS different machines); the facts' references to the
    dimensions are checked before the commit.
 
+Before all that, the label events the bridge wrote under ``labels/`` are loaded into
+``fact_labels`` (:func:`load_labels`), whether or not new transactions arrived.
+
 Card numbers never appear: events carry only ``card_token``.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import time
@@ -52,6 +56,7 @@ import pandas as pd
 
 from fraudstack.aws import client
 from fraudstack.gluejob import glue_job
+from fraudstack.labels import validate_label
 from fraudstack.schema import arrow_schema
 from fraudstack.settings import Settings
 from fraudstack.warehouse import (
@@ -73,6 +78,9 @@ if TYPE_CHECKING:
 
 CURATED_PREFIX = "curated/transactions/"
 QUARANTINE_PREFIX = "quarantine/transactions/"
+LABELS_QUARANTINE_PREFIX = "quarantine/labels/"
+#: The fact_labels columns a label event fills (``loaded_at`` is the warehouse's own).
+LABEL_COLUMNS = ("transaction_id", "source", "is_fraud", "known_at")
 
 #: Free-text fields trimmed by the cleaning step (ids and codes are pattern-checked already).
 TRIMMED = ("issuing_bank", "merchant_name", "merchant_category", "city")
@@ -114,6 +122,8 @@ class EtlSummary:
     rows_loaded: int = 0
     duplicates_dropped: int = 0
     rows_quarantined: int = 0
+    labels_loaded: int = 0
+    labels_quarantined: int = 0
     elapsed_s: float = 0.0
     #: Seconds per step: where a slow run spends its time (the warehouse's steps overlap
     #: Spark's, so the steps may add up to more than ``elapsed_s``).
@@ -132,13 +142,18 @@ class EtlSummary:
         return "stages: " + ", ".join(f"{name} {secs:.1f}s" for name, secs in self.stages.items())
 
     def line(self) -> str:
+        labels = (
+            f"; labels: {self.labels_loaded} loaded, {self.labels_quarantined} quarantined"
+            if self.labels_loaded or self.labels_quarantined
+            else ""
+        )
         if self.run_id is None:
-            return f"etl: no new raw objects ({self.elapsed_s:.1f}s)"
+            return f"etl: no new raw objects ({self.elapsed_s:.1f}s){labels}"
         rate = self.rows_read / self.elapsed_s if self.elapsed_s else 0.0
         return (
             f"etl {self.run_id}: {self.objects_read} objects, {self.rows_read} rows read, "
             f"{self.rows_loaded} loaded, {self.duplicates_dropped} duplicates dropped, "
-            f"{self.rows_quarantined} quarantined in {self.elapsed_s:.1f}s ({rate:,.0f} rows/s)"
+            f"{self.rows_quarantined} quarantined in {self.elapsed_s:.1f}s ({rate:,.0f} rows/s){labels}"
         )
 
 
@@ -179,6 +194,100 @@ def claim_batch(wh: Warehouse, settings: Settings) -> Batch | None:
     wh.upsert("etl_objects", [(uri, run_id, size) for uri, size in new], update=False)
     wh.commit()
     return Batch(run_id, sorted(uri for uri, _ in new))
+
+
+@dataclass(frozen=True)
+class LabelLoad:
+    """What :func:`load_labels` did: ``read == loaded + duplicates + quarantined``."""
+
+    objects: int = 0
+    read: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+
+
+def load_labels(wh: Warehouse, settings: Settings) -> LabelLoad:
+    """Load the label objects no run has loaded into ``fact_labels``; one warehouse transaction.
+
+    Why in the driver, without Spark: labels are about one per fraud (a few thousand a day
+    where transactions are millions), so reading them with S3 calls costs less than a Spark
+    job's start. Why one transaction: the objects are bookmarked in ``etl_objects`` (under a
+    ``labels-`` run of their own, recorded as succeeded) in the same commit as their rows, so
+    a run that dies leaves nothing behind and the next one loads them from the start; the key
+    ``(transaction_id, source)`` makes a redelivered label (a replayed bridge batch) change
+    nothing. Each line is checked by :func:`fraudstack.labels.validate_label`; a rejected
+    line goes to ``quarantine/labels/`` with its reason, one object per source object (so a
+    rerun rewrites it rather than adding another).
+    """
+    root = f"s3://{settings.bucket}/"
+    claimed = {
+        str(uri)
+        for (uri,) in wh.query(
+            "SELECT object_uri FROM etl_objects WHERE object_uri LIKE %s",
+            (f"{root}{settings.labels_prefix}%",),
+        )
+    }
+    s3 = client("s3", settings)
+    new: list[tuple[str, int]] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=settings.bucket, Prefix=settings.labels_prefix
+    ):
+        new.extend((o["Key"], o["Size"]) for o in page.get("Contents", []) if root + o["Key"] not in claimed)
+    if not new:
+        wh.commit()
+        return LabelLoad()
+    labels: dict[tuple[str, str], tuple[Any, ...]] = {}
+    read = quarantined = 0
+    for key, _size in new:
+        rejected: list[str] = []
+        for line in s3.get_object(Bucket=settings.bucket, Key=key)["Body"].read().splitlines():
+            if not line.strip():
+                continue
+            read += 1
+            result = validate_label(line)
+            if result.label is None:
+                record = line.decode("utf-8", errors="replace")
+                rejected.append(json.dumps({"reason": result.reason, "source_object": key, "record": record}))
+                continue
+            label = result.label
+            earlier = labels.get((label.transaction_id, label.source))
+            if earlier is None or label.known_at < earlier[3]:
+                labels[label.transaction_id, label.source] = (
+                    label.transaction_id,
+                    label.source,
+                    label.is_fraud,
+                    label.known_at,
+                )
+        if rejected:
+            quarantined += len(rejected)
+            s3.put_object(
+                Bucket=settings.bucket,
+                Key=LABELS_QUARANTINE_PREFIX + key.removeprefix(settings.labels_prefix),
+                Body="\n".join(rejected).encode() + b"\n",
+            )
+    loaded = (
+        wh.upsert("fact_labels", list(labels.values()), columns=LABEL_COLUMNS, update=False).written
+        if labels
+        else 0
+    )
+    run_id = f"labels-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    wh.execute(
+        "INSERT INTO etl_runs (run_id, status, finished_at, objects_read, rows_read, rows_loaded, "
+        "duplicates_dropped, rows_quarantined) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            run_id,
+            "succeeded",
+            datetime.now(UTC),
+            len(new),
+            read,
+            loaded,
+            read - quarantined - loaded,
+            quarantined,
+        ),
+    )
+    wh.upsert("etl_objects", [(root + key, run_id, size) for key, size in new], update=False)
+    wh.commit()
+    return LabelLoad(objects=len(new), read=read, loaded=loaded, quarantined=quarantined)
 
 
 def validated(spark: SparkSession, uris: list[str]) -> DataFrame:
@@ -382,10 +491,21 @@ def run(spark: SparkSession, settings: Settings) -> EtlSummary:
     bucket = f"s3://{settings.bucket}/"
     with connect(settings) as wh:
         migrate(wh)
+        labels = load_labels(wh, settings)
         batch = claim_batch(wh, settings)
         if batch is None:
-            return EtlSummary(run_id=None, elapsed_s=time.monotonic() - started)
-        summary = EtlSummary(run_id=batch.run_id, objects_read=len(batch.uris))
+            return EtlSummary(
+                run_id=None,
+                labels_loaded=labels.loaded,
+                labels_quarantined=labels.quarantined,
+                elapsed_s=time.monotonic() - started,
+            )
+        summary = EtlSummary(
+            run_id=batch.run_id,
+            objects_read=len(batch.uris),
+            labels_loaded=labels.loaded,
+            labels_quarantined=labels.quarantined,
+        )
         rows = validated(spark, batch.uris).persist(StorageLevel.MEMORY_AND_DISK)
         valid_only = F.col("reason").isNull()
         with summary.stage("read+validate"):

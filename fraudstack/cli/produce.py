@@ -3,6 +3,8 @@
 The source is the simulator's event-time-ordered stream (deterministic for ``--seed``;
 ``--speed`` replays event time, ``--rate`` caps transactions per second) or a JSON-lines
 file (``--input``, ``-`` for stdin) such as ``fraudstack simulate --format jsonl`` writes.
+``--labels FILE`` instead sends label events (the ``.labels.parquet`` or ``.labels.jsonl``
+file ``fraudstack simulate`` writes beside the transactions) to the ``labels`` topic.
 A live progress line shows sent / failed / rate; the final summary is printed to stdout and
 the command exits 1 when any record failed.
 """
@@ -25,6 +27,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from fraudstack.errors import ConfigError
 from fraudstack.kafka.producer import ProduceSummary, produce_events
 from fraudstack.kafka.topics import ensure_topics
+from fraudstack.labels import LABEL_EVENT_FIELDS
 from fraudstack.observability import MetricsPublisher
 from fraudstack.settings import load_settings
 from fraudstack.simulator import SimulationConfig, iter_events
@@ -46,6 +49,27 @@ def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
             if not isinstance(event, dict) or "card_id" not in event:
                 raise ConfigError(f"{path}:{number} is not a transaction event (no card_id)")
             yield event
+
+
+def _label_file(path: Path) -> list[dict[str, Any]]:
+    """Label events from a Parquet or JSON-lines file (the bridge validates each on its way)."""
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
+        else:
+            rows = [
+                json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+            ]
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read --labels {path}: {str(exc).splitlines()[0]}") from None
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, dict) or set(row) != set(LABEL_EVENT_FIELDS):
+            raise ConfigError(
+                f"--labels {path} row {number} is not a label event ({', '.join(LABEL_EVENT_FIELDS)})"
+            )
+    return rows
 
 
 def produce_command(
@@ -71,11 +95,20 @@ def produce_command(
     seed: Annotated[
         int, typer.Option(help="simulator: random seed; same seed, same transactions")
     ] = _SIM.seed,
+    labels: Annotated[
+        Path | None,
+        typer.Option("--labels", help="send this label-event file to the labels topic instead"),
+    ] = None,
 ) -> None:
     """Produce transactions keyed by card (acks=all, idempotent) and print a sent/failed summary."""
     settings = load_settings()
     events: Iterable[dict[str, Any]]
-    if input_path is not None:
+    topic, key_field = settings.topic_transactions, "card_id"
+    if labels is not None:
+        if input_path is not None:
+            raise ConfigError("--labels and --input are two sources; give one")
+        events, topic, key_field = _label_file(labels), settings.topic_labels, "transaction_id"
+    elif input_path is not None:
         if speed is not None:
             raise ConfigError("--speed paces the simulator; with --input use --rate")
         if str(input_path) != "-" and not input_path.exists():
@@ -117,9 +150,11 @@ def produce_command(
             metrics=metrics,
             on_progress=show,
             stop=stop,
+            topic=topic,
+            key_field=key_field,
         )
     typer.echo(
-        f"sent {summary.sent:,}, failed {summary.failed:,} to {settings.topic_transactions} "
+        f"sent {summary.sent:,}, failed {summary.failed:,} to {topic} "
         f"in {summary.seconds:.1f}s ({summary.rate:,.0f}/s)"
     )
     for error in summary.errors:

@@ -1,5 +1,12 @@
 """The Kafka -> Kinesis bridge: at-least-once, with a dead-letter topic for bad records.
 
+It also carries the ``labels`` topic (:mod:`fraudstack.labels`) into the lake: label events
+are few (about one per fraud, days after it), so each batch's valid labels become one
+newline-delimited JSON object under ``labels/YYYY/MM/DD/HH/`` (the hour they arrived, as
+Firehose partitions ``raw/``), which the ETL loads into ``fact_labels``. Riding on the bridge
+gives them the same at-least-once commit discipline and runs wherever the bridge runs, with
+no second stream to provision; an invalid label is dead-lettered like an invalid transaction.
+
 Flow per batch: consume up to 500 records (or 5 MiB, or whatever arrived within
 ``linger`` seconds), validate each with :func:`fraudstack.schema.validate_event`, put the
 valid ones into Kinesis (partition key = ``card_id``; see :class:`KinesisSink` for limits
@@ -28,7 +35,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -39,6 +48,7 @@ from fraudstack.kafka.config import consumer_config, producer_config
 from fraudstack.kafka.dead_letters import dead_letter_headers, poison_reason
 from fraudstack.kafka.kinesis import MAX_BYTES_PER_RECORD, KinesisBatch, KinesisSink, record_size
 from fraudstack.kafka.topics import ensure_topics
+from fraudstack.labels import label_to_json_bytes, validate_label
 from fraudstack.observability import MetricsPublisher
 from fraudstack.schema import event_to_json_bytes, validate_event
 from fraudstack.settings import Settings
@@ -56,6 +66,7 @@ class _Pending:
     """The batch in hand: Kinesis entries, dead letters, and the offsets they cover."""
 
     kinesis: KinesisBatch = field(default_factory=KinesisBatch)
+    labels: list[bytes] = field(default_factory=list)  # canonical JSON lines for the lake
     timestamps_ms: list[int] = field(default_factory=list)
     dead_letters: int = 0
     poison_pills: int = 0  # of the dead letters
@@ -63,7 +74,7 @@ class _Pending:
     started: float = 0.0
 
     def __len__(self) -> int:
-        return len(self.kinesis) + self.dead_letters
+        return len(self.kinesis) + len(self.labels) + self.dead_letters
 
 
 @dataclass
@@ -72,6 +83,7 @@ class BridgeStats:
 
     consumed: int = 0
     forwarded: int = 0
+    labels_forwarded: int = 0
     dead_lettered: int = 0
     poison_pills: int = 0
     batches: int = 0
@@ -96,7 +108,10 @@ class Bridge:
         client = kinesis if kinesis is not None else aws.client("kinesis", settings)
         self._check_stream(client)
         self._sink = KinesisSink(client, settings.kinesis_stream, metrics=metrics)
-        ensure_topics(settings, [settings.topic_transactions, settings.topic_dead_letter])
+        self._s3 = aws.client("s3", settings)
+        ensure_topics(
+            settings, [settings.topic_transactions, settings.topic_labels, settings.topic_dead_letter]
+        )
         self._consumer = Consumer(
             consumer_config(settings, settings.bridge_group_id, client_id="fraudstack-bridge")
         )
@@ -123,7 +138,7 @@ class Bridge:
         if stop is not None:
             self._stop = stop
         self._consumer.subscribe(
-            [self.settings.topic_transactions],
+            [self.settings.topic_transactions, self.settings.topic_labels],
             on_assign=self._on_assign,
             on_revoke=self._on_revoke,
             on_lost=self._on_lost,
@@ -184,8 +199,9 @@ class Bridge:
     # --- per record ------------------------------------------------------------------------------
     def _take(self, message: Message) -> None:
         self.stats.consumed += 1
+        is_label = message.topic() == self.settings.topic_labels
         try:
-            outcome = _for_kinesis(message.value())
+            outcome = _for_lake(message.value()) if is_label else _for_kinesis(message.value())
         except Exception as exc:  # only the record is involved here: no broker or AWS call
             log.error(
                 "poison pill",
@@ -196,6 +212,8 @@ class Bridge:
             self._pending.poison_pills += 1
         if isinstance(outcome, str):
             self._dead_letter(message, outcome)
+        elif isinstance(outcome, bytes):
+            self._pending.labels.append(outcome)
         else:
             data, key = outcome
             if not self._pending.kinesis.fits(data, key):
@@ -245,6 +263,8 @@ class Bridge:
             return
         if pending.kinesis.entries:
             self._sink.put(pending.kinesis.entries, self._stop)
+        if pending.labels:
+            self._put_labels(pending.labels)
         if pending.dead_letters:
             unconfirmed = self._dlq.flush(60)
             if unconfirmed or self._dlq_errors:
@@ -256,6 +276,15 @@ class Bridge:
         self._commit(pending.offsets)
         self._account(pending)
         self._pending = _Pending()
+
+    def _put_labels(self, lines: list[bytes]) -> None:
+        """One lake object for the batch's labels; a replayed batch writes another (the load dedupes)."""
+        now = datetime.now(UTC)
+        name = f"labels-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}.ndjson"
+        key = f"{self.settings.labels_prefix}{now:%Y/%m/%d/%H}/{name}"
+        self._s3.put_object(
+            Bucket=self.settings.bucket, Key=key, Body=b"".join(lines), ContentType="application/x-ndjson"
+        )
 
     def _commit(self, offsets: dict[tuple[str, int], int]) -> None:
         positions = [
@@ -272,13 +301,16 @@ class Bridge:
     def _account(self, pending: _Pending) -> None:
         forwarded = len(pending.kinesis)
         self.stats.forwarded += forwarded
+        self.stats.labels_forwarded += len(pending.labels)
         self.stats.dead_lettered += pending.dead_letters
         self.stats.poison_pills += pending.poison_pills
         self.stats.batches += 1
         if self.metrics is None:
             return
-        self.metrics.count("RecordsIn", forwarded + pending.dead_letters)
+        self.metrics.count("RecordsIn", forwarded + len(pending.labels) + pending.dead_letters)
         self.metrics.count("RecordsOut", forwarded)
+        if pending.labels:
+            self.metrics.count("LabelsOut", len(pending.labels))
         self.metrics.count("DeadLettered", pending.dead_letters)
         if pending.poison_pills:
             self.metrics.count("PoisonPills", pending.poison_pills)
@@ -325,3 +357,13 @@ def _for_kinesis(value: bytes | None) -> tuple[bytes, str] | str:
     if record_size(data, key) > MAX_BYTES_PER_RECORD:
         return f"record of {len(data)} bytes exceeds the Kinesis limit of {MAX_BYTES_PER_RECORD}"
     return data, key
+
+
+def _for_lake(value: bytes | None) -> bytes | str:
+    """The canonical JSON line of a label record, or the reason it goes to the dead-letter topic."""
+    if value is None:
+        return "empty record (no value)"
+    result = validate_label(value)
+    if result.label is None:
+        return result.reason or "invalid label"
+    return label_to_json_bytes(result.label) + b"\n"

@@ -117,6 +117,7 @@ def produce_events(
     stop: threading.Event | None = None,
     producer: Producer | None = None,
     topic: str | None = None,
+    key_field: str = "card_id",
     flush_timeout: float = 300.0,
 ) -> ProduceSummary:
     """Produce ``events`` until they run out, ``count`` are attempted, ``duration`` passes or ``stop``.
@@ -124,7 +125,8 @@ def produce_events(
     The producer is connected (:func:`connect`) before the run's clock and pacing start.
     Blocks at the end until every record is acknowledged or failed (``flush_timeout``);
     records still unconfirmed then are counted as failed. ``on_progress`` is called about
-    every 1000 records and once at the end.
+    every 1000 records and once at the end. Records are keyed by ``key_field`` (the card for
+    transactions, so one card's events stay in order; the transaction for label events).
     """
     target = topic or settings.topic_transactions
     client = producer or Producer(producer_config(settings))
@@ -159,7 +161,7 @@ def produce_events(
                 break
             pacer.wait()
             value = event_to_json_bytes(event)
-            key = event.card_id if isinstance(event, TransactionEvent) else str(event["card_id"])
+            key = str(getattr(event, key_field) if isinstance(event, TransactionEvent) else event[key_field])
             while True:
                 try:
                     client.produce(target, value=value, key=key.encode(), on_delivery=delivered)

@@ -22,8 +22,13 @@ log = logging.getLogger(__name__)
 
 
 def pipeline_topics(settings: Settings) -> list[str]:
-    """Every topic the pipeline uses: transactions, its dead-letter topic, decisions."""
-    return [settings.topic_transactions, settings.topic_dead_letter, settings.topic_decisions]
+    """Every topic the pipeline uses: transactions, its dead-letter topic, decisions, labels."""
+    return [
+        settings.topic_transactions,
+        settings.topic_dead_letter,
+        settings.topic_decisions,
+        settings.topic_labels,
+    ]
 
 
 def ensure_topics(

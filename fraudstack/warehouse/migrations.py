@@ -27,6 +27,7 @@ from fraudstack.errors import FraudstackError
 from fraudstack.warehouse.dialect import Dialect, default_now, lock_for_migrations
 from fraudstack.warehouse.rollups import build_sql
 from fraudstack.warehouse.schema import (
+    FACT_LABELS,
     MODEL_DRIFT,
     ROLLUPS,
     TABLES,
@@ -136,8 +137,8 @@ def _v1(tbl: Table) -> Table:
 
 
 def _star_schema(dialect: Dialect) -> str:
-    """Every table as migration 1 created it (the rollups came with migration 5, drift with 7)."""
-    return render_ddl(dialect, [_v1(t) for t in TABLES if t not in (*ROLLUPS, MODEL_DRIFT)])
+    """Every table as migration 1 created it (rollups came with migration 5, drift 7, labels 8)."""
+    return render_ddl(dialect, [_v1(t) for t in TABLES if t not in (*ROLLUPS, MODEL_DRIFT, FACT_LABELS)])
 
 
 def _alert_attempts(dialect: Dialect) -> str:
@@ -211,6 +212,17 @@ def _model_drift(dialect: Dialect) -> str:
     return render_ddl(dialect, [MODEL_DRIFT])
 
 
+def _fact_labels(dialect: Dialect) -> str:
+    """Create ``fact_labels``: label events with the time each became known.
+
+    Why a table of its own rather than ``fact_transactions.is_fraud``: a chargeback arrives
+    days to weeks after its transaction and an analyst verdict hours after, and training and
+    the delayed-label features may use a label only from the time it was known. The ETL loads
+    the lake's ``labels/`` objects into it; the dashboard adds analysts' verdicts.
+    """
+    return render_ddl(dialect, [FACT_LABELS])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "star_schema", _star_schema),
     Migration(2, "loader_checks_fact_references", _loader_checks_fact_references),
@@ -219,6 +231,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "dashboard_rollups", _dashboard_rollups),
     Migration(6, "rollup_refresh_indexes", _rollup_refresh_indexes),
     Migration(7, "model_drift", _model_drift),
+    Migration(8, "fact_labels", _fact_labels),
 )
 
 

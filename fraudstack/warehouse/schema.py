@@ -20,7 +20,9 @@ Design (a modified star, for the dashboard's joins and time filters and the mode
   so an alert that cannot be sent ends ``dead_lettered`` instead of blocking the rest;
   ``claim_token`` names the dispatch run that last claimed it (how a run finds its claims
   without ``RETURNING``, which Redshift lacks).
-* ``etl_runs`` / ``etl_objects``: the ETL's bookmark - which raw objects each run loaded.
+* ``fact_labels``: label events (chargeback, analyst, rule) with the time each became known,
+  one per (transaction, source) - what training and delayed-label features may use, and when.
+* ``etl_runs`` / ``etl_objects``: the ETL's bookmark - which raw and label objects each run loaded.
 * ``rollup_*``: daily sums of the facts at the dashboard's filter grain (migration 5), what
   every dashboard chart reads; maintained by :mod:`.rollups`.
 
@@ -395,6 +397,25 @@ MODEL_DRIFT = Table(
     indexes=(("window_start",),),
 )
 
+#: Label events (:mod:`fraudstack.labels`, migration 8): a verdict on a transaction and when it
+#: became known. One row per (transaction, source), so a replayed chargeback changes nothing
+#: and a chargeback and an analyst verdict on one transaction both stay. No reference to the
+#: facts: a label may be loaded before its transaction (the lake delivers them separately).
+FACT_LABELS = Table(
+    "fact_labels",
+    (
+        _id("transaction_id"),
+        Column("source", "VARCHAR(16)", nullable=False, check=_in("chargeback", "analyst", "rule")),
+        Column("is_fraud", "BOOLEAN", nullable=False),
+        Column("known_at", "TIMESTAMPTZ", nullable=False),
+        Column("loaded_at", "TIMESTAMPTZ", nullable=False, default_now=True),
+    ),
+    primary_key=("transaction_id", "source"),
+    distkey="transaction_id",
+    sortkey=("known_at",),
+    indexes=(("known_at",),),
+)
+
 #: Every table of the current schema, in dependency order (referenced tables first).
 TABLES: tuple[Table, ...] = (
     DIM_DATE,
@@ -411,6 +432,7 @@ TABLES: tuple[Table, ...] = (
     ETL_OBJECTS,
     *ROLLUPS,
     MODEL_DRIFT,
+    FACT_LABELS,
 )
 
 

@@ -144,6 +144,34 @@ def warehouse(stack: RunningStack) -> Iterator[Settings]:
         yield settings
 
 
+def test_analyst_verdicts_are_label_events(warehouse: Settings) -> None:
+    """Each verdict given through the dashboard is a fact_labels row (analyst, known when given)."""
+    rows = _rows(
+        warehouse,
+        "SELECT a.analyst_label, l.is_fraud, l.known_at, a.labeled_at FROM fraud_alerts a "
+        "JOIN fact_labels l ON l.transaction_id = a.transaction_id AND l.source = 'analyst'",
+        [],
+    )
+    assert len(rows) == 12
+    assert all(
+        is_fraud == (verdict == "fraud") and known == labeled for verdict, is_fraud, known, labeled in rows
+    )
+    alert_id, transaction_id = _rows(
+        warehouse,
+        "SELECT a.alert_id, a.transaction_id FROM fraud_alerts a JOIN fact_labels l "
+        "ON l.transaction_id = a.transaction_id WHERE a.analyst_label = 'legitimate' ORDER BY 1 LIMIT 1",
+        [],
+    )[0]
+    queries.label_alert(alert_id, "fraud")  # a changed verdict replaces the earlier one
+    changed = _rows(
+        warehouse,
+        "SELECT is_fraud FROM fact_labels WHERE transaction_id = %s AND source = 'analyst'",
+        [transaction_id],
+    )
+    assert changed == [(True,)]
+    queries.label_alert(alert_id, "legitimate")  # back as the other tests expect
+
+
 # --- the same figures, from the facts (the dashboard's SQL before the rollups) -----------------
 def _rows(settings: Settings, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
     with connect(settings) as wh:
