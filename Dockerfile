@@ -2,8 +2,8 @@
 
 # --- runtime: what the AWS target's Fargate tasks run (`docker build --target runtime`) -----
 # The bridge, the scorer, the dashboard and the warehouse migration, and nothing else: no
-# Java, Spark or emulator (on AWS, Glue and Lambda run those parts). tests/infra checks that
-# the extras below cover every third-party import of those commands.
+# Java, Spark or emulator (on AWS, Glue and Lambda run those parts). tests/provisioning/aws
+# checks that the extras below cover every third-party import of those commands.
 FROM python:3.11.11-slim-bookworm AS runtime
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -24,7 +24,7 @@ from typing import Any
 
 from fraudstack.aws import client
 from fraudstack.errors import FraudstackError
-from fraudstack.identity import pipeline_names
+from fraudstack.identity import Identity, pipeline_names
 from fraudstack.observability import MetricsPublisher
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect
@@ -80,8 +80,8 @@ def state_machine_arn(settings: Settings) -> str:
     """The deployed pipeline's ARN (from the account the credentials reach)."""
     account = client("sts", settings).get_caller_identity()["Account"]
     partition = "aws-cn" if settings.aws_region.startswith("cn-") else "aws"
-    name = pipeline_names(settings).state_machine
-    return f"arn:{partition}:states:{settings.aws_region}:{account}:stateMachine:{name}"
+    identity = Identity(account_id=account, partition=partition, region=settings.aws_region)
+    return identity.arn("states", f"stateMachine:{pipeline_names(settings).state_machine}")
 
 
 def execution_name() -> str:

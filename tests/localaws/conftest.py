@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from fraudstack.aws import client
 from fraudstack.settings import Settings
 from tests.conftest import RunningStack
-
-#: The ``aws`` fixture: ``aws("s3")`` is a boto3 client on the emulator.
-Aws = Callable[[str], Any]
+from tests.support.emulator import Aws
 
 ROLE_NAME = "fraudstack-localaws-test"
 _TRUST = {
@@ -47,11 +43,6 @@ def bucket(aws: Aws) -> str:
     name = f"localaws-{uuid.uuid4().hex[:12]}"
     aws("s3").create_bucket(Bucket=name)
     return name
-
-
-def unique(prefix: str) -> str:
-    """A resource name no other test uses."""
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import pytest
 from moto import mock_aws
 
 from fraudstack.localaws.firehose_delivery import FirehoseDelivery
-from tests.localaws.conftest import Aws, unique
+from tests.support.emulator import Aws, unique
 
 _KEY = re.compile(
     r"^raw/(\d{4})/(\d{2})/(\d{2})/(\d{2})/(.+)-1-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})-[0-9a-f-]{36}(\.gz)?$"

@@ -12,7 +12,7 @@ import time
 import zipfile
 from typing import Any
 
-from tests.localaws.conftest import Aws, unique
+from tests.support.emulator import Aws, create_job, upload
 
 SPARK_SCRIPT = """
 from fraudstack.gluejob import glue_job
@@ -35,23 +35,6 @@ import sys
 print("reading", sys.argv)
 raise ValueError("no transactions under " + sys.argv[sys.argv.index("--input") + 1])
 """
-
-
-def upload(aws: Aws, bucket: str, key: str, body: bytes) -> str:
-    aws("s3").put_object(Bucket=bucket, Key=key, Body=body)
-    return f"s3://{bucket}/{key}"
-
-
-def create_job(aws: Aws, role: str, script: str, arguments: dict[str, str]) -> str:
-    name = unique("job")
-    aws("glue").create_job(
-        Name=name,
-        Role=role,
-        Command={"Name": "glueetl", "ScriptLocation": script, "PythonVersion": "3"},
-        DefaultArguments=arguments,
-        GlueVersion="5.0",
-    )
-    return name
 
 
 def wait_for_run(aws: Aws, job: str, run_id: str, timeout: float = 120) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from fraudstack.localaws.glue_runner import GlueRunner
 from fraudstack.localaws.lambda_runtime import LambdaRuntime
 from fraudstack.localaws.s3_store import S3Store
 from tests.conftest import RunningStack
-from tests.localaws.conftest import Aws, unique
+from tests.support.emulator import Aws, unique
 
 REPO = Path(__file__).resolve().parents[2]
 KINESIS_PATCHES = {t.patch for t in patches.TARGETS if t.patch.startswith("kinesis-")}

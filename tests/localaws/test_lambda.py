@@ -8,12 +8,10 @@ emulator, so the S3 write below lands in the emulator.
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from typing import Any
 
-from tests.localaws.conftest import Aws, unique
+from tests.support.emulator import Aws, unique, zip_of
 
 HANDLER = """
 import os
@@ -30,15 +28,6 @@ def handler(event, context):
     return {"echo": event, "function": context.function_name, "bucket": bucket,
             "endpoint": os.environ["AWS_ENDPOINT_URL"]}
 """
-
-
-def zip_of(files: dict[str, str]) -> bytes:
-    """A deployment package holding ``files``."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
 
 
 def create_function(aws: Aws, role: str, name: str, bucket: str, timeout: int = 10) -> None:

@@ -12,9 +12,7 @@ import json
 import time
 from typing import Any
 
-from tests.localaws.conftest import Aws, unique
-from tests.localaws.test_glue import create_job, upload
-from tests.localaws.test_lambda import zip_of
+from tests.support.emulator import Aws, create_job, unique, upload, zip_of
 
 GLUE_SCRIPT = """
 import sys, time, boto3

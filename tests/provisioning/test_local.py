@@ -21,6 +21,7 @@ from fraudstack.provisioning.local import deploy
 from fraudstack.settings import Settings, load_settings
 from tests.conftest import RunningStack
 from tests.support import free_port
+from tests.support.names import LOCAL_ONLY_FIELDS, RESOURCE_NAME_FIELDS
 
 
 @pytest.fixture(scope="module")
@@ -28,17 +29,8 @@ def settings(stack: RunningStack) -> Settings:
     tag = uuid.uuid4().hex[:8]
     names = {
         field: f"{getattr(stack.settings, field)}-{tag}"
-        for field in (
-            "bucket",
-            "artifacts_bucket",
-            "kinesis_stream",
-            "firehose_stream",
-            "sns_topic",
-            "ops_topic",
-            "warehouse_secret_name",
-            "alerts_tap_queue",
-            "ops_tap_queue",
-        )
+        for field in RESOURCE_NAME_FIELDS + LOCAL_ONLY_FIELDS
+        if field != "alert_sender"  # an address: set below
     }
     return stack.settings.model_copy(
         update={

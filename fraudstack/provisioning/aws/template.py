@@ -3,9 +3,11 @@
 Why assembled here: :func:`fraudstack.provisioning.declaration.declare` stays the single
 declaration of what the pipeline needs (the emulator gets exactly that); this module adds
 what only AWS has (the VPC, Redshift, Fargate services, alarms, the schedule) and the AWS
-form of a few shared resources (the Lambda in the VPC with its code from a parameter, the Glue jobs with their
-library and connection, the warehouse secret with a generated password). Every shared
-resource keeps its logical id, so the template and the local deploy list the same things.
+form of a few shared resources (the Lambda in the VPC with its code from a parameter, the
+Glue jobs with their library and connection, the warehouse secret with a generated
+password), each taken from its field of the :class:`~fraudstack.provisioning.declaration.Declaration`.
+Every shared resource keeps its logical id, so the template and the local deploy list the
+same things.
 """
 
 from __future__ import annotations
