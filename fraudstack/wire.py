@@ -1,12 +1,14 @@
 """The fast path from a raw record to a valid event, with the schema's exact verdicts.
 
-Why: the pydantic model (:func:`fraudstack.schema.validate_event`) costs ~17 µs an event,
-a third of the scorer's budget at 20,000 tx/s and half of the ETL's validation time.
+Why: the pydantic model (:func:`fraudstack.schema.validate_event`) is the dearest step of
+taking in an event, a large share of the scorer's per-event budget and of the ETL's
+validation time (BENCHMARKS.md, streaming scorer and ETL).
 Producers write one canonical form (:func:`fraudstack.schema.event_to_json_bytes`: compact
 JSON, every field in schema order, times as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``).
 :func:`parse_event` recognises that form with one regular expression whose value patterns
 are a strict subset of what the schema accepts, then checks in Python what a regular
-expression cannot (calendar dates, number ranges, the schema's cross-field rules): ~6 µs.
+expression cannot (calendar dates, number ranges, the schema's cross-field rules), in a
+fraction of the model's time.
 
 So a record it accepts is one the model accepts, with the same values; for anything else
 (other key order or spacing, escapes in strings, IPv6, invalid records) it returns None

@@ -86,9 +86,9 @@ def connect(producer: Producer, topic: str, timeout: float = 10.0) -> None:
 
     Why: librdkafka connects lazily, and records produced before it knows the partition
     leaders and holds a producer id wait in its queue; their timestamps (taken at
-    ``produce``) and delivery latency then include the connection: produce -> ack p99 was
-    ~510 ms over the first quarter-second of a 2,000 tx/s run (22 ms after it, and
-    throughout once connected). The metadata comes with ``list_topics``; the id
+    ``produce``) and delivery latency then include the connection: the first records'
+    produce -> ack latency was many times that of every record after them. The metadata
+    comes with ``list_topics``; the id
     is requested on a 500 ms timer from the producer's creation when no broker was up then
     (always, for a new producer), and nothing public reports it, so the producer serves its
     callbacks for that long. Raises :class:`StackError` when the broker does not answer.

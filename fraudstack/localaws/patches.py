@@ -22,9 +22,10 @@ The patches:
   ``kinesis-max-sequence`` / ``kinesis-sequence-at``: moto 5.2.5's ``Shard`` copies its whole
   key list (``list(self.records.keys())[-1]``) to find the last sequence number on every put,
   and GetRecords scans the shard from its first record, so a shard slows down as it fills
-  (~2,400 records/s empty, ~500/s at 40k records). A sorted list of sequence numbers kept
-  beside moto's ``records`` dict makes a put O(1) amortised and GetRecords O(log n + k)
-  (bisect), with the same sequence numbers, iterator positions and MillisBehindLatest.
+  (several-fold by 40k records: BENCHMARKS.md, Kinesis shard index patch). A sorted list of
+  sequence numbers kept beside moto's ``records`` dict makes a put O(1) amortised and
+  GetRecords O(log n + k) (bisect), with the same sequence numbers, iterator positions and
+  MillisBehindLatest.
 - ``sqs-send-message``: moto 5.2.5's ``SQSBackend.send_message`` reads
   ``queue.attributes.get("ContentBasedDeduplication")``, and ``Queue.attributes`` computes every
   attribute, ApproximateNumberOfMessages (NotVisible, Delayed) included: three scans of the
