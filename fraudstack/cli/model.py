@@ -124,7 +124,7 @@ def promote_command(
     if registry.current_version(settings) == version:
         raise FraudstackError(f"model {version} is already current")
     event = registry.set_current(settings, version, reason, by="fraudstack model promote")
-    typer.echo(f"current model: {version} (was {event['previous']})")
+    typer.echo(f"current model: {version} (was {event['previous'] or 'none'})")
 
 
 @model_app.command("rollback")

@@ -62,7 +62,7 @@ def _day_part(hour: int) -> str:
 def calendar_rows(first: date, last: date) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     """``dim_date`` rows for ``first..last`` and every ``dim_time`` minute."""
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    dates = [
+    dates: list[tuple[object, ...]] = [
         (
             int(f"{d:%Y%m%d}"),
             d,
@@ -75,7 +75,9 @@ def calendar_rows(first: date, last: date) -> tuple[list[tuple[object, ...]], li
         )
         for d in days
     ]
-    times = [(h * 100 + m, h, m, _day_part(h)) for h in range(24) for m in range(60)]
+    times: list[tuple[object, ...]] = [
+        (h * 100 + m, h, m, _day_part(h)) for h in range(24) for m in range(60)
+    ]
     return dates, times
 
 
