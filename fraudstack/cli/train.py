@@ -34,6 +34,12 @@ def train_command(
     gap_days: Annotated[int, typer.Option()] = 1,
     warmup_days: Annotated[int, typer.Option(help="first days used only as feature history")] = 3,
     legit_sample: Annotated[float, typer.Option(help="share of legitimate training rows kept")] = 0.25,
+    delayed_labels: Annotated[
+        bool, typer.Option(help="fit on the labels known at the test window's start only (as deployed)")
+    ] = True,
+    label_delay_days: Annotated[
+        float, typer.Option(help="data without label times: days from a fraud to its label being known")
+    ] = 7.0,
     seed: Annotated[int, typer.Option(help="training seed")] = 42,
     out: Annotated[Path | None, typer.Option(help="artifact directory (default: state dir)")] = None,
     promote: Annotated[str, typer.Option(help="auto (if not worse), always or never")] = "auto",
@@ -62,6 +68,8 @@ def train_command(
         gap_days=gap_days,
         warmup_days=warmup_days,
         legit_sample=legit_sample,
+        delayed_labels=delayed_labels,
+        label_delay_days=label_delay_days,
         seed=seed,
     )
     settings = load_settings()
@@ -95,10 +103,18 @@ def train_command(
         f"{cards['mean']:.2%}"
     )
     for name, t in m.get("by_type", {}).items():
+        ap = "n/a" if t["average_precision"] is None else f"{t['average_precision']:.4f}"
         typer.echo(
-            f"  {name}: recall {t['recall']:.2%} ({t['caught']}/{t['frauds']}), "
+            f"  {name}: average precision {ap}, recall {t['recall']:.2%} ({t['caught']}/{t['frauds']}), "
             f"at budget {t['recall_at_budget']:.2%}"
         )
+    labels = model.manifest["labels"]
+    unknown = ", ".join(
+        f"{name} {labels['unknown_at_cutoff'][name]:,}/{frauds:,}"
+        for name, frauds in labels["frauds"].items()
+    )
+    used = "fitted on the labels known" if labels["delayed"] else "fitted on every eventual label; unknown"
+    typer.echo(f"labels: {used} at {labels['cutoff']}; frauds unknown then: {unknown}")
     typer.echo(f"report: {directory / 'report.md'}")
 
 

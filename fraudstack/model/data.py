@@ -61,6 +61,9 @@ class Dataset:
     source: str
     dropped_features: dict[str, list[str]] = field(default_factory=dict)
     mapping: dict[str, str] | None = None
+    #: Label events (``transaction_id``, ``is_fraud``, ``known_at``) when the data has them;
+    #: else the delayed-label features take each ``is_fraud`` as known ``DEFAULT_LABEL_DELAY`` later.
+    labels: pd.DataFrame | None = None
 
 
 def _dropped(columns: set[str]) -> dict[str, list[str]]:
@@ -73,15 +76,20 @@ def _canonical(frame: pd.DataFrame, source: str, mapping: dict[str, str] | None 
 
 
 def simulated(**config: Any) -> Dataset:
-    """The simulator's stream (``SimulationConfig`` fields as keyword arguments) as a Dataset."""
-    from fraudstack.simulator import SimulationConfig, iter_tables
+    """The simulator's stream (``SimulationConfig`` fields as keyword arguments) as a Dataset,
+    with its label events (each fraud's verdicts and when they became known)."""
+    from fraudstack.simulator import SimulationConfig, iter_labelled_tables
 
     sim = SimulationConfig.create(**config)
-    table = pa.concat_tables(list(iter_tables(sim)))
+    tables, label_tables = zip(*iter_labelled_tables(sim), strict=True)
+    table = pa.concat_tables(tables)
     keep = [c for c in (*INPUT_COLUMNS, "transaction_id", LABEL, FRAUD_TYPE) if c in table.column_names]
     frame = table.select(list(dict.fromkeys(keep))).to_pandas()
+    labels = pa.concat_tables(label_tables).to_pandas()
     described = ", ".join(f"{k}={v}" for k, v in sim.model_dump().items())
-    return _canonical(frame, f"simulator ({described})")
+    dataset = _canonical(frame, f"simulator ({described})")
+    dataset.labels = labels
+    return dataset
 
 
 def load_mapping(path: Path, labelled: bool = True) -> tuple[dict[str, str], str | None]:

@@ -160,6 +160,26 @@ def _their_data(result: TrainingResult) -> list[str]:
     return [*lines, ""]
 
 
+def _label_lines(labels: dict[str, Any]) -> list[str]:
+    """What the model knew of its labels when trained (see :mod:`fraudstack.model.label_cutoff`)."""
+    unknown = ", ".join(
+        f"{name} {labels['unknown_at_cutoff'][name]:,} of {frauds:,} frauds ({_pct(_share(labels, name))})"
+        for name, frauds in labels["frauds"].items()
+    )
+    if not labels["delayed"]:
+        return [f"- labels: every eventual label used in fitting (unknown at {labels['cutoff']}: {unknown})"]
+    return [
+        f"- labels as known at {labels['cutoff']}, the test window's start ({labels['basis']}); "
+        f"still unknown then, so fitted and tuned as legitimate: {unknown}. The test window is "
+        "scored against every eventual label."
+    ]
+
+
+def _share(labels: dict[str, Any], window: str) -> float:
+    frauds = labels["frauds"][window]
+    return labels["unknown_at_cutoff"][window] / frauds if frauds else 0.0
+
+
 def write_report(result: TrainingResult, directory: Path, release: dict[str, Any]) -> dict[str, Any]:
     """Write report.json, report.md and plots/ into ``directory``; returns the JSON body."""
     manifest = result.model.manifest
@@ -172,6 +192,7 @@ def write_report(result: TrainingResult, directory: Path, release: dict[str, Any
         "features": manifest["features"],
         "dropped_features": manifest["dropped_features"],
         "threshold_policy": manifest["threshold_policy"],
+        "labels": manifest["labels"],
         "evaluation": result.evaluation,
         "release": release,
     }
@@ -220,6 +241,7 @@ def write_report(result: TrainingResult, directory: Path, release: dict[str, Any
         f"- code {manifest['code_version']}, feature version {manifest['feature_version']}, "
         f"{manifest['best_iteration']} trees, fit in {manifest['fit_seconds']} s",
         f"- registry: {release.get('decision', 'not published')}",
+        *_label_lines(manifest["labels"]),
         "",
         *([] if simulated else _their_data(result)),
         "## Test window",

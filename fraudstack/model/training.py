@@ -1,5 +1,10 @@
 """Training: time-based split, class weights, early stopping, threshold on validation.
 
+Labels arrive late (:mod:`fraudstack.model.label_cutoff`): the model is fit and its threshold
+chosen on the labels known at the test window's start, when it would be deployed; frauds not
+known by then count as legitimate there, as they would for a bank. The test window is scored
+against every eventual label. The manifest and the report say how many were still unknown.
+
 Why a time split with gaps: fraud models are used on the future, and fraud comes in
 campaigns that span hours or days; a random split would put rows of one campaign in train
 and test and overstate every metric. The first ``warmup_days`` only provide history for
@@ -17,7 +22,7 @@ import hashlib
 import subprocess
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -29,8 +34,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fraudstack.errors import ConfigError
 from fraudstack.features import FEATURE_VERSION, compute_features
+from fraudstack.labels import DEFAULT_LABEL_DELAY
 from fraudstack.model import drift
 from fraudstack.model.data import LABEL, Dataset
+from fraudstack.model.label_cutoff import KnownLabels, known_by
 from fraudstack.model.metrics import ThresholdMode, ThresholdPolicy, choose_threshold, evaluate
 from fraudstack.model.registry import model_to_bytes
 from fraudstack.model.scoring import NTHREAD, FraudModel
@@ -56,6 +63,15 @@ class TrainConfig(BaseModel):
     )
     legit_sample: float = Field(
         default=0.25, gt=0, le=1, description="share of legitimate training rows kept (fraud rows all kept)"
+    )
+    delayed_labels: bool = Field(
+        default=True,
+        description="fit and tune on the labels known at the test window's start only, as deployed",
+    )
+    label_delay_days: float = Field(
+        default=DEFAULT_LABEL_DELAY.days,
+        ge=0,
+        description="for data without label times: days from a fraud to its label being known",
     )
     max_rounds: int = Field(default=1000, ge=1)
     early_stopping_rounds: int = Field(default=40, ge=1)
@@ -172,18 +188,28 @@ def train(dataset: Dataset, config: TrainConfig) -> TrainingResult:
     frame = dataset.frame
     features = compute_features(frame)
     names = tuple(features.columns)
-    labels = frame[LABEL].to_numpy(dtype=bool)
+    labels = frame[LABEL].to_numpy(dtype=bool)  # every eventual label: what the test is scored on
     split = time_split(frame["event_time"], config)
+    known = known_labels(dataset, split, config)
+    fit_labels = known.known if config.delayed_labels else labels
     for name in ("train", "val", "test"):
         mask = getattr(split, name)
-        if labels[mask].sum() == 0:
+        if (labels if name == "test" else fit_labels)[mask].sum() == 0:
+            late = (
+                f" known by {known.cutoff:%Y-%m-%d} (labels arrive late)"
+                if name != "test" and labels[mask].any()
+                else ""
+            )
             raise ConfigError(
-                f"the {name} window ({split.ranges[name][0]}..{split.ranges[name][1]}) has no fraud"
+                f"the {name} window ({split.ranges[name][0]}..{split.ranges[name][1]}) has no fraud{late}; "
+                "use more days of data"
             )
     values = features.to_numpy(dtype=np.float32)
-    fit_rows = _fit_rows(labels, split.train, config)
-    dtrain = fit_matrix(values[fit_rows], labels[fit_rows], names)
-    dval = xgb.DMatrix(values[split.val], label=labels[split.val], feature_names=list(names), nthread=NTHREAD)
+    fit_rows = _fit_rows(fit_labels, split.train, config)
+    dtrain = fit_matrix(values[fit_rows], fit_labels[fit_rows], names)
+    dval = xgb.DMatrix(
+        values[split.val], label=fit_labels[split.val], feature_names=list(names), nthread=NTHREAD
+    )
     params = config.xgb_params()
     booster = xgb.train(
         params,
@@ -198,7 +224,7 @@ def train(dataset: Dataset, config: TrainConfig) -> TrainingResult:
 
     model = FraudModel(booster=booster, features=names, threshold=0.5)
     val_scores = model.score(values[split.val])
-    threshold = choose_threshold(labels[split.val], val_scores, config.policy)
+    threshold = choose_threshold(fit_labels[split.val], val_scores, config.policy)
     model.threshold = threshold
     test_scores = model.score(values[split.test])
     evaluation = {
@@ -236,6 +262,7 @@ def train(dataset: Dataset, config: TrainConfig) -> TrainingResult:
             },
         },
         "metrics": _headline(evaluation["test"]),
+        "labels": {"delayed": config.delayed_labels, **known.describe()},
         # What live traffic is compared with (fraudstack.model.drift says why these windows).
         "reference": drift.reference(features[split.val], test_scores),
     }
@@ -248,6 +275,14 @@ def train(dataset: Dataset, config: TrainConfig) -> TrainingResult:
         test_scores=test_scores,
         evaluation=evaluation,
     )
+
+
+def known_labels(dataset: Dataset, split: Split, config: TrainConfig) -> KnownLabels:
+    """The frauds known at the test window's start, the moment the model would be deployed."""
+    cutoff = pd.Timestamp(split.ranges["test"][0], tz="UTC")
+    windows = {"train": split.train, "val": split.val}
+    delay = timedelta(days=config.label_delay_days)
+    return known_by(dataset.frame, windows, cutoff, dataset.labels, delay)
 
 
 def fit_matrix(values: np.ndarray, labels: np.ndarray, names: tuple[str, ...]) -> xgb.DMatrix:

@@ -78,5 +78,43 @@ def test_report_files(trained: TrainingResult, tmp_path: Path) -> None:
     text = (tmp_path / "report.md").read_text()
     assert "average precision" in text and "seed notebook" in text and "label noise" in text
     assert "card precision@50 per day" in text and "recall at an alert budget of 0.50%" in text
+    assert "still unknown then, so fitted and tuned as legitimate" in text and body["labels"]["delayed"]
     for plot in ("pr_curve", "roc_curve", "scores", "recall_by_type", "precision_at_k", "importance"):
         assert (tmp_path / "plots" / f"{plot}.png").stat().st_size > 1000
+
+
+def test_training_sees_only_the_labels_known_at_the_test_windows_start(
+    small_dataset: Dataset, trained: TrainingResult
+) -> None:
+    labels = trained.model.manifest["labels"]
+    split, truth = trained.split, trained.frame["is_fraud"].to_numpy(dtype=bool)
+    assert labels["delayed"] and labels["cutoff"] == f"{split.ranges['test'][0]}T00:00:00+00:00"
+    assert labels["frauds"] == {"train": int(truth[split.train].sum()), "val": int(truth[split.val].sum())}
+    # Chargebacks take days to weeks: the validation window's frauds are mostly still unknown.
+    assert 0 < labels["unknown_at_cutoff"]["train"] < labels["frauds"]["train"]
+    assert labels["unknown_at_cutoff"]["val"] > labels["frauds"]["val"] / 2
+    known = small_dataset.labels
+    assert known is not None
+    cutoff = pd.Timestamp(labels["cutoff"])
+    first = known[known["is_fraud"]].groupby("transaction_id")["known_at"].min()
+    in_train = set(trained.frame.loc[split.train & truth, "transaction_id"])
+    assert labels["unknown_at_cutoff"]["train"] == len(in_train) - int(
+        (first.reindex(list(in_train)) <= cutoff).sum()
+    )
+    # The test window is still scored against every eventual label.
+    assert trained.evaluation["test"]["confusion"]["tp"] + trained.evaluation["test"]["confusion"][
+        "fn"
+    ] == int(truth[split.test].sum())
+
+
+def test_without_label_times_a_fraud_counts_from_a_fixed_delay(small_dataset: Dataset) -> None:
+    bare = Dataset(frame=small_dataset.frame, source="no label times")
+    config = SMALL_CONFIG.model_copy(update={"label_delay_days": 2.0, "max_rounds": 5})
+    labels = train(bare, config).model.manifest["labels"]
+    assert "2 days after it" in labels["basis"]
+    frame, cutoff = bare.frame, pd.Timestamp(labels["cutoff"])
+    late = frame["is_fraud"] & (frame["event_time"] + pd.Timedelta(days=2) > cutoff)
+    split = time_split(frame["event_time"], config)
+    assert labels["unknown_at_cutoff"]["val"] == int((late & split.val).sum())
+    instant = train(bare, config.model_copy(update={"delayed_labels": False})).model.manifest["labels"]
+    assert not instant["delayed"] and instant["unknown_at_cutoff"] == labels["unknown_at_cutoff"]

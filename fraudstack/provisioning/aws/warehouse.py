@@ -2,7 +2,7 @@
 
 Why the secret keeps its name and shape: every consumer (Glue jobs, the alert Lambda)
 already reads ``settings.warehouse_secret_name`` with RDS/Redshift key names
-(:func:`fraudstack.warehouse.connection._secret_params`). On AWS Secrets Manager generates
+(:mod:`fraudstack.warehouse.secret`). On AWS Secrets Manager generates
 the password (it never appears in the template or the settings) and the host is the
 workgroup's documented endpoint name, so the secret is complete without a second secret
 or a custom resource, and the namespace reads its admin credentials from it.
@@ -10,7 +10,6 @@ or a custom resource, and the namespace reads its admin credentials from it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ from fraudstack.provisioning.aws.network import REDSHIFT_PORT, Network, Security
 from fraudstack.provisioning.base import get_att, ref, sub
 from fraudstack.provisioning.resources import IamRole, Secret
 from fraudstack.settings import Settings
+from fraudstack.warehouse import secret as warehouse_secret
 
 #: Characters Redshift refuses in a password, or that would need quoting in a DSN.
 _EXCLUDED = "\"'\\/@ :?#[]%&="
@@ -40,18 +40,14 @@ class GeneratedWarehouseSecret(Secret):
         )
 
     def cfn_properties(self) -> dict[str, Any]:
-        template = {
-            "engine": "redshift",
-            "host": self.host,
-            "port": REDSHIFT_PORT,
-            "username": self.username,
-            "dbname": self.database,
-        }
+        template = warehouse_secret.without_password(
+            "redshift", self.host, REDSHIFT_PORT, self.username, self.database
+        )
         return {
             **super().cfn_properties(),
             "GenerateSecretString": {
-                "SecretStringTemplate": sub(json.dumps(template, sort_keys=True)),
-                "GenerateStringKey": "password",
+                "SecretStringTemplate": sub(template),
+                "GenerateStringKey": warehouse_secret.PASSWORD_KEY,
                 "PasswordLength": 40,
                 "ExcludeCharacters": _EXCLUDED,
             },
@@ -96,7 +92,7 @@ class RedshiftServerless(AwsOnly):
             "NamespaceName": self.name,
             "DbName": self.secret.database,
             "AdminUsername": _resolve(self.secret, "username"),
-            "AdminUserPassword": _resolve(self.secret, "password"),
+            "AdminUserPassword": _resolve(self.secret, warehouse_secret.PASSWORD_KEY),
             "IamRoles": [self.copy_role.arn.cfn],
             "DefaultIamRoleArn": self.copy_role.arn.cfn,
             "LogExports": ["connectionlog", "userlog"],
