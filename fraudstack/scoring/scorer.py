@@ -65,6 +65,7 @@ from fraudstack.errors import FraudstackError
 from fraudstack.features import OnlineFeatures
 from fraudstack.kafka.config import consumer_config, producer_config
 from fraudstack.kafka.dead_letters import dead_letter_headers, poison_reason
+from fraudstack.kafka.stall import StallWatch
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.model.decisions import DECISION_TYPES, Thresholds
 from fraudstack.model.scoring import Reason
@@ -195,6 +196,7 @@ class Scorer:
         )
         # Connect and learn the decisions topic's partitions now, not on the first decision.
         self._producer.list_topics(settings.topic_decisions, timeout=10)
+        self._stalls = StallWatch(self._consumer, self._topic)
         self._deliveries = Deliveries()
         self._explainer: Explainer[_Flagged] = Explainer()
         self._partitions: dict[int, PartitionState] = {}
@@ -238,6 +240,7 @@ class Scorer:
                 self._emit_explained(backlog=_EXPLAIN_BACKLOG)
                 self._producer.poll(0)
                 self._advance_snapshots()
+                self._restart_stalled()
                 if self._fence is None and self._cut_due(now - last_cut):
                     self._fence = self._cut()
                     self._start_snapshots(now)
@@ -276,6 +279,13 @@ class Scorer:
             if messages:
                 messages += self._consumer.consume(self.max_batch - 1, 0)
         return messages
+
+    def _restart_stalled(self) -> None:
+        """Restart the fetch of owned partitions that delivered nothing for a while (see
+        :mod:`fraudstack.kafka.stall`: librdkafka can stop fetching one for good)."""
+        restarted = self._stalls.check({p: s.position for p, s in self._partitions.items()})
+        if restarted and self.metrics is not None:
+            self.metrics.count("FetchRestarts", len(restarted))
 
     # --- per batch -------------------------------------------------------------------------------
     def _process(self, messages: list[Message]) -> None:

@@ -52,7 +52,8 @@ def test_train_command_on_own_data(
     data, mapping = their_file
     out = tmp_path / "artifact"
     args = ["train", "--data", str(data), "--mapping", str(mapping), "--out", str(out), "--local-only"]
-    args += ["--warmup-days", "1", "--val-days", "3", "--test-days", "3"]
+    # Two weeks of data: with the default 7-day label delay the validation window knows no fraud yet.
+    args += ["--warmup-days", "1", "--val-days", "3", "--test-days", "3", "--label-delay-days", "1"]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "features dropped (input columns absent): " in printed and "average precision" in printed
@@ -108,7 +109,10 @@ def test_report_describes_their_data_without_simulator_claims(
     data, mapping = their_file
     out = tmp_path / "artifact"
     args = ["train", "--data", str(data), "--mapping", str(mapping), "--out", str(out), "--local-only"]
-    assert main([*args, "--warmup-days", "1", "--val-days", "3", "--test-days", "3"]) == 0
+    assert (
+        main([*args, "--warmup-days", "1", "--val-days", "3", "--test-days", "3", "--label-delay-days", "1"])
+        == 0
+    )
     text = (out / "report.md").read_text()
     frame = pd.read_csv(data)
     frauds = int((frame["label"] == "fraud").sum())
