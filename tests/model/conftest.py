@@ -12,7 +12,11 @@ import pytest
 from fraudstack.model.data import Dataset, simulated
 from fraudstack.model.training import TrainConfig, TrainingResult, train
 
-SMALL_CONFIG = TrainConfig(warmup_days=1, val_days=3, test_days=3, max_rounds=80, early_stopping_rounds=20)
+#: Two weeks of data: files without label times (bring-your-own) get a 1-day label delay, or the
+#: validation window would know no fraud yet (the simulator's own label events are used as they are).
+SMALL_CONFIG = TrainConfig(
+    warmup_days=1, val_days=3, test_days=3, max_rounds=80, early_stopping_rounds=20, label_delay_days=1.0
+)
 
 
 @pytest.fixture(scope="session")

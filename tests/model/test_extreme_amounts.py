@@ -17,8 +17,15 @@ from fraudstack.features import compute_features
 from fraudstack.model.data import Dataset
 from fraudstack.model.training import TrainConfig, TrainingResult, fit_matrix, train
 
+#: Every label known at once (delayed_labels off): this is about where the bins cut amounts.
 CONFIG = TrainConfig(
-    warmup_days=1, val_days=3, test_days=3, legit_sample=1.0, max_rounds=60, early_stopping_rounds=20
+    warmup_days=1,
+    val_days=3,
+    test_days=3,
+    legit_sample=1.0,
+    max_rounds=60,
+    early_stopping_rounds=20,
+    delayed_labels=False,
 )
 
 
