@@ -322,7 +322,9 @@ class _Planner:
         for _ in range(n):
             days = int(rng.integers(p.mc_window_days[0], p.mc_window_days[1] + 1))
             window_us = max(US_PER_HOUR, int(days * US_PER_DAY * scale))
-            begin = int(self.times(1, window_us + int(tail_us * scale))[0])
+            # Any time up to a day after the window fits: frauds past the run's end are cut off
+            # (as in any extract of real data), so the last days get their share of them.
+            begin = int(self.times(1, window_us + int(US_PER_DAY * scale))[0])
             city = world.home[self.victims(1)]
             merchant = int(world.pick_merchant(city, rng.choice(COMPROMISED, 1), rng)[0])
             cat = int(world.merch_cat[merchant])
