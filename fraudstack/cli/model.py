@@ -35,15 +35,15 @@ def list_command() -> None:
 
     settings = load_settings()
     current = registry.current_version(settings)
-    last: dict[str, dict[str, Any]] = {e["version"]: e for e in registry.history(settings)}
+    last = registry.last_actions(settings)
     versions = registry.list_versions(settings)
     if not versions:
         typer.echo(f"no model versions in s3://{registry.bucket(settings)}/{registry.PREFIX}")
         return
     for version in versions:
         manifest = registry.load_manifest(settings, version)
-        event = last.get(version)
-        latest = f"{event['action']} {event['at'][:19]}Z" if event else "published, never promoted"
+        action, at = last.get(version, ("", ""))
+        latest = f"{action} {at[:15]}Z" if action else "published, never promoted"
         typer.echo(
             f"{'*' if version == current else ' '} {version}  features v{manifest.get('feature_version')}  "
             f"AP {_metric(manifest, 'average_precision')}  {latest}"

@@ -190,17 +190,35 @@ def record(settings: Settings, action: str, version: str, reason: str, **details
     return event
 
 
-def history(settings: Settings, version: str | None = None) -> list[dict[str, Any]]:
-    """Every recorded event, oldest first; only ``version``'s when given."""
-    s3 = client("s3", settings)
+def _history_keys(settings: Settings, s3: Any) -> list[str]:
     keys: list[str] = []
     with _s3_errors(settings):
         for page in s3.get_paginator("list_objects_v2").paginate(
             Bucket=bucket(settings), Prefix=HISTORY_PREFIX
         ):
             keys.extend(o["Key"] for o in page.get("Contents", []))
-    events = [json.loads(raw) for key in sorted(keys) if (raw := _get(settings, key, s3)) is not None]
+    return sorted(keys)
+
+
+def history(settings: Settings, version: str | None = None) -> list[dict[str, Any]]:
+    """Every recorded event, oldest first; only ``version``'s when given.
+
+    A version's events are found by their key (which ends in the version), so reading one
+    version's history costs a GET per event of that version, not per event ever recorded.
+    """
+    s3 = client("s3", settings)
+    keys = [k for k in _history_keys(settings, s3) if version is None or k.endswith(f"-{version}.json")]
+    events = [json.loads(raw) for key in keys if (raw := _get(settings, key, s3)) is not None]
     return [e for e in events if version is None or e["version"] == version]
+
+
+def last_actions(settings: Settings) -> dict[str, tuple[str, str]]:
+    """Version -> (action, UTC time ``YYYYMMDDTHHMMSSffffffZ``) of its latest event, from the keys alone."""
+    found: dict[str, tuple[str, str]] = {}
+    for key in _history_keys(settings, client("s3", settings)):
+        at, action, version = key[len(HISTORY_PREFIX) : -len(".json")].split("-", 2)
+        found[version] = (action, at)
+    return found
 
 
 def set_current(

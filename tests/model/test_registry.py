@@ -74,6 +74,7 @@ def test_a_worse_model_does_not_become_current(
         outcome["decision"],
         good,
     )
+    assert registry.last_actions(settings)[stump.version][0] == "refuse"
     gate = refusal["gate"]
     assert gate["challenger"]["average_precision"] < gate["champion"]["average_precision"]
     forced = release(settings, worse, tmp_path / "forced", promote="always")
@@ -117,7 +118,7 @@ def test_lineage_promote_and_rollback_through_the_cli(
         second,
         third,
     ]
-    assert listed[2].startswith(f"* {third}")
+    assert listed[2].startswith(f"* {third}") and all(" promote 20" in line for line in listed)
 
     shown = _cli(settings, "show", second).stdout
     manifest = trained.model.manifest
