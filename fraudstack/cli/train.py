@@ -1,4 +1,4 @@
-"""``fraudstack train``: train, report, publish to the model registry, promote if not worse.
+"""``fraudstack train``: train, report, publish to the model registry, promote through the gate.
 
 Without ``--data`` it trains on the simulator's default stream (30 days); with ``--data FILE
 --mapping MAPPING.yaml`` on the user's own labelled transactions (see
@@ -42,12 +42,21 @@ def train_command(
     ] = 7.0,
     seed: Annotated[int, typer.Option(help="training seed")] = 42,
     out: Annotated[Path | None, typer.Option(help="artifact directory (default: state dir)")] = None,
-    promote: Annotated[str, typer.Option(help="auto (if not worse), always or never")] = "auto",
+    promote: Annotated[str, typer.Option(help="auto (through the gate), always or never")] = "auto",
+    gate_ap_margin: Annotated[
+        float | None,
+        typer.Option(min=0, help="gate: AP may be this much below the current model's [default: 0.005]"),
+    ] = None,
+    gate_recall_margin: Annotated[
+        float | None,
+        typer.Option(min=0, help="gate: recall at the alert budget may be this much below [default: 0.01]"),
+    ] = None,
     local_only: Annotated[bool, typer.Option(help="write the artifact and report only; no registry")] = False,
 ) -> None:
     """Train the fraud model and write its evaluation report."""
     # Imported here: xgboost, scikit-learn and matplotlib are slow to import for other commands.
     from fraudstack.model import data as datasets
+    from fraudstack.model.gate import GatePolicy
     from fraudstack.model.registry import save_local
     from fraudstack.model.release import Promote, release
     from fraudstack.model.report import write_report
@@ -87,7 +96,10 @@ def train_command(
         save_local(model, directory)
         write_report(result, directory, {"decision": "not published (--local-only)"})
     else:
-        outcome = release(settings, result, directory, cast("Promote", promote))
+        margins = {"ap_margin": gate_ap_margin, "recall_margin": gate_recall_margin}
+        given = {name: value for name, value in margins.items() if value is not None}
+        policy = GatePolicy(alert_budget=config.alert_budget, **given)
+        outcome = release(settings, result, directory, cast("Promote", promote), policy)
         typer.echo(f"published {outcome['uri']}")
         typer.echo(outcome["decision"])
     m = result.evaluation["test"]
@@ -113,8 +125,12 @@ def train_command(
         f"{name} {labels['unknown_at_cutoff'][name]:,}/{frauds:,}"
         for name, frauds in labels["frauds"].items()
     )
-    used = "fitted on the labels known" if labels["delayed"] else "fitted on every eventual label; unknown"
-    typer.echo(f"labels: {used} at {labels['cutoff']}; frauds unknown then: {unknown}")
+    used = (
+        "fitted on the labels known at"
+        if labels["delayed"]
+        else "fitted on every eventual label, not only those known at"
+    )
+    typer.echo(f"labels: {used} {labels['cutoff']}; frauds unknown then: {unknown}")
     typer.echo(f"report: {directory / 'report.md'}")
 
 
