@@ -39,7 +39,13 @@ def champion_scores(settings: Settings, result: TrainingResult) -> tuple[str | N
 
 
 def gate(settings: Settings, result: TrainingResult, policy: GatePolicy | None = None) -> GateDecision:
-    """The gate's decision for ``result``'s model against the current one, on its test window."""
+    """The gate's decision for ``result``'s model against the current one, on its test window.
+
+    Without a ``policy``, the default margins at the alert budget the model was trained and
+    reported with (``--alert-budget``): the gate judges recall where the report does.
+    """
+    budget = float(result.model.manifest["train_config"]["alert_budget"])
+    policy = policy or GatePolicy(alert_budget=budget)
     test = result.features[result.split.test]
     frame = result.test_frame
     _, theirs, _ = champion_scores(settings, result)

@@ -94,7 +94,13 @@ def forget_broker_positions(settings: Settings) -> str:
     # The registry's fraudstack.model.registry.bucket, not imported: fraudstack.model loads
     # xgboost, a second of start-up that the light `stack` commands must not pay.
     name = settings.artifacts_bucket or settings.bucket
-    snapshots = [key for key in _keys(settings, name) if key.startswith(settings.scorer_state_prefix)]
+    # Snapshots only (fraudstack.scoring.state names them *.snap): the alert markers beside them
+    # (fraudstack.scoring.alerts) say which transactions were alerted, whatever the topics hold.
+    snapshots = [
+        key
+        for key in _keys(settings, name)
+        if key.startswith(settings.scorer_state_prefix) and key.endswith(".snap")
+    ]
     _delete(settings, name, snapshots)
     removed = (
         f"; removed {len(snapshots):,} streaming-scorer state snapshots of the old topics"
