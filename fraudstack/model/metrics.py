@@ -51,13 +51,16 @@ def choose_threshold(labels: np.ndarray, scores: np.ndarray, policy: ThresholdPo
     """The score at or above which a transaction is flagged."""
     order = np.argsort(-scores, kind="stable")
     ranked = scores[order]
-    if policy.mode == "budget":
-        k = max(1, int(policy.alert_rate * len(scores)))
-        return float(ranked[k - 1])
-    hits = np.cumsum(labels[order].astype(np.int64))
-    flagged = np.arange(1, len(scores) + 1)
     # Only the last row of a run of equal scores is a real cut (ties are flagged together).
     cut = np.r_[ranked[1:] != ranked[:-1], True]
+    if policy.mode == "budget":
+        # The lowest cut that flags at most the budget: a tie straddling it is left out whole
+        # (a coarse model ties many rows), or nothing is flagged if the top tie alone is over.
+        k = max(1, int(policy.alert_rate * len(scores)))
+        within = np.flatnonzero(cut[:k])
+        return float(ranked[within[-1]]) if len(within) else float(np.nextafter(ranked[0], np.inf))
+    hits = np.cumsum(labels[order].astype(np.int64))
+    flagged = np.arange(1, len(scores) + 1)
     cost = (flagged - hits) + policy.cost_ratio * (hits[-1] - hits)
     best = np.flatnonzero(cut)[np.argmin(cost[cut])]
     return float(ranked[best])

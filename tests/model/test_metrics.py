@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 
 from fraudstack.model.metrics import (
+    ThresholdPolicy,
     at_budget,
     by_fraud_type,
     card_precision_at_k,
+    choose_threshold,
     evaluate,
     top_alerts,
     value_caught,
@@ -83,3 +85,14 @@ def test_evaluate_reports_every_metric_overall_and_per_type() -> None:
     assert result["at_budget"]["recall"] == pytest.approx(2 / 3)
     assert result["card_precision_at_k"]["per_day"] == {"2025-01-01": 0.5}
     assert set(result["by_type"]) == {"ato", "testing"}
+
+
+def test_a_budget_threshold_never_flags_more_than_the_budget_when_scores_tie() -> None:
+    scores = np.array([0.9, 0.8, 0.5, 0.5, 0.5, 0.5, 0.1, 0.1, 0.1, 0.1])
+    labels = np.zeros(len(scores), dtype=bool)
+    budget = ThresholdPolicy(mode="budget", alert_rate=0.3)
+    threshold = choose_threshold(labels, scores, budget)
+    assert threshold == 0.8 and (scores >= threshold).sum() == 2  # the four tied at 0.5 would make 6
+    tied = np.full(10, 0.5)
+    assert (tied >= choose_threshold(labels, tied, budget)).sum() == 0
+    assert choose_threshold(labels, scores, ThresholdPolicy(mode="budget", alert_rate=0.6)) == 0.5
