@@ -13,6 +13,16 @@ accepted; the scorer commits the offsets it cut at sequence ``n`` only once
 the decisions) and the loop never blocks on SNS. A backlog above ``max_backlog`` does block
 :meth:`AlertPublisher.publish` (backpressure, bounded memory). The child exits when its pipe
 closes, including when the scorer is killed: nothing it had not confirmed was committed.
+
+Why markers: at-least-once publishing repeats the alerts a killed scorer had published but not
+yet committed (the chaos test counted up to 37), and an analyst must get one e-mail per
+fraudulent transaction, ever. So before publishing, the child claims
+``<scorer_state_prefix>alerts-sent/<transaction_id>`` in the artifacts bucket with a
+conditional PUT (``If-None-Match: *``), and marks it published once SNS accepts. A replayed
+alert whose marker says published is dropped (and confirmed to the scorer). One marked
+claimed only - its publisher died between the claim and SNS's answer - is published again:
+a repeat in that window of milliseconds, never a lost alert. Markers are small objects that
+outlive restarts, and the stack's consistency check keeps them.
 """
 
 from __future__ import annotations
@@ -23,20 +33,56 @@ import queue
 import random
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from fraudstack import aws
 from fraudstack.errors import FraudstackError
 from fraudstack.identity import caller_identity
+from fraudstack.model.registry import bucket as artifacts_bucket
 from fraudstack.observability import MetricsPublisher, configure_json_logging
 from fraudstack.settings import Settings
 
 log = logging.getLogger(__name__)
 
 _BATCH = 10
+
+T = TypeVar("T")
+
+
+#: Under the scorer state prefix: one marker object per alerted transaction.
+SENT_PREFIX = "alerts-sent/"
+
+
+class SentMarkers:
+    """Which alerts were published, ever: one conditional-PUT marker per transaction."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._s3 = aws.client("s3", settings)
+        self._bucket = artifacts_bucket(settings)
+        self._prefix = f"{settings.scorer_state_prefix}{SENT_PREFIX}"
+
+    def unsent(self, transaction_ids: list[str]) -> list[str]:
+        """Claim each id; those already published are left out (raises ClientError to retry)."""
+        return [tid for tid in transaction_ids if self._claim(tid)]
+
+    def mark_published(self, transaction_ids: list[str]) -> None:
+        for tid in transaction_ids:
+            self._s3.put_object(Bucket=self._bucket, Key=self._prefix + tid, Body=b"published")
+
+    def _claim(self, tid: str) -> bool:
+        try:
+            self._s3.put_object(Bucket=self._bucket, Key=self._prefix + tid, Body=b"claimed", IfNoneMatch="*")
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "PreconditionFailed":
+                raise
+        marker = self._s3.get_object(Bucket=self._bucket, Key=self._prefix + tid)["Body"].read()
+        return bool(marker != b"published")
 
 
 def topic_arn(settings: Settings) -> str:
@@ -155,12 +201,13 @@ def _serve(
     """
     configure_json_logging("scorer")
     sns = aws.client("sns", settings)
+    markers = SentMarkers(settings)
     batches: queue.Queue[list[tuple[int, dict[str, Any]]] | None] = queue.Queue(maxsize=1)
     acks_lock = threading.Lock()
 
     def send() -> None:
         while (batch := batches.get()) is not None:
-            accepted = _send(sns, arn, [entry for _, entry in batch])
+            accepted = _send(sns, markers, arn, [entry for _, entry in batch])
             with acks_lock:
                 acks.send(([seq for seq, _ in batch], accepted))
 
@@ -189,14 +236,19 @@ def _serve(
         thread.join()
 
 
-def _send(sns: Any, arn: str, batch: list[dict[str, Any]]) -> int:
-    """PublishBatch until every entry is accepted (ids are unique per batch: dedupe first)."""
-    pending = list({entry["Id"]: entry for entry in batch}.values())
+def _send(sns: Any, markers: SentMarkers, arn: str, batch: list[dict[str, Any]]) -> int:
+    """Publish the batch's alerts not published before, until SNS accepts every one; returns
+    how many it published. (Entry ids are the transaction ids, unique per batch: dedupe first.)"""
+    entries = {entry["Id"]: entry for entry in batch}
+    unsent = _retrying("claim", lambda: markers.unsent(list(entries)), len(entries))
+    if len(unsent) < len(entries):
+        log.info("alerts published before left out", extra={"alerts": len(entries) - len(unsent)})
+    pending = [entries[tid] for tid in unsent]
     accepted = 0
     attempt = 0
     while pending:
         if attempt:
-            time.sleep(min(5.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
+            _backoff(attempt)
         attempt += 1
         try:
             answer = sns.publish_batch(TopicArn=arn, PublishBatchRequestEntries=pending)
@@ -206,6 +258,25 @@ def _send(sns: Any, arn: str, batch: list[dict[str, Any]]) -> int:
             )
             continue
         failed = {item["Id"] for item in answer.get("Failed", [])}
-        accepted += len(pending) - len(failed)
+        done = [entry["Id"] for entry in pending if entry["Id"] not in failed]
+        _retrying("mark published", partial(markers.mark_published, done), len(done))
+        accepted += len(done)
         pending = [entry for entry in pending if entry["Id"] in failed]
     return accepted
+
+
+def _retrying(what: str, call: Callable[[], T], alerts: int) -> T:
+    """``call`` until S3 answers (the emulator or a network path may be down for a while)."""
+    attempt = 0
+    while True:
+        if attempt:
+            _backoff(attempt)
+        attempt += 1
+        try:
+            return call()
+        except (ClientError, BotoCoreError) as exc:
+            log.warning(f"alert marker {what} failed; retrying", extra={"error": str(exc), "alerts": alerts})
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(5.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 
 import pytest
 
+from fraudstack.aws import client
 from fraudstack.errors import FraudstackError
 from fraudstack.provisioning.declaration import declare
 from fraudstack.provisioning.local import deploy
 from fraudstack.scoring.alerts import AlertPublisher
 from fraudstack.settings import Settings
 from tests.scoring.conftest import alert_ids
+from tests.support import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +70,58 @@ def test_a_dead_publisher_process_stops_the_scorer_instead_of_losing_alerts(topi
             publisher.publish("tx-after-kill", "subject", "body", "review")
     finally:
         publisher.close(timeout=1)
+
+
+def _delivered_until(settings: Settings, last: str) -> Counter[str]:
+    """How many times each transaction's alert reached the tap queue, read until ``last``'s has.
+
+    With one publisher worker, SNS (the emulator delivers to SQS within the publish call) hands
+    the alerts over in order, so everything published before ``last`` is in the queue by then.
+    """
+    sqs = client("sqs", settings)
+    url = sqs.get_queue_url(QueueName=settings.alerts_tap_queue)["QueueUrl"]
+    seen: Counter[str] = Counter()
+
+    def read() -> bool:
+        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in answer.get("Messages", []):
+            body = json.loads(message["Body"])["Message"]
+            if body.startswith("{"):  # the other tests' alerts here carry a plain "body"
+                seen[json.loads(body)["transaction_id"]] += 1
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return last in seen
+
+    wait_until(read, 60, f"the alert of {last} in the tap queue")
+    return seen
+
+
+def test_alerts_replayed_after_a_restart_are_not_sent_again(topic: Settings) -> None:
+    """A restarted scorer replays what it had not committed: those alerts must not go out twice."""
+    tag = uuid.uuid4().hex[:8]
+    before = [f"tx-once-{tag}-{n}" for n in range(12)]
+    first = AlertPublisher(topic, workers=1)
+    try:
+        for tid in before:
+            first.publish(tid, "subject", json.dumps({"transaction_id": tid}), "decline")
+        assert first.wait_for(len(before), timeout=60)
+    finally:
+        first.close()
+    # The publisher died between its claim and SNS's answer for one alert: that one goes again.
+    in_doubt = f"tx-doubt-{tag}"
+    client("s3", topic).put_object(
+        Bucket=topic.artifacts_bucket or topic.bucket,
+        Key=f"{topic.scorer_state_prefix}alerts-sent/{in_doubt}",
+        Body=b"claimed",
+    )
+    after = [f"tx-new-{tag}-{n}" for n in range(3)]
+    second = AlertPublisher(topic, workers=1)  # the restarted scorer's publisher
+    try:
+        replay = [*before, in_doubt, *after]
+        seqs = [second.publish(t, "subject", json.dumps({"transaction_id": t}), "decline") for t in replay]
+        assert second.wait_for(seqs[-1], timeout=60)  # replays are confirmed, so offsets can commit
+    finally:
+        second.close()
+    seen = _delivered_until(topic, after[-1])
+    assert {tid: seen[tid] for tid in [*before, in_doubt, *after]} == dict.fromkeys(
+        [*before, in_doubt, *after], 1
+    )
