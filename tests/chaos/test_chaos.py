@@ -19,8 +19,10 @@ While the emulator is down the broker cannot write its storage and fails produce
 an error librdkafka does not retry: those records are reported failed to the producer, never
 acked, and counted as such.
 
-Alerts repeated after the scorer's kill are at-least-once by design (offsets are committed only
-below what SNS accepted); they are counted and printed, not asserted to be zero.
+Alerts: the scorer replays what it had not committed after its kill, and the publisher's
+markers (fraudstack.scoring.alerts) keep those replays from going out again. An alert SNS
+accepted in the milliseconds before the emulator's kill, before its marker was written, goes
+again: repeats are counted and printed, not asserted to be zero.
 The single-fault tests (tests/ingestion/test_faults.py, tests/scoring/test_scorer.py) cover each
 kill alone; this is the combined schedule with the count across stages.
 """
