@@ -25,6 +25,9 @@ from fraudstack.warehouse import Warehouse, connect
 from tests.conftest import RunningStack
 from tests.glue.rawdata import lines, put_objects
 
+LABEL_LINE = (
+    b'{"transaction_id":"%s","is_fraud":true,"source":"chargeback","known_at":"2026-11-20T08:00:00Z"}'
+)
 CORRUPT = {
     b'{"schema_version": 1, "transaction_id": "tx_broken"': "not valid JSON",
     b'{"schema_version": 2, "transaction_id": "tx_v2"}': "schema_version: unsupported version 2",
@@ -79,6 +82,12 @@ def scenario(stack: RunningStack) -> Iterator[Scenario]:
             [batch1[:150] + corrupt[:3], [*batch1[150:], b"  "], batch1[:20] + corrupt[3:]],
         )
         first = job.run(spark, settings)
+        # Label events arrive with no new transactions: the run loads them all the same.
+        s3.put_object(
+            Bucket=settings.bucket,
+            Key=f"{settings.labels_prefix}2026/11/01/12/labels-1.ndjson",
+            Body=LABEL_LINE % json.loads(batch1[0])["transaction_id"].encode() + b"\nnot a label\n",
+        )
         rerun = job.run(spark, settings)
         batch2 = lines("b2", 200, seed=11, spacing_s=3600)  # 200 hours of event time: a backfill
         # The same card re-issued by another bank, seen late and (out of order) early too.
@@ -139,6 +148,16 @@ def test_first_run_loads_each_distinct_valid_transaction_once(scenario: Scenario
 
 def test_rerun_loads_nothing_new(scenario: Scenario) -> None:
     assert scenario.rerun.run_id is None and scenario.rerun.rows_loaded == 0
+
+
+def test_a_run_without_new_transactions_loads_the_new_labels(scenario: Scenario, wh: Warehouse) -> None:
+    rerun, labelled = scenario.rerun, json.loads(scenario.batch1[0])["transaction_id"]
+    assert (rerun.labels_loaded, rerun.labels_quarantined) == (1, 1)
+    assert "labels: 1 loaded, 1 quarantined" in rerun.line()
+    assert wh.query("SELECT source, is_fraud FROM fact_labels WHERE transaction_id = %s", (labelled,)) == [
+        ("chargeback", True)
+    ]
+    assert (scenario.first.labels_loaded, scenario.second.labels_loaded) == (0, 0)
 
 
 def test_second_batch_loads_only_new_rows(scenario: Scenario, wh: Warehouse) -> None:
