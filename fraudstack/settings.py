@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     topic_dead_letter: str = "transactions-dlq"
     topic_decisions: str = "decisions"
     topic_labels: str = "labels"
+    topic_entity_events: str = Field(
+        default="entity-events", description="transactions repartitioned by merchant, device, IP, customer"
+    )
+    topic_entity_profiles: str = Field(
+        default="entity-profiles",
+        description="one profile per entity (compacted on MSK), read whole by scorers",
+    )
+    profiles_group_id: str = "fraudstack-profiles"
     kafka_session_timeout_ms: int = Field(
         default=10000, ge=1000, description="consumer groups; Tansu makes a join wait half of it"
     )

@@ -65,7 +65,7 @@ _VALUES: dict[str, str] = {
     "transaction_id": f'"(?P<transaction_id>{_ID})"',
     # Years from 1000 on: the decision record's strftime writes earlier years without padding.
     "event_time": r'"(?P<event_time>[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z)"',
-    "customer_id": f'"{_ID}"',
+    "customer_id": f'"(?P<customer_id>{_ID})"',
     "customer_account_created": '"(?P<customer_account_created>[0-9]{4}-[0-9]{2}-[0-9]{2})"',
     "card_id": f'"(?P<card_id>{_ID})"',
     "card_token": '"tok_[0-9a-f]{24}"',

@@ -50,6 +50,7 @@ COMMANDS: dict[str, str] = {
     "model": "model",
     "drift": "drift",
     "score": "score",
+    "profiles": "profiles",
     "pipeline": "pipeline",
     "dashboard": "dashboard",
     "infra": "infra",

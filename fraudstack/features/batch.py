@@ -15,18 +15,27 @@ time ``>= t - w``, found by one merged sort of rows and window starts (:func:`_s
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 
 from fraudstack.features.definitions import (
     CHANNEL_CODES,
     DAY,
+    DEFAULT_LABEL_DELAY,
     DEGREES_PER_HOUR,
     EARTH_RADIUS_KM,
+    ENTITIES,
+    ENTITY_FEATURES,
+    ENTITY_HISTORY_CAP,
+    ENTITY_WINDOWS,
     ENTRY_MODE_CODES,
     HISTORY_CAP,
     HOUR,
     KEY,
+    LABEL_WINDOWS,
+    LABELS,
     LOOKBACK,
     MCC_RISK,
     MICROS_PER_SECOND,
@@ -36,6 +45,9 @@ from fraudstack.features.definitions import (
 )
 
 _I64 = np.int64
+#: "Never" for a transaction with no known fraud label; "no floor" for an uncapped window.
+_NEVER = np.iinfo(_I64).max // 2
+_NO_FLOOR = np.iinfo(_I64).min // 2
 
 
 def event_micros(values: pd.Series) -> np.ndarray:
@@ -61,20 +73,25 @@ def _changed(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _search_left(keys: np.ndarray, times: np.ndarray, query_times: np.ndarray) -> np.ndarray:
-    """Per row i: first index j with ``(keys[j], times[j]) >= (keys[i], query_times[i])``.
+def _search_left(
+    keys: np.ndarray, times: np.ndarray, query_times: np.ndarray, query_keys: np.ndarray | None = None
+) -> np.ndarray:
+    """Per query i: first index j with ``(keys[j], times[j]) >= (query_keys[i], query_times[i])``.
 
-    ``keys``/``times`` are sorted lexicographically. One stable merged sort of rows and queries
-    (queries first on ties, so a row at exactly the query time counts as inside the window).
+    ``keys``/``times`` are sorted lexicographically; ``query_keys`` defaults to ``keys`` (one
+    query per row). One stable merged sort of rows and queries (queries first on ties, so a row
+    at exactly the query time counts as inside the window).
     """
     n = len(keys)
-    merged_keys = np.concatenate([keys, keys])
+    query_keys = keys if query_keys is None else query_keys
+    m = len(query_keys)
+    merged_keys = np.concatenate([keys, query_keys])
     merged_times = np.concatenate([times, query_times])
-    is_row = np.concatenate([np.ones(n, dtype=_I64), np.zeros(n, dtype=_I64)])
+    is_row = np.concatenate([np.ones(n, dtype=_I64), np.zeros(m, dtype=_I64)])
     order = np.lexsort((is_row, merged_times, merged_keys))
     rows_sorted = is_row[order]
     rows_before = np.cumsum(rows_sorted) - rows_sorted
-    found = np.empty(n, dtype=_I64)
+    found = np.empty(m, dtype=_I64)
     queries = order >= n
     found[order[queries] - n] = rows_before[queries]
     return found
@@ -114,13 +131,21 @@ def _codes(values: pd.Series, table: dict[str, int]) -> np.ndarray:
     return values.map(table).astype(float).to_numpy()
 
 
-def compute_features(frame: pd.DataFrame) -> pd.DataFrame:
-    """Features of every row of ``frame`` (schema columns; labels are ignored).
+def compute_features(
+    frame: pd.DataFrame, labels: pd.DataFrame | None = None, entities: Collection[str] = tuple(ENTITIES)
+) -> pd.DataFrame:
+    """Features of every row of ``frame`` (schema columns; its label columns are never read).
 
-    Returns a float64 frame with the input's index and one column per feature whose input
-    columns ``frame`` has, in definition order. Rows need not be sorted.
+    ``labels`` (``transaction_id``, ``is_fraud``, ``known_at``: label events, see
+    :func:`label_events`) gives the delayed-label features; without it they are absent.
+    ``entities`` limits the entity profiles computed (the inference job computes each
+    entity's apart, on that entity's history). Returns a float64 frame with the input's index
+    and one column per feature whose input columns ``frame`` has, in definition order. Rows
+    need not be sorted.
     """
-    names = available_features(frozenset(frame.columns))
+    columns = set(frame.columns) | ({LABELS} if labels is not None else set())
+    skipped = {f.name for entity in ENTITIES if entity not in entities for f in ENTITY_FEATURES[entity]}
+    names = tuple(name for name in available_features(frozenset(columns)) if name not in skipped)
     out: dict[str, np.ndarray] = {}
     t_in = event_micros(frame["event_time"]) if "event_time" in frame else None
     if "amount" in names:
@@ -149,6 +174,11 @@ def compute_features(frame: pd.DataFrame) -> pd.DataFrame:
         out["channel"] = _codes(frame["channel"], CHANNEL_CODES)
     if "entry_mode" in names:
         out["entry_mode"] = _codes(frame["entry_mode"], ENTRY_MODE_CODES)
+    known = _fraud_known_at(frame, labels) if labels is not None else None
+    for entity, column in ENTITIES.items():
+        if f"{entity}_n_1h" in names:
+            assert t_in is not None
+            out.update(_entity_profile(entity, frame[column], frame[KEY], t_in, cents_in, known))
     return pd.DataFrame({name: out[name] for name in names}, index=frame.index)
 
 
@@ -203,3 +233,96 @@ def _history(
     inverse = np.empty(n, dtype=_I64)
     inverse[order] = np.arange(n, dtype=_I64)
     return {name: values[inverse] for name, values in res.items()}
+
+
+def label_events(frame: pd.DataFrame, delay: int = DEFAULT_LABEL_DELAY) -> pd.DataFrame:
+    """Label events of labelled transactions whose data has no ``known_at``: each known ``delay`` later.
+
+    What bring-your-own data with only an ``is_fraud`` column (and the simulator without its
+    label stream) gives the delayed-label features.
+    """
+    times = pd.to_datetime(frame["event_time"], utc=True, format="ISO8601")
+    return pd.DataFrame(
+        {
+            "transaction_id": frame["transaction_id"].to_numpy(),
+            "is_fraud": frame["is_fraud"].astype(bool).to_numpy(),
+            "known_at": (times + pd.Timedelta(microseconds=delay)).to_numpy(),
+        }
+    )
+
+
+def _fraud_known_at(frame: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
+    """Per row: epoch micros of its earliest fraud label, else :data:`_NEVER` (genuine verdicts: none)."""
+    frauds = labels[labels["is_fraud"].astype(bool).to_numpy()]
+    earliest = pd.Series(event_micros(frauds["known_at"]), index=frauds["transaction_id"].to_numpy())
+    earliest = earliest.groupby(level=0).min()
+    found = earliest.reindex(frame["transaction_id"].to_numpy()).to_numpy()
+    return np.where(np.isnan(found), _NEVER, found).astype(_I64)
+
+
+def _entity_profile(
+    entity: str,
+    ids: pd.Series,
+    cards: pd.Series,
+    t_in: np.ndarray,
+    cents_in: np.ndarray,
+    known_in: np.ndarray | None,
+) -> dict[str, np.ndarray]:
+    """One entity's profile features per row (NaN where the row has no such entity), in input order.
+
+    Rows go in (entity, time) order; the past of a row is ``[start, end)`` as for cards. The
+    cap keeps the :data:`ENTITY_HISTORY_CAP` most recent events and every event tied with the
+    oldest of them: a window starts at ``max(t - w, floor)``, ``floor`` the time of that event.
+    A known fraud ``j`` counts for the later rows ``q`` of its entity with ``t_q > t_j``,
+    ``t_q > known_j``, ``t_q <= t_j + w`` and ``floor_q <= t_j``: one contiguous run of rows,
+    so a difference array counts them all in one pass.
+    """
+    present = np.flatnonzero(ids.notna().to_numpy())
+    n_all = len(ids)
+    res: dict[str, np.ndarray] = {}
+    codes, _ = pd.factorize(ids.to_numpy()[present])
+    order = np.lexsort((t_in[present], codes))
+    rows = present[order]
+    k, t, amt = codes[order], t_in[rows], cents_in[rows]
+    n = len(k)
+    group_new = _changed(k)
+    start = _group_starts(group_new)
+    end = _group_starts(group_new | _changed(t))
+    cum = np.concatenate([[0], np.cumsum(amt)]).astype(_I64)
+    fresh = _is_new(k, cards.iloc[rows].reset_index(drop=True), t).astype(_I64)
+    cum_new = np.concatenate([[0], np.cumsum(fresh)]).astype(_I64)
+    capped = end - ENTITY_HISTORY_CAP
+    floor = np.where(capped > start, t[np.maximum(capped, 0)], _NO_FLOOR)
+
+    def window(length: int) -> np.ndarray:
+        return _search_left(k, t, np.maximum(t - length, floor))
+
+    for suffix, length in ENTITY_WINDOWS.items():
+        lo = window(length)
+        res[f"{entity}_n_{suffix}"] = (end - lo).astype(float)
+        if suffix == "24h":
+            res[f"{entity}_sum_24h"] = (cum[end] - cum[lo]) / 100
+            res[f"{entity}_new_cards_24h"] = (cum_new[end] - cum_new[lo]).astype(float)
+    if known_in is not None:
+        known = known_in[rows]
+        frauds = np.flatnonzero(known < _NEVER)
+        fk, ft = k[frauds], t[frauds]
+        first = _search_left(k, t, np.maximum(ft, known[frauds]) + 1, fk)
+        past_floor = _search_left(k, floor, ft + 1, fk)
+        for suffix, length in LABEL_WINDOWS.items():
+            last = np.minimum(_search_left(k, t, ft + length + 1, fk), past_floor)
+            runs = first < last
+            diff = np.zeros(n + 1, dtype=_I64)
+            np.add.at(diff, first[runs], 1)
+            np.add.at(diff, last[runs], -1)
+            count = np.cumsum(diff[:n]).astype(float)
+            total = (end - window(length)).astype(float)
+            res[f"{entity}_frauds_{suffix}"] = count
+            with np.errstate(divide="ignore", invalid="ignore"):
+                res[f"{entity}_fraud_rate_{suffix}"] = np.where(total > 0, count / total, np.nan)
+    out = {}
+    for name, values in res.items():
+        column = np.full(n_all, np.nan)
+        column[rows] = values
+        out[name] = column
+    return out

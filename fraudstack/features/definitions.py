@@ -20,18 +20,32 @@ Semantics every feature keeps:
   count would grow with the data's age, not with the card's behaviour).
 * Windows are half-open ``[t - w, t)`` and count at most :data:`HISTORY_CAP` most recent
   events, so the online state per card is bounded and the batch form applies the same cap.
+
+Entity profiles (:data:`ENTITIES`: merchant, device, IP, customer) describe what one card's
+history cannot show: a compromised terminal or a breached shop defrauds many cards that each
+look normal, a device or IP serving many cards is a ring. They keep the same rules over the
+entity's transactions (all cards): strictly the past, half-open windows, nothing older than
+``LOOKBACK``, at most :data:`ENTITY_HISTORY_CAP` most recent events (whole timestamp ties
+kept together). The delayed-label features count only frauds whose label was known strictly
+before the transaction (:data:`LABELS` is their pseudo-input: they exist only when labels are
+given, as label events with ``known_at``, or ``is_fraud`` plus :data:`DEFAULT_LABEL_DELAY`).
+Kafka is keyed by card, so a scorer partition cannot hold these: they are computed by the
+profile aggregator (:mod:`fraudstack.scoring.profiles`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import get_args
 
+from fraudstack.labels import DEFAULT_LABEL_DELAY as _DEFAULT_LABEL_DELAY
 from fraudstack.schema import Channel, EntryMode
 
 #: Version of the feature definitions; models trained on another version are refused.
 #: 2: history bounded to LOOKBACK (whole-history count and mean removed).
-FEATURE_VERSION = 2
+#: 3: merchant, device, IP and customer profiles with delayed-label risk.
+FEATURE_VERSION = 3
 
 #: The entity whose history the features describe.
 KEY = "card_id"
@@ -57,6 +71,30 @@ LOOKBACK = 30 * DAY
 #: the least recently seen is forgotten. The only place the online form may differ from the
 #: batch form, and only for a card with more distinct values than this within 30 days.
 SEEN_CAP = 512
+
+#: Entity profiles: name prefix -> the column holding the entity's id.
+ENTITIES: dict[str, str] = {
+    "merchant": "merchant_id",
+    "device": "device_id",
+    "ip": "ip_address",
+    "customer": "customer_id",
+}
+
+#: Velocity windows of an entity: a compromised terminal or a ring shows within hours.
+ENTITY_WINDOWS: dict[str, int] = {"1h": HOUR, "24h": DAY}
+
+#: Delayed-label windows: frauds (and their share) among the entity's transactions this recent.
+LABEL_WINDOWS: dict[str, int] = {"1d": DAY, "7d": 7 * DAY, "30d": LOOKBACK}
+
+#: Entity windows count at most this many most recent events (a busy merchant's 30 days are
+#: far more than a card's, and the online state must stay bounded).
+ENTITY_HISTORY_CAP = 20_000
+
+#: Pseudo-input of the delayed-label features: present only when labels are given.
+LABELS = "labels"
+
+#: A label with no ``known_at`` (data with only ``is_fraud``) is known this long after its transaction.
+DEFAULT_LABEL_DELAY = _DEFAULT_LABEL_DELAY // timedelta(microseconds=1)
 
 #: Implied speed uses at least this gap, so two transactions a second apart do not read as
 #: near-infinite speed from GPS-level location noise.
@@ -109,8 +147,8 @@ class Feature:
 
 _HISTORY = (KEY, "event_time", "amount")
 
-#: Every feature, in the column order both forms produce.
-FEATURES: tuple[Feature, ...] = (
+#: Features of the transaction itself and its card's own history (what a scorer partition computes).
+CARD_FEATURES: tuple[Feature, ...] = (
     Feature("amount", "transaction amount", ("amount",)),
     Feature("hour", "local hour of day (solar time from the longitude; UTC without one)", ("event_time",)),
     Feature("weekday", "local day of week (Monday = 0)", ("event_time",)),
@@ -144,12 +182,62 @@ FEATURES: tuple[Feature, ...] = (
     Feature("entry_mode", "card entry mode (0 chip ... 4 card not present)", ("entry_mode",)),
 )
 
+
+def _entity_features(entity: str, column: str) -> tuple[Feature, ...]:
+    """One entity's profile: velocity over :data:`ENTITY_WINDOWS`, known frauds over :data:`LABEL_WINDOWS`.
+
+    New cards rather than distinct cards: "cards new to this merchant" sums per event (so both
+    forms get it from prefix sums in O(log n)), and it is what a burst of stolen or tested cards
+    looks like; a card back at its usual shop is not new.
+    """
+    history = (column, "event_time", "amount", KEY)
+    labelled = (column, "event_time", LABELS)
+    return (
+        *(
+            Feature(f"{entity}_n_{w}", f"transactions at this {entity} in the previous {w}", history)
+            for w in ENTITY_WINDOWS
+        ),
+        Feature(f"{entity}_sum_24h", f"amount spent at this {entity} in the previous 24h", history),
+        Feature(
+            f"{entity}_new_cards_24h",
+            f"cards that used this {entity} for the first time in 30 days, in the previous 24h",
+            history,
+        ),
+        *(
+            Feature(
+                f"{entity}_frauds_{w}",
+                f"known frauds among this {entity}'s transactions of the previous {w}",
+                labelled,
+            )
+            for w in LABEL_WINDOWS
+        ),
+        *(
+            Feature(
+                f"{entity}_fraud_rate_{w}",
+                f"known frauds / transactions at this {entity} in the previous {w}",
+                labelled,
+            )
+            for w in LABEL_WINDOWS
+        ),
+    )
+
+
+#: Entity profile features, per entity, in the order both forms produce them.
+ENTITY_FEATURES: dict[str, tuple[Feature, ...]] = {
+    entity: _entity_features(entity, column) for entity, column in ENTITIES.items()
+}
+#: Every feature, in the column order both forms produce.
+FEATURES: tuple[Feature, ...] = (*CARD_FEATURES, *(f for group in ENTITY_FEATURES.values() for f in group))
+
 FEATURE_NAMES: tuple[str, ...] = tuple(feature.name for feature in FEATURES)
+CARD_FEATURE_NAMES: tuple[str, ...] = tuple(feature.name for feature in CARD_FEATURES)
 DESCRIPTIONS: dict[str, str] = {feature.name: feature.description for feature in FEATURES}
 FEATURE_INDEX: dict[str, int] = {name: index for index, name in enumerate(FEATURE_NAMES)}
 
 #: Input columns any feature may read (the scorer and the inference job need no others).
-INPUT_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(col for f in FEATURES for col in f.needs))
+INPUT_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys(col for f in FEATURES for col in f.needs if col != LABELS)
+)
 
 
 def available_features(columns: set[str] | frozenset[str]) -> tuple[str, ...]:

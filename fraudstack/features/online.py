@@ -33,11 +33,16 @@ from fraudstack.features.definitions import (
     DAY,
     DEGREES_PER_HOUR,
     EARTH_RADIUS_KM,
+    ENTITIES,
+    ENTITY_FEATURES,
+    ENTITY_HISTORY_CAP,
+    ENTITY_WINDOWS,
     ENTRY_MODE_CODES,
     FEATURE_VERSION,
     HISTORY_CAP,
     HOUR,
     KEY,
+    LABEL_WINDOWS,
     LONGEST_WINDOW,
     LOOKBACK,
     MCC_RISK,
@@ -393,3 +398,208 @@ class OnlineFeatures:
         online = cls()
         online.cards = {key: CardState.from_dict(data) for key, data in body["cards"].items()}
         return online
+
+
+class EntityState:
+    """Recent transactions at one merchant, device, IP or customer, across all cards.
+
+    In time order: ``times``, prefix sums of cents (``cum``) and of new-card flags (``fresh``),
+    so every velocity window is two bisections and subtractions. ``frauds`` holds the
+    (event time, known at) of its transactions with a known fraud label, in time order: few
+    (frauds are rare), so a window scans them. ``cards`` remembers when each card last used
+    the entity, for the new-card flag; entries older than ``LOOKBACK`` are forgotten.
+    """
+
+    __slots__ = ("cards", "cum", "fraud_times", "frauds", "fresh", "next_prune", "times")
+
+    def __init__(self) -> None:
+        self.times: list[int] = []
+        self.cum: list[int] = [0]
+        self.fresh: list[int] = [0]
+        self.frauds: list[tuple[int, int]] = []
+        self.fraud_times: list[int] = []
+        self.cards: Seen = {}
+        self.next_prune = 64
+
+    def features(self, t: int) -> list[float]:
+        """The entity's profile for a transaction at ``t`` (one :data:`ENTITY_FEATURES` group)."""
+        times, cum, fresh = self.times, self.cum, self.fresh
+        end = bisect_left(times, t)
+        capped = end - ENTITY_HISTORY_CAP
+        floor = times[capped] if capped > 0 else None
+        out: list[float] = []
+        for suffix, length in ENTITY_WINDOWS.items():
+            lo = self._lo(t - length, floor, end)
+            out.append(float(end - lo))
+            if suffix == "24h":
+                out.append((cum[end] - cum[lo]) / 100)
+                out.append(float(fresh[end] - fresh[lo]))
+        counts: list[float] = []
+        rates: list[float] = []
+        for length in _LABEL_LENGTHS:
+            since = t - length if floor is None or floor < t - length else floor
+            lo = bisect_left(times, since, 0, end)
+            found = 0
+            frauds = self.frauds
+            for i in range(bisect_left(self.fraud_times, since), bisect_left(self.fraud_times, t)):
+                if frauds[i][1] < t:
+                    found += 1
+            counts.append(float(found))
+            rates.append(found / (end - lo) if end > lo else NAN)
+        return out + counts + rates
+
+    def _lo(self, since: int, floor: int | None, end: int) -> int:
+        return bisect_left(self.times, since if floor is None or floor < since else floor, 0, end)
+
+    def add(self, t: int, cents: int, card: str) -> None:
+        """Record a transaction (after its features were computed from the strict past)."""
+        new = int(_seen_is_new(self.cards, card, t) == 1.0)
+        _seen_add(self.cards, card, t)
+        times = self.times
+        if not times or t >= times[-1]:
+            times.append(t)
+            self.cum.append(self.cum[-1] + cents)
+            self.fresh.append(self.fresh[-1] + new)
+        else:  # a late transaction: keep time order and rebuild the prefix sums after it
+            at = bisect_right(times, t)
+            times.insert(at, t)
+            for prefix, value in ((self.cum, cents), (self.fresh, new)):
+                prefix.insert(at + 1, prefix[at] + value)
+                for i in range(at + 2, len(prefix)):
+                    prefix[i] += value
+        if len(times) >= self.next_prune:
+            self._prune()
+
+    def add_fraud(self, t: int, known_at: int, earlier: int | None) -> None:
+        """Mark one of its transactions (at ``t``) a fraud known at ``known_at`` (was ``earlier``)."""
+        if earlier is not None:
+            at = bisect_left(self.frauds, (t, earlier))
+            del self.frauds[at]
+            del self.fraud_times[at]
+        at = bisect_left(self.frauds, (t, known_at))
+        self.frauds.insert(at, (t, known_at))
+        self.fraud_times.insert(at, t)
+
+    def _prune(self) -> None:
+        """Drop what no future window can count: older than ``LOOKBACK``, or beyond twice the cap."""
+        times = self.times
+        newest = times[-1]
+        drop = max(bisect_left(times, newest - LOOKBACK), len(times) - 2 * ENTITY_HISTORY_CAP, 0)
+        if drop:
+            del times[:drop]
+            del self.cum[:drop]
+            del self.fresh[:drop]
+        gone = bisect_left(self.fraud_times, newest - LOOKBACK)
+        del self.frauds[:gone]
+        del self.fraud_times[:gone]
+        stale = [card for card, (latest, _) in self.cards.items() if latest < newest - LOOKBACK]
+        for card in stale:
+            del self.cards[card]
+        self.next_prune = max(64, 2 * len(times))
+
+
+_ENTITY_WIDTH = len(next(iter(ENTITY_FEATURES.values())))
+_NO_ENTITY = [NAN] * _ENTITY_WIDTH
+_LABEL_LENGTHS = tuple(LABEL_WINDOWS.values())
+
+
+class EntityProfiles:
+    """Profiles of merchants, devices, IPs and customers: the online form of the entity features.
+
+    ``update(event)`` returns the event's entity features (:data:`ENTITY_FEATURES`, every
+    entity in order; NaN for an entity the event does not name) from each entity's strict
+    past, then adds the event; ``label(event)`` records a label event as it arrives. A label
+    counts for transactions after its ``known_at`` only, so labels may come interleaved with
+    the transactions, late, twice, or before the transaction they are about.
+
+    Holds every entity of the events it is given: in the streaming deployment one instance
+    per partition of the entity-keyed topic (:mod:`fraudstack.scoring.profiles`). Memory is
+    bounded by ``LOOKBACK`` of traffic: label bookkeeping per transaction is dropped once
+    the transaction is older than that, and no window reaches it.
+    """
+
+    def __init__(self, entities: Mapping[str, str] = ENTITIES) -> None:
+        self.entities = dict(entities)
+        self.states: dict[str, dict[str, EntityState]] = {entity: {} for entity in self.entities}
+        #: transaction -> (event time, the entity ids it named), for the labels to come.
+        self.transactions: dict[str, tuple[int, tuple[str | None, ...]]] = {}
+        #: transaction -> earliest known fraud label, also for transactions not seen yet.
+        self.known: dict[str, int] = {}
+        self._newest = 0
+        self._next_prune = 1024
+
+    def features(self, event: Mapping[str, Any]) -> list[float]:
+        """The event's entity features from each entity's strict past (the state is not changed)."""
+        t = to_micros(event["event_time"])
+        out: list[float] = []
+        for entity, column in self.entities.items():
+            key = event.get(column)
+            if key is None:
+                out += _NO_ENTITY
+            else:
+                out += (self.states[entity].get(key) or _NO_ENTITY_STATE).features(t)
+        return out
+
+    def update(self, event: Mapping[str, Any]) -> list[float]:
+        features = self.features(event)
+        self.add(event)
+        return features
+
+    def add(self, event: Mapping[str, Any]) -> None:
+        """Record a transaction at each entity it names; once (a replayed one changes nothing)."""
+        tx = event["transaction_id"]
+        if tx in self.transactions:
+            return
+        t = to_micros(event["event_time"])
+        cents = to_cents(event["amount"])
+        card = event[KEY]
+        keys = tuple(event.get(column) for column in self.entities.values())
+        known = self.known.get(tx)
+        for states, key in zip(self.states.values(), keys, strict=True):
+            if key is None:
+                continue
+            state = states.get(key)
+            if state is None:
+                state = states[key] = EntityState()
+            state.add(t, cents, card)
+            if known is not None:
+                state.add_fraud(t, known, None)
+        self.transactions[tx] = (t, keys)
+        if t > self._newest:
+            self._newest = t
+        if len(self.transactions) >= self._next_prune:
+            self._prune()
+
+    def label(self, label: Mapping[str, Any]) -> None:
+        """Record a label event (``transaction_id``, ``is_fraud``, ``known_at``); a genuine one is a no-op."""
+        if not label["is_fraud"]:
+            return
+        tx = label["transaction_id"]
+        known_at = to_micros(label["known_at"])
+        earlier = self.known.get(tx)
+        if earlier is not None and earlier <= known_at:
+            return
+        self.known[tx] = known_at
+        seen = self.transactions.get(tx)
+        if seen is None:
+            return  # applied when the transaction arrives
+        t, keys = seen
+        for states, key in zip(self.states.values(), keys, strict=True):
+            if key is not None:
+                states[key].add_fraud(t, known_at, earlier)
+
+    def _prune(self) -> None:
+        """Forget transactions older than ``LOOKBACK`` and labels known before it: they count nothing.
+
+        (A label is known after its transaction, so one known that long ago is about an old one.)
+        """
+        horizon = self._newest - LOOKBACK
+        for tx in [tx for tx, (t, _) in self.transactions.items() if t < horizon]:
+            del self.transactions[tx]
+        for tx in [tx for tx, known_at in self.known.items() if known_at < horizon]:
+            del self.known[tx]
+        self._next_prune = max(1024, 2 * len(self.transactions))
+
+
+#: The profile of an entity never seen (read only, never added to).
+_NO_ENTITY_STATE = EntityState()

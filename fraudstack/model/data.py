@@ -35,7 +35,7 @@ import pyarrow as pa
 import yaml
 
 from fraudstack.errors import ConfigError
-from fraudstack.features.definitions import FEATURES, INPUT_COLUMNS, KEY
+from fraudstack.features.definitions import FEATURES, INPUT_COLUMNS, KEY, LABELS
 from fraudstack.schema import FIELDS
 
 LABEL = "is_fraud"
@@ -67,7 +67,13 @@ class Dataset:
 
 
 def _dropped(columns: set[str]) -> dict[str, list[str]]:
-    return {f.name: [c for c in f.needs if c not in columns] for f in FEATURES if not set(f.needs) <= columns}
+    """Features the columns cannot give, with what they lack.
+
+    The delayed-label features need no column: training gives them the label events (or the
+    label column, delayed), scoring the labels known then - none for ``fraudstack predict``.
+    """
+    given = columns | {LABELS}
+    return {f.name: [c for c in f.needs if c not in given] for f in FEATURES if not set(f.needs) <= given}
 
 
 def _canonical(frame: pd.DataFrame, source: str, mapping: dict[str, str] | None = None) -> Dataset:

@@ -33,7 +33,8 @@ import xgboost as xgb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fraudstack.errors import ConfigError
-from fraudstack.features import FEATURE_VERSION, compute_features
+from fraudstack.features import CARD_FEATURE_NAMES, FEATURE_VERSION, compute_features, label_events
+from fraudstack.features.definitions import DAY
 from fraudstack.labels import DEFAULT_LABEL_DELAY
 from fraudstack.model import drift
 from fraudstack.model.data import LABEL, Dataset
@@ -72,6 +73,10 @@ class TrainConfig(BaseModel):
         default=DEFAULT_LABEL_DELAY.days,
         ge=0,
         description="for data without label times: days from a fraud to its label being known",
+    )
+    card_only: bool = Field(
+        default=False,
+        description="only the card's own features, no merchant/device/IP/customer profiles (the baseline)",
     )
     max_rounds: int = Field(default=1000, ge=1)
     early_stopping_rounds: int = Field(default=40, ge=1)
@@ -183,10 +188,19 @@ def code_version() -> str:
 
 
 def train(dataset: Dataset, config: TrainConfig) -> TrainingResult:
-    """Compute features, fit with early stopping, pick the threshold, evaluate on the test window."""
+    """Compute features, fit with early stopping, pick the threshold, evaluate on the test window.
+
+    The delayed-label features see each label from its ``known_at`` on (the dataset's label
+    events; without them ``label_delay_days`` after the transaction), as a deployed model would.
+    """
     started = time.perf_counter()
     frame = dataset.frame
-    features = compute_features(frame)
+    delay = round(config.label_delay_days * DAY)
+    features = compute_features(
+        frame, label_events(frame, delay) if dataset.labels is None else dataset.labels
+    )
+    if config.card_only:
+        features = features[[name for name in features.columns if name in CARD_FEATURE_NAMES]]
     names = tuple(features.columns)
     labels = frame[LABEL].to_numpy(dtype=bool)  # every eventual label: what the test is scored on
     split = time_split(frame["event_time"], config)

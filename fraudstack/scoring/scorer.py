@@ -4,12 +4,13 @@ Per loop: take what the consumer has fetched (up to ``max_batch`` records; a lon
 taken the moment it arrives, never held back to fill a batch), validate each record (the
 canonical wire form on a fast path, :mod:`fraudstack.wire`; anything else through the
 schema's model), update the owning partition's card state with the shared online features
-(:class:`fraudstack.features.OnlineFeatures`), score the whole batch as one matrix with the
-current model, and produce one decision per transaction to the decisions topic, keyed by
-``transaction_id``. Approvals go out at once; reviews and declines once their TreeSHAP reason
-codes are computed on a worker thread (:mod:`fraudstack.scoring.explain`), while the loop
-goes on with the next batch. Invalid records go to the dead-letter topic with a reason; the
-scorer keeps running.
+(:class:`fraudstack.features.OnlineFeatures`), add the merchant's, device's, IP's and
+customer's profiles from the aggregator's table (:mod:`fraudstack.scoring.profiles`), score
+the whole batch as one matrix with the current model, and produce one decision per
+transaction to the decisions topic, keyed by ``transaction_id``. Approvals go out at once;
+reviews and declines once their TreeSHAP reason codes are computed on a worker thread
+(:mod:`fraudstack.scoring.explain`), while the loop goes on with the next batch. Invalid
+records go to the dead-letter topic with a reason; the scorer keeps running.
 
 Poison pills: a record whose processing raises anyway (validation, feature update, scoring,
 explaining or encoding its decision) is dead-lettered with the exception as its reason and
@@ -80,6 +81,7 @@ from fraudstack.scoring.decisions import (
 from fraudstack.scoring.deliveries import Deliveries
 from fraudstack.scoring.explain import Explainer
 from fraudstack.scoring.models import ModelWatcher, ScoringModel
+from fraudstack.scoring.profiles import ProfileTable
 from fraudstack.scoring.state import PartitionState, SnapshotStore
 from fraudstack.settings import Settings
 from fraudstack.wire import WireEvent, parse_event, wire_form
@@ -181,6 +183,7 @@ class Scorer:
         self._model = self._models.model
         self._thresholds = Thresholds.from_settings(settings, self._model.threshold)
         self._alerts = AlertPublisher(settings, metrics)
+        self._profiles = ProfileTable(settings)
         self._snapshots = SnapshotStore(settings, settings.scorer_group_id, self._topic)
         self._consumer = Consumer(
             consumer_config(
@@ -209,6 +212,7 @@ class Scorer:
     def run(self, stop: threading.Event, exit_when_idle: float | None = None) -> ScorerStats:
         """Score until ``stop`` is set (or nothing arrived for ``exit_when_idle`` s); commit when leaving."""
         self._models.start()
+        self._profiles.start()
         self._consumer.subscribe(
             [self._topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
@@ -265,6 +269,7 @@ class Scorer:
             self._explainer.close()
             self._alerts.close()
             self._snapshots.close()
+            self._profiles.close()
             self._models.close()
             self._producer.close()  # flushed above; a live handle would keep polling the broker
         log.info("scorer stopped", extra={**vars(self.stats), "alert_calls": self._alerts.batches})
@@ -338,7 +343,7 @@ class Scorer:
                     self._dead_letter(message, result.reason or "invalid record")
                 return
             event = wire_form(result.event)
-        features = state.features.update(event)
+        features = state.features.update(event) + self._profiles.features(event)
         if offset < state.resume_at:
             self.stats.replayed += 1
             return

@@ -63,6 +63,7 @@ class Scenario:
     settings: Settings
     model: FraudModel
     events: pd.DataFrame
+    labels: pd.DataFrame
     first: Any
     rerun: Any
     second: Any
@@ -93,6 +94,29 @@ def _put_raw(settings: Settings, events: list[dict[str, Any]], hour: datetime) -
     )
 
 
+def _analyst_verdicts(frame: pd.DataFrame) -> pd.DataFrame:
+    """A verdict on every fraud two hours after it (and one genuine verdict), as ``fact_labels`` rows."""
+    frauds = frame[frame["is_fraud"]]
+    labels = pd.DataFrame(
+        {
+            "transaction_id": frauds["transaction_id"].to_numpy(),
+            "source": "analyst",
+            "is_fraud": True,
+            "known_at": (frauds["event_time"] + pd.Timedelta(hours=2)).to_numpy(),
+        }
+    )
+    genuine = frame[~frame["is_fraud"]].iloc[:1]
+    return pd.concat(
+        [
+            labels,
+            genuine[["transaction_id"]].assign(
+                source="analyst", is_fraud=False, known_at=genuine["event_time"]
+            ),
+        ],
+        ignore_index=True,
+    )
+
+
 @pytest.fixture(scope="module")
 def scenario(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     from fraudstack.spark import spark_session
@@ -120,6 +144,11 @@ def scenario(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> I
     frame = table.to_pandas()
     early = frame["event_time"] < SPLIT_DAY
     etl, job = load_etl_script(), load_job()
+    labels = _analyst_verdicts(frame)
+    with connect(settings) as wh:
+        wh.upsert(
+            "fact_labels", list(labels.itertuples(index=False, name=None)), columns=list(labels.columns)
+        )
     spark = spark_session("inference-test", settings)
     try:
         _put_raw(
@@ -140,7 +169,7 @@ def scenario(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> I
         with connect(settings) as wh:
             rows = wh.query(f"SELECT {', '.join(job.PREDICTION_COLUMNS)} FROM fraud_predictions")
         predictions = pd.DataFrame(rows, columns=list(job.PREDICTION_COLUMNS))
-        yield Scenario(settings, result.model, frame, first, rerun, second, predictions, job, spark)
+        yield Scenario(settings, result.model, frame, labels, first, rerun, second, predictions, job, spark)
     finally:
         spark.stop()
         with admin.cursor() as cur:
@@ -167,8 +196,14 @@ def test_rerun_writes_nothing(scenario: Scenario) -> None:
 
 
 def test_scores_equal_the_training_feature_path(scenario: Scenario) -> None:
-    """Second-batch rows were scored from curated history only; they must match full-data features."""
-    features = compute_features(scenario.events).set_axis(scenario.events["transaction_id"])
+    """Second-batch rows were scored from curated history only; they must match full-data features.
+
+    The entity profiles included, each computed on its entity's history, with the verdicts
+    ``fact_labels`` holds.
+    """
+    events = scenario.events
+    features = compute_features(events, scenario.labels).set_axis(events["transaction_id"])
+    assert features.filter(like="_frauds_30d").max().max() >= 1, "the verdicts count"
     expected = pd.Series(scenario.model.score(features), index=features.index)
     got = scenario.predictions.set_index("transaction_id")["score"]
     np.testing.assert_allclose(got.to_numpy(), expected.loc[got.index].to_numpy(), rtol=1e-6)

@@ -6,8 +6,10 @@ import json
 
 import numpy as np
 
+from fraudstack.features.definitions import ENTITIES
+from fraudstack.model.data import Dataset
 from fraudstack.model.decisions import Thresholds
-from fraudstack.model.inference import TARGET, score_new_rows
+from fraudstack.model.inference import FRAUD_KNOWN_AT, TARGET, entity_rows, score_new_rows
 from fraudstack.model.training import TrainingResult
 from fraudstack.settings import load_settings
 
@@ -30,9 +32,20 @@ def test_batch_and_streaming_share_one_rule() -> None:
     assert thresholds.names(scores).tolist() == ["approve"] * 3 + ["decline"] * 2
 
 
-def test_scores_target_rows_from_their_history(trained: TrainingResult) -> None:
+def test_scores_target_rows_from_their_history(small_dataset: Dataset, trained: TrainingResult) -> None:
+    """The job's steps: each entity's profiles of the new rows on its history, then the cards' step."""
     model = trained.model
-    history = trained.frame.assign(**{TARGET: trained.split.test})
+    assert small_dataset.labels is not None
+    frauds = (
+        small_dataset.labels[small_dataset.labels["is_fraud"]].groupby("transaction_id")["known_at"].min()
+    )
+    history = trained.frame.assign(
+        **{TARGET: trained.split.test, FRAUD_KNOWN_AT: trained.frame["transaction_id"].map(frauds)}
+    )
+    for entity in ENTITIES:
+        rows = entity_rows(history, entity).set_index("transaction_id")
+        history = history.join(rows, on="transaction_id")
+    history = history.drop(columns=[FRAUD_KNOWN_AT])
     thresholds = Thresholds(review=model.threshold, decline=0.99, alert=0.99)
     out = score_new_rows(history, model, thresholds, top_k=2)
     assert list(out["transaction_id"]) == list(trained.test_frame["transaction_id"])

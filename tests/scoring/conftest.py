@@ -26,7 +26,7 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from fraudstack.aws import client
-from fraudstack.features import FEATURE_NAMES, compute_features
+from fraudstack.features import CARD_FEATURE_NAMES, compute_features
 from fraudstack.kafka.config import consumer_config
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.model import registry
@@ -58,13 +58,20 @@ def batch_reference(model: FraudModel, events: list[dict[str, Any]]) -> pd.DataF
 
 
 def assert_matches_batch(decisions: list[dict[str, Any]], reference: pd.DataFrame) -> None:
-    """Every decision (replays included) has the batch form's features and score."""
+    """Every decision (replays included) has the batch form's card features and score.
+
+    The card features only: the entity profiles come from the aggregator, exact only up to
+    its lag (``test_profiles.py``); the model these tests score with uses none of them.
+    """
     ids = [d["transaction_id"] for d in decisions]
     expected = reference.loc[ids]
     online = np.array(
-        [[np.nan if d["features"][n] is None else d["features"][n] for n in FEATURE_NAMES] for d in decisions]
+        [
+            [np.nan if d["features"][n] is None else d["features"][n] for n in CARD_FEATURE_NAMES]
+            for d in decisions
+        ]
     )
-    np.testing.assert_allclose(online, expected[list(FEATURE_NAMES)].to_numpy(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(online, expected[list(CARD_FEATURE_NAMES)].to_numpy(), rtol=1e-9, atol=1e-9)
     scores = np.array([d["score"] for d in decisions])
     np.testing.assert_allclose(scores, expected["score"].to_numpy(), rtol=0, atol=1e-6)
 
@@ -186,9 +193,14 @@ def scoring_base(stack: RunningStack) -> Settings:
 
 @pytest.fixture(scope="session")
 def tiny_model(scoring_base: Settings, tmp_path_factory: pytest.TempPathFactory) -> FraudModel:
-    """A small model trained with the model engineer's API, published and made current."""
+    """A small model trained with the model engineer's API, published and made current.
+
+    On the card's own features: those the scorer computes exactly, so its decisions must equal
+    the batch scores.
+    """
     dataset = simulated(customers=600, days=14, fraud_rate=0.02, seed=3)
     config = TrainConfig(
+        card_only=True,
         warmup_days=1,
         val_days=3,
         test_days=3,
@@ -217,6 +229,7 @@ def run(scoring_base: Settings, tiny_model: FraudModel, tmp_path: Path) -> Itera
             "topic_transactions": f"tx-{tag}",
             "topic_dead_letter": f"tx-dlq-{tag}",
             "topic_decisions": f"decisions-{tag}",
+            "topic_entity_profiles": f"profiles-{tag}",
             "scorer_group_id": f"scorer-{tag}",
             "scorer_state_prefix": f"scorer-state-{tag}/",
             "scorer_snapshot_seconds": 1.0,
