@@ -96,10 +96,12 @@ def task_role(logical_id: str, name: str, statements: tuple[Statement, ...]) -> 
     return IamRole(logical_id=logical_id, name=name, service="ecs-tasks.amazonaws.com", statements=statements)
 
 
-def bridge_statements(settings: Settings, stream: KinesisStream) -> tuple[Statement, ...]:
-    """The Kafka->Kinesis bridge: check the stream, put records, publish its metrics."""
+def bridge_statements(settings: Settings, stream: KinesisStream, lake: Bucket) -> tuple[Statement, ...]:
+    """The Kafka->Kinesis bridge: check the stream, put records, write label events to the lake
+    (``labels/``, one object per batch), publish its metrics."""
     return (
         Statement(("kinesis:DescribeStreamSummary", "kinesis:PutRecords"), (stream.arn,)),
+        Statement(("s3:PutObject",), (lake.arn.join(f"/{settings.labels_prefix}*"),)),
         put_metrics(settings),
     )
 

@@ -68,7 +68,7 @@ RUNTIMES: tuple[Runtime, ...] = (
     Runtime(
         resource="BridgeService",
         entry="fraudstack/cli/bridge.py",
-        calls=frozenset({"kinesis", "cloudwatch"}),
+        calls=frozenset({"kinesis", "cloudwatch", "s3"}),  # s3: label events to the lake
         platform=FARGATE_PLATFORM,
     ),
     Runtime(

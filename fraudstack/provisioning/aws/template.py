@@ -354,7 +354,7 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
         "ServicesExecutionRole", f"{prefix}-ecs-execution", tuple(log_groups.values())
     )
     task_statements = {
-        "bridge": iam.bridge_statements(settings, stream),
+        "bridge": iam.bridge_statements(settings, stream, lake),
         "scorer": iam.scorer_statements(settings, artifacts, alerts),
     }
     services: list[Resource] = [cluster, *log_groups.values(), execution]
