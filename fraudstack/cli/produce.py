@@ -99,6 +99,12 @@ def produce_command(
         Path | None,
         typer.Option("--labels", help="send this label-event file to the labels topic instead"),
     ] = None,
+    drift: Annotated[
+        str,
+        typer.Option(
+            help='simulator: drift schedule, as fraudstack simulate --drift ("day 20: amount x1.5")'
+        ),
+    ] = "",
 ) -> None:
     """Produce transactions keyed by card (acks=all, idempotent) and print a sent/failed summary."""
     settings = load_settings()
@@ -116,7 +122,7 @@ def produce_command(
         events = _json_lines(input_path)
     else:
         config = SimulationConfig.create(
-            customers=customers, days=days, start=start, fraud_rate=fraud_rate, seed=seed
+            customers=customers, days=days, start=start, fraud_rate=fraud_rate, seed=seed, drift=drift
         )
         events = iter_events(config, speed=speed or None)
     ensure_topics(settings)

@@ -35,8 +35,12 @@ def _output_path(out: Path | None, fmt: OutputFormat) -> Path:
     return out
 
 
-def _print_summary(console: Console, summary: SimulationSummary, seconds: float) -> None:
+def _print_summary(
+    console: Console, config: SimulationConfig, summary: SimulationSummary, seconds: float
+) -> None:
     table = Table(title="simulation summary", show_header=False)
+    for event in config.drift:
+        table.add_row("drift", str(event))
     table.add_row("rows", f"{summary.rows:,}")
     rate = summary.frauds / summary.rows if summary.rows else 0.0
     table.add_row("fraud rows", f"{summary.frauds:,} ({rate:.2%})")
@@ -61,6 +65,13 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = _DEFAULTS.seed,
     fmt: Annotated[str, typer.Option("--format", help="parquet or jsonl.")] = "parquet",
     out: Annotated[Path | None, typer.Option(help="Output file (default data/simulated/).")] = None,
+    drift: Annotated[
+        str,
+        typer.Option(
+            help='Drift schedule, e.g. "day 20: card_testing x3; day 25: merchant_compromise on; '
+            'day 22: amount x1.5; day 21: new_phone 30%" (see fraudstack/simulator/drift.py).'
+        ),
+    ] = "",
 ) -> None:
     """Simulate card transactions with personas, fraud archetypes and look-alikes."""
     if fmt not in SUFFIXES:
@@ -77,6 +88,7 @@ def simulate(
         fraud_rate=fraud_rate,
         label_noise=label_noise,
         seed=seed,
+        drift=drift,
     )
     path = _output_path(out, output_format)
     console = Console(stderr=True)
@@ -87,7 +99,7 @@ def simulate(
     ) as progress:  # fmt: skip
         task = progress.add_task("days", total=config.days)
         summary = write(config, path, output_format, on_day=lambda _: progress.advance(task))
-    _print_summary(Console(), summary, time.perf_counter() - began)
+    _print_summary(Console(), config, summary, time.perf_counter() - began)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,9 +10,10 @@ import hashlib
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from fraudstack.errors import ConfigError
+from fraudstack.simulator.drift import DriftEvent, parse_schedule
 
 
 class SimulationConfig(BaseModel):
@@ -28,11 +29,22 @@ class SimulationConfig(BaseModel):
         default=0.01, ge=0.0, le=0.5, description="share of fraud labels that are wrong"
     )
     seed: int = Field(default=42, ge=0, le=2**63 - 1)
+    drift: tuple[DriftEvent, ...] = Field(
+        default=(), description="drift schedule (see fraudstack.simulator.drift), a spec string or events"
+    )
+
+    @field_validator("drift", mode="before")
+    @classmethod
+    def _parse_drift(cls, value: object) -> object:
+        return parse_schedule(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _not_contradictory(self) -> SimulationConfig:
         if self.label_noise > 0 and self.fraud_rate == 0:
             raise ValueError("label noise needs a fraud rate above 0 (there are no labels to corrupt)")
+        late = [e for e in self.drift if e.day > self.days]
+        if late:
+            raise ValueError(f'--drift "{late[0]}" is past the run\'s last day (--days {self.days})')
         return self
 
     @classmethod
@@ -44,7 +56,8 @@ class SimulationConfig(BaseModel):
             err = exc.errors(include_url=False)[0]
             name = "--" + str(err["loc"][0]).replace("_", "-") if err["loc"] else "parameters"
             msg = err["msg"].removeprefix("Value error, ")
-            shown = "" if not err["loc"] else f" (got {err.get('input')!r})"
+            # A drift message quotes the event at fault; the whole schedule would repeat it.
+            shown = "" if not err["loc"] or err["loc"][0] == "drift" else f" (got {err.get('input')!r})"
             raise ConfigError(f"invalid {name}: {msg}{shown}") from None
 
     @property
@@ -58,4 +71,6 @@ class SimulationConfig(BaseModel):
         Same config -> same ids (re-loading is an idempotent upsert); a different seed or
         window -> different ids, so two runs never collide in one warehouse.
         """
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:8]
+        # Without drift the tag is what it was before the schedule existed (same ids, same data).
+        dump = self.model_dump_json(exclude={"drift"} if not self.drift else None)
+        return hashlib.sha256(dump.encode()).hexdigest()[:8]

@@ -40,6 +40,7 @@ from fraudstack.simulator.core import (
     sample_rows,
     session_offsets,
 )
+from fraudstack.simulator.drift import rate_segments
 from fraudstack.simulator.legit import amounts_cents, card_present_entry, local_times, own_device_and_ip
 from fraudstack.simulator.world import FRAUD_DEVICES, FRAUD_IPS, VPN_EXITS, World
 
@@ -133,21 +134,58 @@ def incident_counts(config: SimulationConfig, rng: np.random.Generator) -> np.nd
     return np.maximum(1, rng.poisson(expected))
 
 
+def run_span(config: SimulationConfig) -> tuple[int, int]:
+    """The UTC span, in microseconds, in which incidents start."""
+    start_us = int(config.start_utc.timestamp()) * US_PER_SECOND + 6 * US_PER_HOUR
+    return start_us, start_us - 6 * US_PER_HOUR + config.days * US_PER_DAY
+
+
+Segments = dict[int, list[tuple[int, int, int]]]
+
+
+def segment_counts(config: SimulationConfig, counts: np.ndarray, rng: np.random.Generator) -> Segments:
+    """Per archetype, ``[(from_us, to_us, incidents)]``: the whole run unless drift changes it.
+
+    A drifted archetype's incidents are drawn per segment at the run's rate times the
+    segment's factor, from ``rng`` (a stream of their own: a run without drift draws exactly
+    what it drew before the schedule existed). Known before the world is built, because each
+    synthetic identity is a customer of the world.
+    """
+    start_us, end_us = run_span(config)
+    day0_us = int(config.start_utc.timestamp()) * US_PER_SECOND
+    plan: Segments = {}
+    for ftype, name in enumerate(FRAUD_TYPES):
+        segments = rate_segments(config.drift, name, day0_us, start_us, end_us)
+        if segments == [(start_us, end_us, 1.0)]:
+            plan[ftype] = [(start_us, end_us, int(counts[ftype]))]
+            continue
+        rate = counts[ftype] / (end_us - start_us)
+        plan[ftype] = [(lo, hi, int(rng.poisson(rate * factor * (hi - lo)))) for lo, hi, factor in segments]
+    return plan
+
+
 class _Planner:
     """Builds the incident rows of one archetype at a time; ``window`` is the UTC span."""
 
     def __init__(self, world: World, config: SimulationConfig, rng: np.random.Generator) -> None:
         self.world, self.rng = world, rng
-        self.start_us = int(config.start_utc.timestamp()) * US_PER_SECOND + 6 * US_PER_HOUR
-        self.end_us = self.start_us - 6 * US_PER_HOUR + config.days * US_PER_DAY
+        self.start_us, self.end_us = run_span(config)
+        self.synthetic_used = 0  # identities planned so far (one call per drift segment)
         established = np.flatnonzero(
             world.created_day[: world.n_real] * US_PER_DAY < self.start_us - 30 * US_PER_DAY
         )
         self.victims_pool = established if len(established) else np.arange(world.n_real)
+        self.span = (self.start_us, self.end_us)
 
     def times(self, n: int, room_us: int = 0) -> np.ndarray:
-        hi = max(self.start_us + 1, self.end_us - room_us)
-        return self.rng.integers(self.start_us, hi, n)
+        """Incident start times in ``span`` (the run, or one drift segment of it).
+
+        ``room_us`` keeps an incident of that length inside the run, not inside a segment:
+        an incident begun before a drift onset may run past it.
+        """
+        lo, to_us = self.span
+        hi = max(lo + 1, min(to_us, self.end_us - room_us))
+        return self.rng.integers(lo, hi, n)
 
     def victims(self, n: int) -> np.ndarray:
         return self.rng.choice(self.victims_pool, n).astype(np.int32)
@@ -271,10 +309,15 @@ class _Planner:
     def synthetic_identity(self, n: int) -> np.ndarray:
         """Identities ``n_real..n_real+n-1`` of the world: all their activity is fraud."""
         p, rng, world = PARAMS, self.rng, self.world
-        who = np.arange(world.n_real, world.n_real + n, dtype=np.int32)
+        first = world.n_real + self.synthetic_used
+        who = np.arange(first, first + n, dtype=np.int32)
+        self.synthetic_used += n
         window = self.end_us - self.start_us
         span = np.minimum(rng.integers(*p.syn_warmup_days, n) * US_PER_DAY, int(window * 0.8))
-        cashout_at = self.start_us + span + (rng.random(n) * (window - span)).astype(np.int64)
+        # The cash-out falls in the planner's span (a drift segment) and after the warm-up.
+        earliest = np.maximum(self.span[0], self.start_us + span)
+        room = np.maximum(self.span[1] - earliest, 0)
+        cashout_at = earliest + (rng.random(n) * room).astype(np.int64)
         warm = rng.integers(p.syn_warmup[0], p.syn_warmup[1] + 1, n)
         cash = rng.integers(p.syn_cashout[0], p.syn_cashout[1] + 1, n)
         sizes = warm + cash
@@ -408,23 +451,37 @@ def synthetic_accounts_opened(world: World, rows: np.ndarray, rng: np.random.Gen
 
 
 def plan_fraud(
-    world: World, config: SimulationConfig, counts: np.ndarray, rng: np.random.Generator
+    world: World, config: SimulationConfig, segments: Segments, rng: np.random.Generator
 ) -> np.ndarray:
-    """All fraud incidents (plus the genuine anchors of impossible travel), sorted by time."""
-    if counts.sum() == 0:
+    """All fraud incidents (plus the genuine rows they need), sorted by time.
+
+    The genuine rows are the anchors of impossible travel and the victims' visits to a
+    breached merchant; ``segments`` (from :func:`segment_counts`) says how many incidents of
+    each archetype start in which span.
+    """
+    if not any(n for spans in segments.values() for _, _, n in spans):
         return empty_rows()
     planner = _Planner(world, config, rng)
-    parts = {
-        ATO: planner.account_takeover(int(counts[ATO])),
-        CARD_TESTING: planner.card_testing(int(counts[CARD_TESTING])),
-        VELOCITY: planner.velocity_attack(int(counts[VELOCITY])),
-        SYNTHETIC: planner.synthetic_identity(int(counts[SYNTHETIC])),
-    }
-    anchors, parts[TRAVEL] = planner.impossible_travel(int(counts[TRAVEL]))
-    visits, parts[MERCHANT] = planner.merchant_compromise(int(counts[MERCHANT]))
-    synthetic_accounts_opened(world, parts[SYNTHETIC], rng)
-    for ftype, rows in parts.items():
-        rows["ftype"] = ftype
-    visits["ftype"] = NO_FRAUD
-    plan = np.concatenate([anchors, visits, *parts.values()])
+    methods = (
+        (ATO, planner.account_takeover),
+        (CARD_TESTING, planner.card_testing),
+        (VELOCITY, planner.velocity_attack),
+        (SYNTHETIC, planner.synthetic_identity),
+        (TRAVEL, planner.impossible_travel),
+        (MERCHANT, planner.merchant_compromise),
+    )
+    genuine, frauds = [empty_rows()], []
+    for ftype, method in methods:
+        for from_us, to_us, n in segments[ftype]:
+            planner.span = (from_us, to_us)
+            planned = method(n)
+            if isinstance(planned, tuple):
+                planned[0]["ftype"] = NO_FRAUD
+                genuine.append(planned[0])
+                planned = planned[1]
+            planned["ftype"] = ftype
+            frauds.append(planned)
+    synthetic = [rows for rows in frauds if len(rows) and rows["ftype"][0] == SYNTHETIC]
+    synthetic_accounts_opened(world, np.concatenate([empty_rows(), *synthetic]), rng)
+    plan = np.concatenate([*genuine, *frauds])
     return plan[np.argsort(plan["t"], kind="stable")]

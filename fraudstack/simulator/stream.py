@@ -21,14 +21,15 @@ from fraudstack.schema import FRAUD_TYPES
 from fraudstack.simulator.assemble import table_to_events, to_table
 from fraudstack.simulator.config import SimulationConfig
 from fraudstack.simulator.core import NO_FRAUD, US_PER_DAY, US_PER_SECOND
-from fraudstack.simulator.fraud import PARAMS, SYNTHETIC, incident_counts, plan_fraud
+from fraudstack.simulator.drift import amount_factor, switch_phones
+from fraudstack.simulator.fraud import PARAMS, SYNTHETIC, incident_counts, plan_fraud, segment_counts
 from fraudstack.simulator.label_delay import label_events
 from fraudstack.simulator.legit import legit_day
 from fraudstack.simulator.lookalikes import micro_payment_runs, popular_merchant_bursts, shopping_sprees
 from fraudstack.simulator.world import World, build_world
 
 # Independent random streams per purpose (and per day), so output never depends on batching.
-_WORLD, _FRAUD, _DAY, _NOISE, _LABELS = range(5)
+_WORLD, _FRAUD, _DAY, _NOISE, _LABELS, _DRIFT = range(6)
 
 
 def _rng(config: SimulationConfig, *stream: int) -> np.random.Generator:
@@ -54,10 +55,16 @@ def _apply_label_noise(rows: np.ndarray, config: SimulationConfig, rng: np.rando
     rows["ftype"][to_fraud] = rng.choice(len(FRAUD_TYPES), int(to_fraud.sum()), p=share)
 
 
+def _day0_us(config: SimulationConfig) -> int:
+    return int(config.start_utc.timestamp()) * US_PER_SECOND
+
+
 def _setup(config: SimulationConfig) -> tuple[World, np.ndarray]:
     counts = incident_counts(config, _rng(config, _FRAUD, 0))
-    world = build_world(config, int(counts[SYNTHETIC]), _rng(config, _WORLD))
-    return world, plan_fraud(world, config, counts, _rng(config, _FRAUD, 1))
+    segments = segment_counts(config, counts, _rng(config, _DRIFT, 0))
+    world = build_world(config, sum(n for _, _, n in segments[SYNTHETIC]), _rng(config, _WORLD))
+    switch_phones(config.drift, _day0_us(config), world.switch_us, _rng(config, _DRIFT, 1))
+    return world, plan_fraud(world, config, segments, _rng(config, _FRAUD, 1))
 
 
 def iter_tables(config: SimulationConfig, on_day: Callable[[int], None] | None = None) -> Iterator[pa.Table]:
@@ -102,6 +109,9 @@ def iter_labelled_tables(
         rows, pending = pending[ready], pending[~ready]
         rows = rows[np.argsort(rows["t"], kind="stable")]
         _apply_label_noise(rows, config, _rng(config, _NOISE, i))
+        if config.drift:
+            inflation = amount_factor(config.drift, _day0_us(config), rows["t"])
+            rows["cents"] = np.maximum(1, np.round(rows["cents"] * inflation)).astype(np.int64)
         if on_day is not None:
             on_day(i)
         if len(rows):
