@@ -4,9 +4,10 @@ What is timed, on the simulator's data (15,000 customers x 30 days ~ 1M transact
 
 * **training**: ``fraudstack.model.training.train`` with its defaults - feature computation,
   fitting with early stopping (2 threads), threshold choice and evaluation;
-* **inference (in-process)**: the inference job's per-bucket step
-  (:func:`fraudstack.model.inference.score_new_rows`) on all rows - features over the whole
-  history, scores, TreeSHAP reason codes for the flagged rows only;
+* **inference (in-process)**: the inference job's per-bucket steps
+  (:func:`fraudstack.model.inference.entity_rows` per entity, then
+  :func:`fraudstack.model.inference.score_new_rows`) on all rows - features over the whole
+  history with the label events known, scores, TreeSHAP reason codes for the flagged rows only;
 * **inference (Spark, ``--spark``)**: the Glue job's Spark stage
   (``score_pending`` in ``glue/ml_inference_job.py``) on the same rows read from
   event-date-partitioned Parquet, local[2]; the warehouse write is not included;
@@ -35,9 +36,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fraudstack.features import OnlineFeatures
+from fraudstack.features.definitions import ENTITIES
 from fraudstack.model.data import simulated
 from fraudstack.model.decisions import Thresholds
-from fraudstack.model.inference import TARGET, score_new_rows
+from fraudstack.model.inference import FRAUD_KNOWN_AT, TARGET, entity_rows, score_new_rows
 from fraudstack.model.scoring import FraudModel
 from fraudstack.model.training import TrainConfig, train
 from fraudstack.settings import load_settings
@@ -52,7 +54,7 @@ def _thresholds(model: FraudModel) -> Thresholds:
     return Thresholds.from_settings(load_settings(scorer_decline_threshold=DECLINE), model.threshold)
 
 
-def _spark_rate(frame: Any, model: FraudModel) -> dict[str, float]:
+def _spark_rate(frame: Any, model: FraudModel, labels: list[tuple[str, Any]]) -> dict[str, float]:
     from fraudstack.spark import spark_session
 
     spec = importlib.util.spec_from_file_location("fraudstack_ml_inference_job", JOB)
@@ -69,7 +71,9 @@ def _spark_rate(frame: Any, model: FraudModel) -> dict[str, float]:
         try:
             pending = list(zip(frame["transaction_id"], list(frame["event_time"]), strict=True))
             started = time.perf_counter()
-            scored = job.score_pending(spark, Path(folder).as_uri(), model, pending, _thresholds(model))
+            scored = job.score_pending(
+                spark, Path(folder).as_uri(), model, pending, _thresholds(model), labels
+            )
             seconds = time.perf_counter() - started
         finally:
             spark.stop()
@@ -108,9 +112,13 @@ def main() -> None:
     )
     print(f"trained in {results['train_seconds']} s", flush=True)
 
-    history = frame.assign(**{TARGET: True})
+    assert dataset.labels is not None
+    labels = dataset.labels[dataset.labels["is_fraud"]].groupby("transaction_id")["known_at"].min()
+    history = frame.assign(**{TARGET: True, FRAUD_KNOWN_AT: frame["transaction_id"].map(labels)})
     started, cpu = time.perf_counter(), time.process_time()
-    scored = score_new_rows(history, model, _thresholds(model), top_k=3)
+    for entity in ENTITIES:  # the job's entity stages, then its card stage
+        history = history.join(entity_rows(history, entity).set_index("transaction_id"), on="transaction_id")
+    scored = score_new_rows(history.drop(columns=[FRAUD_KNOWN_AT]), model, _thresholds(model), top_k=3)
     seconds = time.perf_counter() - started
     flagged = int((scored["decision"] != "approve").sum())
     results.update(
@@ -132,7 +140,7 @@ def main() -> None:
     results["online_features_per_cpu_s"] = round(len(events) / (time.process_time() - cpu))
 
     if args.spark:
-        results.update(_spark_rate(frame, model))
+        results.update(_spark_rate(frame, model, list(labels.items())))
     print(json.dumps(results, indent=2))
 
 

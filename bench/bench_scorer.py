@@ -18,6 +18,10 @@ Phases:
    The scorer's CPU seconds are printed too: the shared machine's load skews wall time.
 3. broker floor: the same offered load into a fresh topic, read by a bare consumer with the
    scorer's fetch settings: produce -> consumed, what any consumer of this broker sees.
+With ``--profiles`` the entity-profile aggregator runs too: over the backlog before the
+throughput phase (so the scorer reads a full profile table), and live beside the scorer in the
+latency phase (on the same two cores here; on ECS it is a task of its own).
+
 4. latency: a fresh scorer, transactions offered at ``--rate``/s for ``--seconds``;
    latency = decision time - transaction time (Kafka CreateTime, both set at ``produce()``,
    the scorer's own ``EndToEndLatency``) and, with ``--follow-decisions``, the time until a
@@ -147,9 +151,26 @@ def isolated(settings: Settings, tag: str) -> Settings:
             "topic_transactions": f"bench-tx-{tag}",
             "topic_decisions": f"bench-decisions-{tag}",
             "topic_dead_letter": f"bench-dlq-{tag}",
+            "topic_labels": f"bench-labels-{tag}",
+            "topic_entity_events": f"bench-entity-events-{tag}",
+            "topic_entity_profiles": f"bench-profiles-{tag}",
             "scorer_group_id": f"bench-scorer-{tag}",
+            "profiles_group_id": f"bench-profiles-{tag}",
         }
     )
+
+
+def start_aggregator(settings: Settings, log: Path, *args: str) -> subprocess.Popen[bytes]:
+    """The entity-profile aggregator (``fraudstack profiles``) on the phase's topics."""
+    env = {**os.environ, **settings.subprocess_env(), "PYTHONUNBUFFERED": "1"}
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "fraudstack", "profiles", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
 
 
 def process_cpu(pid: int) -> float:
@@ -163,13 +184,19 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def throughput(settings: Settings, events: list[dict[str, Any]], instances: int, log_dir: Path) -> None:
+def throughput(
+    settings: Settings, events: list[dict[str, Any]], instances: int, log_dir: Path, profiles: bool
+) -> None:
     n = len(events)
     started = time.perf_counter()
     summary = produce_events(settings, events)
     produce_rate = summary.sent / (time.perf_counter() - started)
     raw = raw_consume_rate(settings, settings.topic_transactions, n)
     print(f"raw: produced {summary.sent:,} at {produce_rate:,.0f} tx/s; bare consumer {raw:,.0f} tx/s")
+    if profiles:  # the table full before the clock starts: the scorer's own cost, not the aggregator's
+        started = time.perf_counter()
+        start_aggregator(settings, log_dir / "profiles-throughput.log", "--exit-when-idle", "5").wait()
+        print(f"aggregator: profiles of the backlog published in {time.perf_counter() - started - 5:.1f} s")
 
     cpu_before = children_cpu()
     logs = [log_dir / f"throughput-{i}.log" for i in range(instances)]
@@ -253,8 +280,10 @@ def latency(
     linger_ms: int,
     log_dir: Path,
     follow: bool,
+    profiles: bool,
 ) -> None:
     log = log_dir / "latency.log"
+    aggregator = start_aggregator(settings, log_dir / "profiles-latency.log") if profiles else None
     scorer = start_scorer(settings, log)
     offered = events[: int(rate * seconds)]
     received: dict[bytes, float] = {}
@@ -270,8 +299,10 @@ def latency(
         if follow:
             reader.join()
     finally:
-        scorer.send_signal(signal.SIGTERM)
-        scorer.wait(60)
+        for process in (scorer, aggregator):
+            if process is not None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(60)
     sent = {
         json.loads(m.value())["transaction_id"].encode(): m.timestamp()[1]
         for m in read_topic(settings, settings.topic_transactions, len(offered), 60)
@@ -337,6 +368,12 @@ def main() -> None:
         "--partitions", type=int, default=None, help="partitions of the bench topics (default: the settings')"
     )
     parser.add_argument(
+        "--profiles",
+        action="store_true",
+        help="run the entity-profile aggregator (fraudstack profiles): before the throughput phase, "
+        "and beside the scorer in the latency phase",
+    )
+    parser.add_argument(
         "--alert-threshold",
         type=float,
         default=0.99,
@@ -364,9 +401,18 @@ def main() -> None:
         f"latency phases offered by a producer with linger.ms={args.linger_ms}"
     )
     if not args.latency_only:
-        throughput(phases["t"], events, args.instances, log_dir)
+        throughput(phases["t"], events, args.instances, log_dir, args.profiles)
     broker_floor(phases["f"], events, args.rate, args.seconds, args.linger_ms)
-    latency(phases["l"], events, args.rate, args.seconds, args.linger_ms, log_dir, args.follow_decisions)
+    latency(
+        phases["l"],
+        events,
+        args.rate,
+        args.seconds,
+        args.linger_ms,
+        log_dir,
+        args.follow_decisions,
+        args.profiles,
+    )
     print(f"scorer logs: {log_dir}")
 
 

@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from fraudstack import aws
 from fraudstack.errors import FraudstackError
+from fraudstack.features.definitions import CARD_FEATURE_NAMES
 from fraudstack.model import registry
 from fraudstack.model.scoring import FraudModel, Reason
 from fraudstack.observability import MetricsPublisher
@@ -38,6 +39,8 @@ class ScoringModel:
         self.version = model.version
         self.threshold = model.threshold
         self._columns = model.online_columns
+        #: Whether the model reads entity profiles (they follow the card features in a row).
+        self.profiled = bool((self._columns >= len(CARD_FEATURE_NAMES)).any())
         self._names = list(model.features)
         model.booster.set_param({"nthread": 1})
         # The first prediction and explanation pay one-off set-up inside xgboost (tens of ms):

@@ -181,6 +181,7 @@ class Scorer:
         ensure_topics(settings, [self._topic, settings.topic_dead_letter, settings.topic_decisions])
         self._models = ModelWatcher(settings, metrics)
         self._model = self._models.model
+        self._profiled = self._wants_profiles(self._model)
         self._thresholds = Thresholds.from_settings(settings, self._model.threshold)
         self._alerts = AlertPublisher(settings, metrics)
         self._profiles = ProfileTable(settings)
@@ -343,7 +344,9 @@ class Scorer:
                     self._dead_letter(message, result.reason or "invalid record")
                 return
             event = wire_form(result.event)
-        features = state.features.update(event) + self._profiles.features(event)
+        features = state.features.update(event)
+        if self._profiled:
+            features += self._profiles.features(event)
         if offset < state.resume_at:
             self.stats.replayed += 1
             return
@@ -497,7 +500,16 @@ class Scorer:
         model, switched = self._models.take()
         if switched:
             self._model = model
+            self._profiled = self._wants_profiles(model)
             self._thresholds = Thresholds.from_settings(self.settings, model.threshold)
+
+    def _wants_profiles(self, model: ScoringModel) -> bool:
+        """Whether rows carry the entity profiles: the model reads them, or decisions record every feature.
+
+        Otherwise a row is the card features alone (the model's columns come first), which
+        spares a card-only model the lookups and a matrix 2.6 times as wide.
+        """
+        return model.profiled or self.settings.scorer_include_features
 
     def _account(self, codes: np.ndarray, timestamps_ms: list[int]) -> None:
         if self.metrics is None:
