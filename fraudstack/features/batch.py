@@ -40,6 +40,8 @@ from fraudstack.features.definitions import (
     MCC_RISK,
     MICROS_PER_SECOND,
     MIN_SPEED_GAP_SECONDS,
+    NEW_CARD_HORIZON,
+    NEW_CARD_WINDOWS,
     WINDOWS,
     available_features,
 )
@@ -106,8 +108,8 @@ def _haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
 
 
-def _is_new(keys: np.ndarray, values: pd.Series, times: np.ndarray) -> np.ndarray:
-    """1.0 if the card did not use ``values[i]`` strictly before ``times[i]`` within the horizon."""
+def _is_new(keys: np.ndarray, values: pd.Series, times: np.ndarray, horizon: int = LOOKBACK) -> np.ndarray:
+    """1.0 if the card did not use ``values[i]`` strictly before ``times[i]`` within ``horizon``."""
     present = values.notna().to_numpy()
     out = np.full(len(keys), np.nan)
     rows = np.flatnonzero(present)
@@ -122,7 +124,7 @@ def _is_new(keys: np.ndarray, values: pd.Series, times: np.ndarray) -> np.ndarra
     block_start = _group_starts(pair_new | _changed(t))
     has_before = block_start > pair_start
     gap = t - t[np.maximum(block_start - 1, 0)]
-    seen = has_before & (gap <= LOOKBACK)
+    seen = has_before & (gap <= horizon)
     out[rows[order]] = np.where(seen, 0.0, 1.0)
     return out
 
@@ -289,7 +291,7 @@ def _entity_profile(
     start = _group_starts(group_new)
     end = _group_starts(group_new | _changed(t))
     cum = np.concatenate([[0], np.cumsum(amt)]).astype(_I64)
-    fresh = _is_new(k, cards.iloc[rows].reset_index(drop=True), t).astype(_I64)
+    fresh = _is_new(k, cards.iloc[rows].reset_index(drop=True), t, NEW_CARD_HORIZON).astype(_I64)
     cum_new = np.concatenate([[0], np.cumsum(fresh)]).astype(_I64)
     capped = end - ENTITY_HISTORY_CAP
     floor = np.where(capped > start, t[np.maximum(capped, 0)], _NO_FLOOR)
@@ -302,7 +304,8 @@ def _entity_profile(
         res[f"{entity}_n_{suffix}"] = (end - lo).astype(float)
         if suffix == "24h":
             res[f"{entity}_sum_24h"] = (cum[end] - cum[lo]) / 100
-            res[f"{entity}_new_cards_24h"] = (cum_new[end] - cum_new[lo]).astype(float)
+        if suffix in NEW_CARD_WINDOWS:
+            res[f"{entity}_new_cards_{suffix}"] = (cum_new[end] - cum_new[lo]).astype(float)
     if known_in is not None:
         known = known_in[rows]
         frauds = np.flatnonzero(known < _NEVER)

@@ -44,7 +44,8 @@ from fraudstack.schema import Channel, EntryMode
 
 #: Version of the feature definitions; models trained on another version are refused.
 #: 2: history bounded to LOOKBACK (whole-history count and mean removed).
-#: 3: merchant, device, IP and customer profiles with delayed-label risk.
+#: 3: merchant, device, IP and customer profiles with delayed-label risk (their 7-day windows came
+#:    later in version 3: features were only added, and a model selects its own by name).
 FEATURE_VERSION = 3
 
 #: The entity whose history the features describe.
@@ -81,7 +82,12 @@ ENTITIES: dict[str, str] = {
 }
 
 #: Velocity windows of an entity: a compromised terminal or a ring shows within hours.
-ENTITY_WINDOWS: dict[str, int] = {"1h": HOUR, "24h": DAY}
+ENTITY_WINDOWS: dict[str, int] = {"1h": HOUR, "24h": DAY, "7d": 7 * DAY}
+#: Windows of the new-cards count: a ring's device sees a handful of cards a week, a home's one or two.
+NEW_CARD_WINDOWS: tuple[str, ...] = ("24h", "7d")
+#: A card is new to an entity when it has not used it in this long: with the longest new-card
+#: window it spans LOOKBACK, so nothing older than LOOKBACK matters to these either.
+NEW_CARD_HORIZON = LOOKBACK - max(ENTITY_WINDOWS[w] for w in NEW_CARD_WINDOWS)
 
 #: Delayed-label windows: frauds (and their share) among the entity's transactions this recent.
 LABEL_WINDOWS: dict[str, int] = {"1d": DAY, "7d": 7 * DAY, "30d": LOOKBACK}
@@ -198,10 +204,13 @@ def _entity_features(entity: str, column: str) -> tuple[Feature, ...]:
             for w in ENTITY_WINDOWS
         ),
         Feature(f"{entity}_sum_24h", f"amount spent at this {entity} in the previous 24h", history),
-        Feature(
-            f"{entity}_new_cards_24h",
-            f"cards that used this {entity} for the first time in 30 days, in the previous 24h",
-            history,
+        *(
+            Feature(
+                f"{entity}_new_cards_{w}",
+                f"cards that used this {entity} for the first time in 23 days, in the previous {w}",
+                history,
+            )
+            for w in NEW_CARD_WINDOWS
         ),
         *(
             Feature(

@@ -48,6 +48,8 @@ from fraudstack.features.definitions import (
     MCC_RISK,
     MICROS_PER_SECOND,
     MIN_SPEED_GAP_SECONDS,
+    NEW_CARD_HORIZON,
+    NEW_CARD_WINDOWS,
     SEEN_CAP,
     WINDOWS,
 )
@@ -99,8 +101,8 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(a, 1.0)))
 
 
-def _seen_is_new(seen: Seen, value: Any, t: int) -> float:
-    """1.0 if ``value`` was not used strictly before ``t`` within the horizon, 0.0 if it was."""
+def _seen_is_new(seen: Seen, value: Any, t: int, horizon: int = LOOKBACK) -> float:
+    """1.0 if ``value`` was not used strictly before ``t`` within ``horizon``, 0.0 if it was."""
     if value is None:
         return NAN
     entry = seen.get(value)
@@ -110,7 +112,7 @@ def _seen_is_new(seen: Seen, value: Any, t: int) -> float:
     before = latest if latest < t else earlier
     if before is None or before >= t:
         return 1.0
-    return 1.0 if t - before > LOOKBACK else 0.0
+    return 1.0 if t - before > horizon else 0.0
 
 
 def _seen_add(seen: Seen, value: Any, t: int) -> None:
@@ -427,13 +429,10 @@ class EntityState:
         end = bisect_left(times, t)
         capped = end - ENTITY_HISTORY_CAP
         floor = times[capped] if capped > 0 else None
-        out: list[float] = []
-        for suffix, length in ENTITY_WINDOWS.items():
-            lo = self._lo(t - length, floor, end)
-            out.append(float(end - lo))
-            if suffix == "24h":
-                out.append((cum[end] - cum[lo]) / 100)
-                out.append(float(fresh[end] - fresh[lo]))
+        los = {suffix: self._lo(t - length, floor, end) for suffix, length in ENTITY_WINDOWS.items()}
+        out = [float(end - lo) for lo in los.values()]
+        out.append((cum[end] - cum[los["24h"]]) / 100)
+        out += [float(fresh[end] - fresh[los[suffix]]) for suffix in NEW_CARD_WINDOWS]
         counts: list[float] = []
         rates: list[float] = []
         for length in _LABEL_LENGTHS:
@@ -453,7 +452,7 @@ class EntityState:
 
     def add(self, t: int, cents: int, card: str) -> None:
         """Record a transaction (after its features were computed from the strict past)."""
-        new = int(_seen_is_new(self.cards, card, t) == 1.0)
+        new = int(_seen_is_new(self.cards, card, t, NEW_CARD_HORIZON) == 1.0)
         _seen_add(self.cards, card, t)
         times = self.times
         if not times or t >= times[-1]:

@@ -62,10 +62,17 @@ _WIDTH = len(next(iter(ENTITY_FEATURES.values())))
 _NO_ENTITY = [NAN] * _WIDTH
 #: Profile of an entity with no transaction yet (what the batch form gives its first one).
 _NEVER_SEEN = EntityState().features(0)
-_VELOCITY = tuple(ENTITY_WINDOWS.values())
-_LABEL_LENGTHS = tuple(LABEL_WINDOWS.values())
-#: Positions in a profile: velocity counts (n_1h, n_24h, sum_24h, new_cards_24h), then frauds, then rates.
-_FRAUDS_AT = len(_VELOCITY) + 2
+
+
+def _expiry() -> list[tuple[int, float]]:
+    """Per position of a profile: its window's length and its value once the window is empty."""
+    lengths = {**ENTITY_WINDOWS, **LABEL_WINDOWS}
+    names = [f.name for f in next(iter(ENTITY_FEATURES.values()))]
+    return [(lengths[name.rsplit("_", 1)[1]], NAN if "_fraud_rate_" in name else 0.0) for name in names]
+
+
+_EXPIRY = _expiry()
+_SHORTEST = min(length for length, _ in _EXPIRY)
 
 
 def profile_key(entity: str, entity_id: str) -> bytes:
@@ -88,19 +95,11 @@ def as_of(values: list[float], last: int, t: int) -> list[float]:
     Windows that no longer reach back to ``last`` hold none of the entity's transactions: a
     device idle for a day has no transactions in its last hour, whatever was published then.
     """
-    if t - _VELOCITY[0] <= last:
+    if t - _SHORTEST <= last:
         return values  # the common case: every window still reaches back to ``last``
-    out = list(values)
-    for i, length in enumerate(_VELOCITY):
-        if t - length > last:
-            out[i] = 0.0
-            if length == _VELOCITY[-1]:
-                out[len(_VELOCITY)] = out[len(_VELOCITY) + 1] = 0.0
-    for i, length in enumerate(_LABEL_LENGTHS):
-        if t - length > last:
-            out[_FRAUDS_AT + i] = 0.0
-            out[_FRAUDS_AT + len(_LABEL_LENGTHS) + i] = NAN
-    return out
+    return [
+        empty if t - length > last else value for value, (length, empty) in zip(values, _EXPIRY, strict=True)
+    ]
 
 
 class ProfileTable:

@@ -22,12 +22,12 @@ from confluent_kafka import Producer
 
 from fraudstack.features import ENTITY_FEATURES, compute_features
 from fraudstack.features.definitions import ENTITIES
-from fraudstack.features.online import to_micros
+from fraudstack.features.online import EntityState, to_micros
 from fraudstack.kafka.config import producer_config
 from fraudstack.kafka.producer import produce_events
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.labels import LabelEvent, label_to_json_bytes
-from fraudstack.scoring.profiles import ProfileAggregator, ProfileTable, decode_profile
+from fraudstack.scoring.profiles import ProfileAggregator, ProfileTable, as_of, decode_profile
 from fraudstack.settings import Settings
 from tests.scoring.conftest import TopicReader, stream_events
 from tests.support import wait_until
@@ -187,3 +187,16 @@ def test_published_profiles_equal_the_batch_form(
         assert not np.isnan(served[width]), "the device's profile is served too"
     finally:
         table.close()
+
+
+def test_a_profile_read_later_is_exact_when_nothing_happened_at_its_entity_since() -> None:
+    """Windows that no longer reach back to the profile's newest transaction are empty, the rest kept."""
+    state = EntityState()
+    last = to_micros(pd.Timestamp("2025-03-01T12:00:00Z"))
+    for i in range(5):  # one burst at one moment: a window holds all of it or none
+        state.add(last, 1_000 * (i + 1), f"card{i}")
+    state.add_fraud(last, last, None)
+    published = state.features(last + 1)
+    for later in (timedelta(0), timedelta(hours=2), timedelta(days=2), timedelta(days=8), timedelta(days=31)):
+        t = last + 1 + later // timedelta(microseconds=1)
+        np.testing.assert_array_equal(as_of(published, last, t), state.features(t), err_msg=str(later))
