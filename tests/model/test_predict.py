@@ -13,7 +13,7 @@ import yaml
 from fraudstack.aws import client
 from fraudstack.cli.app import main
 from fraudstack.model.data import Dataset, from_file
-from fraudstack.model.registry import publish, save_local
+from fraudstack.model.registry import load_local, publish, save_local
 from fraudstack.model.training import TrainingResult, train
 from tests.conftest import RunningStack
 from tests.model.conftest import SMALL_CONFIG
@@ -42,6 +42,16 @@ def minimal_model(
     model_dir = folder / "model"
     save_local(train(from_file(data, mapping), SMALL_CONFIG).model, model_dir)
     return data, mapping, model_dir
+
+
+def test_a_mapped_merchant_gives_its_profile_and_unmapped_entities_give_none(
+    minimal_model: tuple[Path, Path, Path],
+) -> None:
+    """Trained with the merchant column only: the merchant's profile is there (its delayed-label
+    risk from the file's labels, delayed), no device, IP or customer profile is."""
+    features = load_local(minimal_model[2]).features
+    assert {"merchant_n_24h", "merchant_new_cards_24h", "merchant_frauds_30d"} <= set(features)
+    assert not [name for name in features if name.split("_")[0] in {"device", "ip", "customer"}]
 
 
 def _predict(data: Path, mapping: Path, model: str, out: Path) -> int:
