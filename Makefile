@@ -45,7 +45,7 @@ lint: install ## ruff, mypy and the import layering (import-linter)
 	@$(BIN)/lint-imports --no-cache
 
 test: lint ## lint, type-check and run the test suite (starts its own stack)
-	@$(BIN)/pytest
+	@$(BIN)/pytest -n 2 --dist loadfile
 
 bench: install ## run the benchmarks and print their figures
 	@for b in bench/bench_*.py; do echo "== $$b"; PYTHONPATH=. $(BIN)/python $$b || exit 1; done
