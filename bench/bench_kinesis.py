@@ -172,6 +172,7 @@ def patch_this_process(work: Path) -> None:
     """Apply fraudstack's moto patches here, as the emulator does at start-up."""
     from fraudstack.localaws import patches
     from fraudstack.localaws.glue_runner import GlueRunner
+    from fraudstack.localaws.kinesis_store import KinesisStore
     from fraudstack.localaws.lambda_runtime import LambdaRuntime
     from fraudstack.localaws.s3_store import S3Store
 
@@ -179,6 +180,7 @@ def patch_this_process(work: Path) -> None:
         LambdaRuntime(work / "lambda", "http://127.0.0.1:1"),
         GlueRunner(work / "glue", "http://127.0.0.1:1", "us-east-1", s3_client=None),
         S3Store(work / "s3"),
+        KinesisStore(work / "kinesis"),
     )
 
 

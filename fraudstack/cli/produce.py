@@ -159,9 +159,10 @@ def produce_command(
             topic=topic,
             key_field=key_field,
         )
+    resent = f" ({summary.resent:,} sends again after broker errors)" if summary.resent else ""
     typer.echo(
         f"sent {summary.sent:,}, failed {summary.failed:,} to {topic} "
-        f"in {summary.seconds:.1f}s ({summary.rate:,.0f}/s)"
+        f"in {summary.seconds:.1f}s ({summary.rate:,.0f}/s){resent}"
     )
     for error in summary.errors:
         typer.echo(f"  error: {error}", err=True)

@@ -5,10 +5,21 @@ scorer's per-card features depend on it). The producer is idempotent with ``acks
 (see :func:`fraudstack.kafka.config.producer_config`): its own retries neither duplicate
 nor reorder records. A record counts as *sent* only when the broker acknowledged it; the
 summary's *failed* are records the broker rejected or that timed out.
+
+Records that librdkafka gave up on with a broker error that passes once the stack is back
+(:data:`RESENT_ERRORS`) are produced again, with backoff, for up to ``retry_for`` seconds
+after their first failure. Why: Tansu on S3 storage answers UNKNOWN_SERVER_ERROR while the
+AWS emulator restarts, which librdkafka does not retry, and ``fraudstack produce`` then
+dropped the record (306 in ``bench/bench_chaos.py``). A resent record is a new record to
+the broker: at-least-once (the sinks dedupe on ``transaction_id``), and it lands behind
+records of its card produced after it, so a card's order can change around a restart.
 """
 
 from __future__ import annotations
 
+import functools
+import heapq
+import itertools
 import logging
 import threading
 import time
@@ -37,12 +48,48 @@ class ProduceSummary:
     attempted: int = 0
     sent: int = 0
     failed: int = 0
+    resent: int = 0
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
         return self.sent / self.seconds if self.seconds > 0 else 0.0
+
+
+#: Delivery errors that are produced again (:func:`produce_events`' ``retry_for``): the broker
+#: failed for a reason of the moment (UNKNOWN_SERVER_ERROR is Tansu's answer while its S3
+#: storage is down; librdkafka treats it as final), or the record timed out in the client.
+RESENT_ERRORS = frozenset(
+    {
+        KafkaError.UNKNOWN,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError._MSG_TIMED_OUT,
+        KafkaError._TIMED_OUT,
+        KafkaError._TRANSPORT,
+        KafkaError.NETWORK_EXCEPTION,
+        KafkaError.KAFKA_STORAGE_ERROR,
+        KafkaError.NOT_ENOUGH_REPLICAS,
+        KafkaError.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+    }
+)
+#: Backoff between attempts of one record: doubles from the first, up to the last.
+_RESEND_BACKOFF_S = (0.5, 5.0)
+
+
+@dataclass(order=True)
+class _Resend:
+    """A record waiting to be produced again (ordered by when it is due)."""
+
+    due: float
+    order: int
+    value: bytes = field(compare=False)
+    key: bytes | None = field(compare=False)
+    attempt: int = field(compare=False)
+    give_up_at: float = field(compare=False)
+    error: str = field(compare=False)
 
 
 #: librdkafka's retry interval for requesting the idempotent producer's id.
@@ -119,6 +166,7 @@ def produce_events(
     topic: str | None = None,
     key_field: str = "card_id",
     flush_timeout: float = 300.0,
+    retry_for: float = 120.0,
 ) -> ProduceSummary:
     """Produce ``events`` until they run out, ``count`` are attempted, ``duration`` passes or ``stop``.
 
@@ -127,6 +175,10 @@ def produce_events(
     records still unconfirmed then are counted as failed. ``on_progress`` is called about
     every 1000 records and once at the end. Records are keyed by ``key_field`` (the card for
     transactions, so one card's events stay in order; the transaction for label events).
+    A record that failed with one of :data:`RESENT_ERRORS` is produced again (backoff 0.5 s
+    doubling to 5 s) until ``retry_for`` seconds after its first failure, within
+    ``flush_timeout`` at the end; only then is it counted as failed. ``summary.resent``
+    counts the attempts.
     """
     target = topic or settings.topic_transactions
     client = producer or Producer(producer_config(settings))
@@ -136,15 +188,44 @@ def produce_events(
     deadline = started + duration if duration is not None else None
     pacer = Pacer(rate, idle=lambda seconds: client.poll(seconds))
     latency = _LatencyWindow()
+    resends: list[_Resend] = []  # a heap by due time
+    numbering = itertools.count()
 
-    def delivered(err: KafkaError | None, msg: Message) -> None:
-        if err is not None:
-            summary.failed += 1
-            if len(summary.errors) < _MAX_ERRORS_KEPT:
-                summary.errors.append(err.str())
+    def fail(error: str) -> None:
+        summary.failed += 1
+        if len(summary.errors) < _MAX_ERRORS_KEPT:
+            summary.errors.append(error)
+
+    def delivered(err: KafkaError | None, msg: Message, previous: _Resend | None = None) -> None:
+        if err is None:
+            summary.sent += 1
+            latency.add(msg.latency() or 0.0)
             return
-        summary.sent += 1
-        latency.add(msg.latency() or 0.0)
+        now = time.monotonic()
+        give_up_at = previous.give_up_at if previous is not None else now + retry_for
+        if err.code() not in RESENT_ERRORS or now >= give_up_at:
+            fail(err.str())
+            return
+        attempt = previous.attempt + 1 if previous is not None else 1
+        backoff = min(_RESEND_BACKOFF_S[0] * 2 ** (attempt - 1), _RESEND_BACKOFF_S[1])
+        value = msg.value() or b""
+        entry = _Resend(now + backoff, next(numbering), value, msg.key(), attempt, give_up_at, err.str())
+        heapq.heappush(resends, entry)
+
+    def resend_due() -> None:
+        now = time.monotonic()
+        while resends and resends[0].due <= now:
+            entry = heapq.heappop(resends)
+            summary.resent += 1
+            send(entry.value, entry.key, functools.partial(delivered, previous=entry))
+
+    def send(value: bytes, key: bytes | None, callback: Callable[[KafkaError | None, Message], None]) -> None:
+        while True:
+            try:
+                client.produce(target, value=value, key=key, on_delivery=callback)
+                return
+            except BufferError:  # local queue full: let deliveries drain it
+                client.poll(0.05)
 
     def report() -> None:
         summary.seconds = time.monotonic() - started
@@ -162,18 +243,17 @@ def produce_events(
             pacer.wait()
             value = event_to_json_bytes(event)
             key = str(getattr(event, key_field) if isinstance(event, TransactionEvent) else event[key_field])
-            while True:
-                try:
-                    client.produce(target, value=value, key=key.encode(), on_delivery=delivered)
-                    break
-                except BufferError:  # local queue full: let deliveries drain it
-                    client.poll(0.05)
+            send(value, key.encode(), delivered)
+            if resends:
+                resend_due()
             summary.attempted += 1
             if summary.attempted % 1000 == 0:
                 client.poll(0)
                 report()
     finally:
-        unconfirmed = client.flush(flush_timeout)
+        unconfirmed = _flush_resending(client, resends, resend_due, flush_timeout)
+        for entry in resends:  # past the flush timeout
+            fail(f"{entry.error} (after {entry.attempt} attempts)")
         summary.failed += unconfirmed
         if unconfirmed and len(summary.errors) < _MAX_ERRORS_KEPT:
             summary.errors.append(f"{unconfirmed} records unconfirmed after {flush_timeout:.0f}s")
@@ -188,6 +268,24 @@ def produce_events(
         },
     )
     return summary
+
+
+def _flush_resending(
+    client: Producer, resends: list[_Resend], resend_due: Callable[[], None], timeout: float
+) -> int:
+    """Flush, producing failed records again as they fall due, until none is left or ``timeout``.
+
+    Returns the records still unconfirmed in the client; ``resends`` keeps those not sent again.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        until = min(deadline, resends[0].due) if resends else deadline
+        unconfirmed = int(client.flush(max(until - time.monotonic(), 0.0)))
+        if time.monotonic() >= deadline or not (resends or unconfirmed):
+            return unconfirmed
+        if resends and not unconfirmed:  # nothing in flight: a flush would return at once
+            time.sleep(max(min(deadline, resends[0].due) - time.monotonic(), 0.0))
+        resend_due()
 
 
 class _LatencyWindow:

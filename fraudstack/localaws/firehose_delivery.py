@@ -22,6 +22,17 @@ API only (it is a client of the server it runs in):
   :data:`ERROR_OUTPUT_AFTER_S` the batch goes to ``ErrorOutputPrefix`` as Firehose error
   records, and if that fails too it stays buffered and both are retried.
 
+Positions survive a restart (with ``positions``, a folder: the emulator's
+``$FRAUDSTACK_STATE_DIR/emulator/firehose``): ``<delivery stream>.json`` holds the source stream,
+the delivery stream's original creation time and, per shard, the last sequence number
+delivered to S3, written (atomically) only after the object is. When the delivery stream
+appears again after a restart (``deploy`` recreates it: moto keeps it in memory; the Kinesis
+records are restored from disk, :mod:`.kinesis_store`), each shard is read after its delivered
+position, or from the original creation time if none was delivered yet; what was buffered
+but not delivered is read again. A kill between an object's write and its position's
+delivers that batch again under another key: at-least-once, the ETL dedupes on
+``transaction_id``. A delivery stream deleted while the loop runs forgets its positions.
+
 No loss or duplicates from the loop itself: each shard is read forward from its own
 position (re-opened after the last record read if an iterator fails), a batch's key is fixed
 when it is sealed so a retried put overwrites rather than adds, and reading waits until the
@@ -40,7 +51,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+from fraudstack.localaws.s3_store import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +134,7 @@ class _Pipe:
     described: float
     iterators: dict[str, str | None] = field(default_factory=dict)
     last_read: dict[str, str] = field(default_factory=dict)
+    delivered: dict[str, str] = field(default_factory=dict)
     buffer: list[_Record] = field(default_factory=list)
     buffered_bytes: int = 0
     first_buffered: float = 0.0
@@ -155,6 +170,7 @@ class FirehoseDelivery:
         idle_poll_s: float = 1.0,
         discover_s: float = 1.0,
         describe_s: float = DESCRIBE_EVERY_S,
+        positions: Path | None = None,
     ) -> None:
         self._firehose = firehose
         self._kinesis = kinesis
@@ -163,6 +179,7 @@ class FirehoseDelivery:
         self._idle_poll_s = idle_poll_s
         self._discover_s = discover_s
         self._describe_s = describe_s
+        self._positions = positions
         self._pipes: dict[str, _Pipe] = {}
         self._discovered = 0.0
         self._sealing_all = False  # set while draining: every buffer is due
@@ -266,7 +283,7 @@ class FirehoseDelivery:
             pipe = self._pipes.get(arn)
             if pipe is None:
                 stream_arn = description["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"]
-                self._pipes[arn] = _Pipe(
+                pipe = _Pipe(
                     name=name,
                     version_id=version_id,
                     stream_arn=stream_arn,
@@ -275,7 +292,8 @@ class FirehoseDelivery:
                     destination=_Destination.from_description(description),
                     described=now,
                 )
-                log.info("firehose: delivering %s", name)
+                self._resume(pipe)
+                self._pipes[arn] = pipe
                 continue
             pipe.described = now
             if version_id != pipe.version_id:  # UpdateDestination: the next seal uses the new hints
@@ -283,7 +301,47 @@ class FirehoseDelivery:
                 pipe.destination = _Destination.from_description(description)
                 log.info("firehose %s: destination version %s: %s", name, version_id, pipe.destination)
         for arn in set(self._pipes) - arns:  # deleted: AWS drops its buffer too
-            log.info("firehose: %s deleted; stopped delivering", self._pipes.pop(arn).name)
+            gone = self._pipes.pop(arn).name
+            if self._positions is not None:
+                self._position_file(gone).unlink(missing_ok=True)
+            log.info("firehose: %s deleted; stopped delivering", gone)
+
+    # --- positions ----------------------------------------------------------------------------
+    def _position_file(self, name: str) -> Path:
+        assert self._positions is not None
+        return self._positions / f"{name}.json"
+
+    def _resume(self, pipe: _Pipe) -> None:
+        """Continue where a delivery stream of this name and source left off before a restart."""
+        if self._positions is None:
+            return
+        path = self._position_file(pipe.name)
+        stored = json.loads(path.read_bytes()) if path.exists() else None
+        if stored is not None and stored["stream_arn"] == pipe.stream_arn:
+            pipe.created = datetime.fromisoformat(stored["created"])
+            pipe.delivered = dict(stored["delivered"])
+            pipe.last_read = dict(pipe.delivered)
+            log.info("firehose: delivering %s, resumed after %s", pipe.name, pipe.delivered or "nothing")
+            return
+        self._save_positions(pipe)
+        log.info("firehose: delivering %s", pipe.name)
+
+    def _save_positions(self, pipe: _Pipe) -> None:
+        if self._positions is None:
+            return
+        state = {
+            "stream_arn": pipe.stream_arn,
+            "created": pipe.created.isoformat(),
+            "delivered": pipe.delivered,
+        }
+        write_atomically(self._position_file(pipe.name), json.dumps(state).encode())
+
+    def _delivered(self, pipe: _Pipe, batch: _Batch) -> None:
+        """The batch is in S3: move its shards' delivered positions past it, then forget it."""
+        for record in batch.records:  # in read order: the last of each shard wins
+            pipe.delivered[record.shard_id] = record.sequence_number
+        self._save_positions(pipe)
+        pipe.pending = None
 
     def _refresh_shards(self, pipe: _Pipe) -> None:
         kwargs: dict[str, Any] = {"StreamName": pipe.stream_name}
@@ -365,7 +423,7 @@ class FirehoseDelivery:
                 destination.bucket,
                 batch.key,
             )
-            pipe.pending = None
+            self._delivered(pipe, batch)
             return
         except Exception as exc:
             batch.attempts += 1
@@ -411,4 +469,4 @@ class FirehoseDelivery:
             destination.bucket,
             key,
         )
-        pipe.pending = None
+        self._delivered(pipe, batch)

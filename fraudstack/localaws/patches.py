@@ -45,6 +45,10 @@ The patches:
   POST uploads all go through) and ``delete_object`` (DeleteObject, DeleteObjects) note what
   they changed; ``s3-durable-request`` wraps the server's WSGI entry point so those changes
   are on disk before the response is sent.
+- ``kinesis-durable-*``: Kinesis streams survive an emulator restart (:mod:`.kinesis_store`).
+  ``CreateStream`` and ``DeleteStream`` note the stream; ``Stream.put_record`` (which PutRecord
+  and PutRecords both go through) appends the record it stored to its shard's log before
+  returning, so before the response is sent.
 
 Known limit kept as is: a ``.sync`` Glue task's raw output holds datetimes (StartedOn ...),
 which makes moto's ``DescribeExecution`` fail to serialise the output; definitions select
@@ -67,6 +71,7 @@ from typing import Any
 import moto
 
 from fraudstack.localaws.glue_runner import GlueRunner, JobRun
+from fraudstack.localaws.kinesis_store import KinesisStore
 from fraudstack.localaws.lambda_runtime import FunctionSpec, LambdaRuntime
 from fraudstack.localaws.s3_store import S3Store
 
@@ -124,6 +129,9 @@ TARGETS: tuple[Target, ...] = (
     Target("s3-durable-delete-bucket", "moto.s3.models", "S3Backend", "delete_bucket"),
     Target("s3-durable-put-object", "moto.s3.models", "S3Backend", "put_object"),
     Target("s3-durable-delete-object", "moto.s3.models", "S3Backend", "delete_object"),
+    Target("kinesis-durable-create-stream", "moto.kinesis.models", "KinesisBackend", "create_stream"),
+    Target("kinesis-durable-delete-stream", "moto.kinesis.models", "KinesisBackend", "delete_stream"),
+    Target("kinesis-durable-put", "moto.kinesis.models", "Stream", "put_record"),
     Target("s3-durable-request", "moto.moto_server.werkzeug_app", "DomainDispatcherApplication", "__call__"),
 )
 
@@ -139,7 +147,9 @@ def check_version() -> None:
         )
 
 
-def apply(lambda_runtime: LambdaRuntime, glue_runner: GlueRunner, s3_store: S3Store) -> list[str]:
+def apply(
+    lambda_runtime: LambdaRuntime, glue_runner: GlueRunner, s3_store: S3Store, kinesis_store: KinesisStore
+) -> list[str]:
     """Apply every patch (idempotent); returns the patch names. Raises :class:`PatchError`."""
     check_version()
     resolved = {t.patch: t.resolve() for t in TARGETS}  # all targets checked before any change
@@ -161,6 +171,13 @@ def apply(lambda_runtime: LambdaRuntime, glue_runner: GlueRunner, s3_store: S3St
         "s3-durable-put-object": _s3_object_change(resolved["s3-durable-put-object"][1], s3_store),
         "s3-durable-delete-object": _s3_object_change(resolved["s3-durable-delete-object"][1], s3_store),
         "s3-durable-request": _s3_durable_request(resolved["s3-durable-request"][1], s3_store),
+        "kinesis-durable-create-stream": _kinesis_stream_change(
+            resolved["kinesis-durable-create-stream"][1], kinesis_store.created
+        ),
+        "kinesis-durable-delete-stream": _kinesis_stream_change(
+            resolved["kinesis-durable-delete-stream"][1], kinesis_store.deleted
+        ),
+        "kinesis-durable-put": _kinesis_durable_put(resolved["kinesis-durable-put"][1], kinesis_store),
     }
     with _applied_lock:
         _enable_step_functions_execution()
@@ -451,6 +468,31 @@ def _kinesis_sequence_at(self: Any, at_timestamp: float) -> int:
             return 0
         found = next((r for r in reversed(records.values()) if r.created_at < at_timestamp), None)
         return found.sequence_number  # type: ignore[union-attr]
+
+
+def _kinesis_stream_change(original: Callable[..., Any], note: Callable[[Any], None]) -> Callable[..., Any]:
+    """CreateStream / DeleteStream: moto's own, then the store notes the stream it returned."""
+
+    @functools.wraps(original)
+    def change_stream(self: Any, *args: Any, **kwargs: Any) -> Any:
+        stream = original(self, *args, **kwargs)
+        note(stream)
+        return stream
+
+    return change_stream
+
+
+def _kinesis_durable_put(original: Callable[..., tuple[str, str]], store: KinesisStore) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def put_record(self: Any, *args: Any, **kwargs: Any) -> tuple[str, str]:
+        """moto's put, then the stored record (its number and arrival time) goes to the shard's log."""
+        sequence_number, shard_id = original(self, *args, **kwargs)
+        with _kinesis_lock:
+            record = self.shards[shard_id].records[int(sequence_number)]
+        store.appended(self, shard_id, record)
+        return sequence_number, shard_id
+
+    return put_record
 
 
 # --- SQS -----------------------------------------------------------------------------------------

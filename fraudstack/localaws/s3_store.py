@@ -116,7 +116,7 @@ class S3Store:
             "region": bucket.region_name,
             "created": bucket.creation_date.isoformat(),
         }
-        _replace(folder / "bucket.json", json.dumps(record).encode())
+        write_atomically(folder / "bucket.json", json.dumps(record).encode())
 
     def _write_object(self, bucket_name: str, key_name: str, bucket: Any) -> None:
         from moto.s3.models import FakeKey
@@ -139,7 +139,7 @@ class S3Store:
             "checksum_type": key.checksum_type,  # COMPOSITE for multipart: clients validate accordingly
             "checksum_parts": key.checksum_parts,
         }
-        _replace(path, json.dumps(header).encode() + b"\n" + key.value)
+        write_atomically(path, json.dumps(header).encode() + b"\n" + key.value)
 
     # --- restoring ---------------------------------------------------------------------------------
     def restore(self) -> Restored:
@@ -190,7 +190,7 @@ class S3Store:
         key.last_modified = datetime.fromisoformat(header["last_modified"])
 
 
-def _replace(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (a temporary file renamed over it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f"{path.name}.tmp")

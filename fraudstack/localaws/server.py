@@ -9,7 +9,11 @@ server (threaded werkzeug) until SIGTERM/SIGINT, after:
 - applying :mod:`.patches` (Lambda runs handlers, Glue runs scripts, Step Functions executes);
 - starting the Firehose delivery loop as a thread that is a client of this server;
 - restoring S3 from ``$FRAUDSTACK_STATE_DIR/emulator/s3``, where every change is written
-  through (:mod:`.s3_store`), so the lake and the model registry survive a restart.
+  through (:mod:`.s3_store`), so the lake and the model registry survive a restart;
+- restoring Kinesis streams with their records from ``$FRAUDSTACK_STATE_DIR/emulator/kinesis``,
+  where every accepted record is logged (:mod:`.kinesis_store`), and the Firehose delivery's
+  positions from ``$FRAUDSTACK_STATE_DIR/emulator/firehose`` (:mod:`.firehose_delivery`), so
+  records the bridge handed over reach the lake even after a ``kill -9``.
 
 On exit it kills the Lambda/Glue child processes still running. Logs go to stderr.
 """
@@ -23,6 +27,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +38,7 @@ from fraudstack.aws import client
 from fraudstack.localaws import children, patches
 from fraudstack.localaws.firehose_delivery import FirehoseDelivery
 from fraudstack.localaws.glue_runner import GlueRunner
+from fraudstack.localaws.kinesis_store import KinesisStore
 from fraudstack.localaws.lambda_runtime import LambdaRuntime
 from fraudstack.localaws.s3_store import S3Store
 from fraudstack.settings import Settings, load_settings
@@ -50,14 +56,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def install(settings: Settings, endpoint_url: str) -> tuple[FirehoseDelivery, list[str]]:
-    """Apply the moto patches for a server at ``endpoint_url``, restore S3; return the Firehose loop."""
+    """Apply the moto patches at ``endpoint_url``, restore S3 and Kinesis; return the Firehose loop."""
     local = settings.model_copy(update={"aws_endpoint_url": endpoint_url, "target": "embedded"})
     work_dir = settings.state_path / "localaws"
     store = S3Store(s3_state_dir(settings))
+    kinesis = KinesisStore(settings.state_path / "emulator" / "kinesis")
     applied = patches.apply(
         LambdaRuntime(work_dir / "lambda", endpoint_url),
         GlueRunner(work_dir / "glue", endpoint_url, settings.aws_region, client("s3", local)),
         store,
+        kinesis,
     )
     restored = store.restore()
     log.info(
@@ -67,7 +75,21 @@ def install(settings: Settings, endpoint_url: str) -> tuple[FirehoseDelivery, li
         restored.objects,
         restored.seconds,
     )
-    delivery = FirehoseDelivery(client("firehose", local), client("kinesis", local), client("s3", local))
+    streams = kinesis.restore()
+    log.info(
+        "Kinesis restored from %s: %d streams, %d records (%d past retention dropped) in %.1fs",
+        kinesis.root,
+        streams.streams,
+        streams.records,
+        streams.expired,
+        streams.seconds,
+    )
+    delivery = FirehoseDelivery(
+        client("firehose", local),
+        client("kinesis", local),
+        client("s3", local),
+        positions=settings.state_path / "emulator" / "firehose",
+    )
     return delivery, applied
 
 
@@ -106,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
 
 #: Seconds a graceful stop spends delivering Firehose's buffers (``stack down`` waits 15).
 DRAIN_TIMEOUT_S = 10.0
+#: A stop signal repeated within this many seconds is the same stop (see :func:`_graceful`).
+REPEAT_WINDOW_S = 1.0
 
 
 def _graceful(
@@ -113,24 +137,34 @@ def _graceful(
 ) -> Callable[[int, Any], None]:
     """The emulator's SIGTERM/SIGINT handler: deliver Firehose's buffers, then exit.
 
-    Kinesis and the Firehose buffers are in memory: records the bridge handed over (and
-    committed in Kafka) would go with the process. The drain runs on a thread because it
-    talks to this server's own HTTP API, which the main thread keeps serving meanwhile; a
-    second signal (or the drain's end) exits at once.
+    Records the bridge handed over (and committed in Kafka) are on disk and would be
+    delivered after a restart anyway; draining delivers them now, so that S3 is complete
+    while the emulator is down (``stack down``, then reading the lake's files). The drain
+    runs on a thread because it talks to this server's own HTTP API, which the main thread
+    keeps serving meanwhile; the drain's end, or a second signal, exits at once. A second
+    signal within :data:`REPEAT_WINDOW_S` of the first is the same request, not an
+    impatient operator: ``stack down`` signals the process group and then the process, and
+    when the handler ran between the two, the second one used to exit before the drain.
     """
     stopping = threading.Event()
+    drained = threading.Event()
+    first_signal = [0.0]
 
     def finish() -> None:
         stop.set()
         thread.join(timeout=5)
         delivered = delivery.drain(DRAIN_TIMEOUT_S)
         log.info("firehose buffers %s before stopping", "delivered" if delivered else "NOT all delivered")
+        drained.set()
         _thread.interrupt_main(signal.SIGTERM)
 
     def handler(_signum: int, _frame: Any) -> None:
         if stopping.is_set():
-            sys.exit(0)
+            if drained.is_set() or time.monotonic() - first_signal[0] >= REPEAT_WINDOW_S:
+                sys.exit(0)
+            return
         stopping.set()
+        first_signal[0] = time.monotonic()
         threading.Thread(target=finish, name="firehose-drain", daemon=True).start()
 
     return handler

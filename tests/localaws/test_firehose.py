@@ -24,12 +24,23 @@ _KEY = re.compile(
 
 
 def make_pipeline(
-    aws: Aws, bucket: str, shards: int, size_mb: int, interval_s: int, gzip_: bool
+    aws: Aws,
+    bucket: str,
+    shards: int,
+    size_mb: int,
+    interval_s: int,
+    gzip_: bool,
+    names: tuple[str, str] | None = None,
 ) -> tuple[str, str]:
-    """A Kinesis stream and a delivery stream reading it into ``bucket`` under ``raw/``."""
-    stream, delivery = unique("tx"), unique("raw-delivery")
+    """A Kinesis stream and a delivery stream reading it into ``bucket`` under ``raw/``.
+
+    With ``names`` (stream, delivery stream), the stream exists already: only the delivery
+    stream is created, as ``deploy`` does after an emulator restart.
+    """
+    stream, delivery = names or (unique("tx"), unique("raw-delivery"))
     kinesis = aws("kinesis")
-    kinesis.create_stream(StreamName=stream, ShardCount=shards)
+    if names is None:
+        kinesis.create_stream(StreamName=stream, ShardCount=shards)
     stream_arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
     aws("firehose").create_delivery_stream(
         DeliveryStreamName=delivery,

@@ -23,13 +23,19 @@ import pytest
 
 from fraudstack.localaws import patches
 from fraudstack.localaws.glue_runner import GlueRunner
+from fraudstack.localaws.kinesis_store import KinesisStore
 from fraudstack.localaws.lambda_runtime import LambdaRuntime
 from fraudstack.localaws.s3_store import S3Store
 from tests.conftest import RunningStack
 from tests.support.emulator import Aws, unique
 
 REPO = Path(__file__).resolve().parents[2]
-KINESIS_PATCHES = {t.patch for t in patches.TARGETS if t.patch.startswith("kinesis-")}
+#: The shard index patches (``kinesis-durable-*``, the on-disk log, has test_kinesis_durable.py).
+KINESIS_PATCHES = {
+    t.patch
+    for t in patches.TARGETS
+    if t.patch.startswith("kinesis-") and not t.patch.startswith("kinesis-durable-")
+}
 
 
 # --- one scenario, run on the emulator and on unpatched moto --------------------------------------
@@ -212,6 +218,7 @@ def shard_class(tmp_path_factory: pytest.TempPathFactory) -> Any:
         LambdaRuntime(work / "lambda", "http://127.0.0.1:1"),
         GlueRunner(work / "glue", "http://127.0.0.1:1", "us-east-1", s3_client=None),
         S3Store(work / "s3"),
+        KinesisStore(work / "kinesis"),
     )
     from moto.kinesis.models import Shard
 

@@ -18,6 +18,7 @@ from moto import mock_aws
 
 from fraudstack.localaws import patches
 from fraudstack.localaws.glue_runner import GlueRunner
+from fraudstack.localaws.kinesis_store import KinesisStore
 from fraudstack.localaws.lambda_runtime import LambdaRuntime
 from fraudstack.localaws.s3_store import S3Store
 
@@ -28,6 +29,7 @@ def test_every_patch_applies(tmp_path: Path) -> None:
         LambdaRuntime(tmp_path / "lambda", "http://127.0.0.1:1"),
         GlueRunner(tmp_path / "glue", "http://127.0.0.1:1", "us-east-1", s3_client=None),
         S3Store(tmp_path / "s3"),
+        KinesisStore(tmp_path / "kinesis"),
     )
     assert set(names) >= {t.patch for t in patches.TARGETS}
     assert all(patches.applied(t) for t in patches.TARGETS)
@@ -50,6 +52,7 @@ def sqs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         LambdaRuntime(tmp_path / "lambda", "http://127.0.0.1:1"),
         GlueRunner(tmp_path / "glue", "http://127.0.0.1:1", "us-east-1", s3_client=None),
         S3Store(tmp_path / "s3"),
+        KinesisStore(tmp_path / "kinesis"),
     )
     for name in [n for n in os.environ if n.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE"))]:
         monkeypatch.delenv(name)
