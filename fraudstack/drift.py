@@ -33,28 +33,44 @@ import pandas as pd
 
 from fraudstack.errors import FraudstackError
 from fraudstack.features import compute_features
-from fraudstack.features.definitions import LOOKBACK
+from fraudstack.features.definitions import ENTITY_FEATURES, LOOKBACK
 from fraudstack.model.drift import Drift, measure, status
-from fraudstack.model.registry import load_current_model
+from fraudstack.model.registry import current_version, load_current_model
 from fraudstack.observability import MetricsPublisher
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect
 
 TABLE = "model_drift"
+_PROFILE_FEATURES = frozenset(f.name for group in ENTITY_FEATURES.values() for f in group)
 COLUMNS = ("model_version", "window_start", "window_end", "metric", "kind", "psi", "status", "window_rows")
 
-#: The window's cards with their history: each fact's input columns, from the star schema.
-_HISTORY = """
+#: Each fact's input columns (:data:`STAR_NAMES`), from the star schema; retraining reads them too.
+STAR_SELECT = """
 SELECT f.transaction_id, f.event_ts, f.amount, c.account_created, f.card_id, f.lat, f.lon, l.country,
-  f.device_id, f.ip_address, f.merchant_id, f.ip_is_vpn, m.merchant_category_code, f.channel, f.entry_mode
+  f.device_id, f.ip_address, f.merchant_id, f.ip_is_vpn, m.merchant_category_code, f.channel, f.entry_mode,
+  f.customer_id
 FROM fact_transactions AS f
 JOIN dim_customer AS c ON c.customer_id = f.customer_id
 JOIN dim_merchant AS m ON m.merchant_id = f.merchant_id
 JOIN dim_location AS l ON l.location_key = f.location_key
-WHERE f.event_ts >= %s AND f.event_ts < %s
+"""
+#: The window's cards with their history (a model of card features only).
+_HISTORY = (
+    STAR_SELECT
+    + """WHERE f.event_ts >= %s AND f.event_ts < %s
   AND f.card_id IN (SELECT w.card_id FROM fact_transactions AS w WHERE w.event_ts >= %s AND w.event_ts < %s)
 """
-_NAMES = (
+)
+#: Every transaction of the history span: a merchant's, device's, IP's or customer's profile
+#: needs all its cards' transactions, not only those of the window's cards.
+_ALL_HISTORY = STAR_SELECT + "WHERE f.event_ts >= %s AND f.event_ts < %s\n"
+#: The fraud verdicts known by the window's end, for the delayed-label features.
+_KNOWN_FRAUD = """
+SELECT l.transaction_id, l.known_at FROM fact_labels AS l
+JOIN fact_transactions AS f ON f.transaction_id = l.transaction_id
+WHERE l.is_fraud AND l.known_at < %s AND f.event_ts >= %s AND f.event_ts < %s
+"""
+STAR_NAMES = (
     "transaction_id",
     "event_time",
     "amount",
@@ -70,6 +86,7 @@ _NAMES = (
     "merchant_category_code",
     "channel",
     "entry_mode",
+    "customer_id",
 )
 
 
@@ -120,12 +137,27 @@ class DriftRun:
         )
 
 
-def window_history(settings: Settings, since: datetime, until: datetime) -> pd.DataFrame:
-    """The window's cards' transactions from ``LOOKBACK`` before ``since`` to ``until``, schema columns."""
+def window_history(
+    settings: Settings, since: datetime, until: datetime, every_card: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The history from ``LOOKBACK`` before ``since`` to ``until`` (schema columns) and the label
+    events known by ``until``: the window's cards' transactions, or ``every_card``'s for a
+    model with entity profiles."""
     history_from = since - timedelta(microseconds=LOOKBACK)
     with connect(settings) as wh:
-        rows = wh.query(_HISTORY, (history_from, until, since, until))
-    return pd.DataFrame(rows, columns=list(_NAMES))
+        if every_card:
+            rows = wh.query(_ALL_HISTORY, (history_from, until))
+        else:
+            rows = wh.query(_HISTORY, (history_from, until, since, until))
+        known = wh.query(_KNOWN_FRAUD, (until, history_from, until))
+    labels = pd.DataFrame(
+        {
+            "transaction_id": pd.Series([r[0] for r in known], dtype=str),
+            "is_fraud": pd.Series([True] * len(known), dtype=bool),
+            "known_at": pd.to_datetime(pd.Series([r[1] for r in known], dtype=object), utc=True),
+        }
+    )
+    return pd.DataFrame(rows, columns=list(STAR_NAMES)), labels
 
 
 def measure_window(settings: Settings, since: datetime, until: datetime) -> DriftRun:
@@ -137,7 +169,8 @@ def measure_window(settings: Settings, since: datetime, until: datetime) -> Drif
             f"model {model.version} has no drift reference (trained before drift monitoring): retrain it"
         )
     started = time.perf_counter()
-    history = window_history(settings, since, until)
+    profiles = bool(set(model.features) & _PROFILE_FEATURES)
+    history, labels = window_history(settings, since, until, every_card=profiles)
     read = time.perf_counter()
     run = DriftRun(model.version, since, until, Drift(0, {}, None), history_rows=len(history))
     run.read_s = read - started
@@ -145,7 +178,7 @@ def measure_window(settings: Settings, since: datetime, until: datetime) -> Drif
         return run
     times = pd.to_datetime(history["event_time"], utc=True)
     new = ((times >= since) & (times < until)).to_numpy()
-    features = compute_features(history)[new]
+    features = compute_features(history, labels)[new]
     computed = time.perf_counter()
     scores = model.score(features)
     run.drift = measure(reference, features, np.asarray(scores))
@@ -186,3 +219,31 @@ def run(settings: Settings, since: datetime, until: datetime | None = None) -> D
     store(settings, window)
     window.store_s = time.perf_counter() - started
     return window
+
+
+#: The pipeline's window: a whole day, as docs/model-lifecycle.md says why (one hour reads the clock).
+PIPELINE_WINDOW = timedelta(hours=24)
+
+
+def latest_event(settings: Settings) -> datetime | None:
+    """The newest transaction the warehouse holds (None when it holds none)."""
+    with connect(settings) as wh:
+        newest = wh.query("SELECT max(event_ts) FROM fact_transactions")[0][0]
+    return None if newest is None else newest.astimezone(UTC)
+
+
+def run_after_inference(settings: Settings) -> DriftRun | None:
+    """The pipeline's drift step: the day up to the newest transaction loaded, if a model is current.
+
+    Why the newest transaction and not the clock: on live traffic they are minutes apart,
+    while a replayed or back-filled run (the simulator's days, a late batch) is measured on
+    its own day rather than on an empty window. Before the first model there is nothing to
+    compare with, and the pipeline must not fail for it: None.
+    """
+    if current_version(settings) is None:
+        return None
+    newest = latest_event(settings)
+    if newest is None:
+        return None
+    until = newest + timedelta(microseconds=1)
+    return run(settings, until - PIPELINE_WINDOW, until)

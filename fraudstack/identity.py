@@ -71,7 +71,10 @@ class PipelineNames:
     alert_function: str
     etl_job: str
     inference_job: str
+    drift_job: str
+    retraining_job: str
     state_machine: str
+    retraining_machine: str
 
 
 def pipeline_names(settings: Settings) -> PipelineNames:
@@ -79,5 +82,8 @@ def pipeline_names(settings: Settings) -> PipelineNames:
         alert_function=f"{settings.sns_topic}-handler",
         etl_job=f"{settings.bucket}-etl-cleaning",
         inference_job=f"{settings.bucket}-ml-inference",
+        drift_job=f"{settings.bucket}-model-drift",
+        retraining_job=f"{settings.bucket}-retraining",
         state_machine=f"{settings.bucket}-fraud-pipeline",
+        retraining_machine=f"{settings.bucket}-model-retraining",
     )

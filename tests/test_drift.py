@@ -15,7 +15,8 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -26,6 +27,7 @@ from fraudstack.features import compute_features
 from fraudstack.model import registry
 from fraudstack.model.data import simulated
 from fraudstack.model.drift import measure
+from fraudstack.model.inference import NO_LABELS
 from fraudstack.model.scoring import FraudModel
 from fraudstack.model.training import TrainConfig, train
 from fraudstack.settings import Settings
@@ -94,8 +96,9 @@ def test_drift_of_a_window_is_published_and_stored(loaded: Loaded) -> None:
     in_window = ((frame["event_time"] >= WINDOW[0]) & (frame["event_time"] < WINDOW[1])).to_numpy()
     assert f"drift of {in_window.sum():,} transactions against model {model.version}" in done.stdout
 
-    # The PSI of the batch features of all events (each card's whole history in memory).
-    features = compute_features(frame)[in_window]
+    # The PSI of the batch features of all events (each card's and entity's whole history in
+    # memory; no label is known: the test loads no fact_labels).
+    features = compute_features(frame, NO_LABELS)[in_window]
     expected = measure(model.manifest["reference"], features, model.score(features))
     stored = _stored(settings)
     assert set(stored) == {*expected.features, "score"}
@@ -149,3 +152,42 @@ def test_bad_windows_are_one_line(loaded: Loaded) -> None:
         assert message in done.stderr
     empty = _drift(loaded.settings, "--since", "2030-01-01", "--until", "2030-01-02")
     assert empty.returncode == 0 and "no transactions" in empty.stdout
+
+
+def _glue_drift_job(settings: Settings) -> subprocess.CompletedProcess[str]:
+    """The pipeline's drift step as the local Glue runner starts it (``python script --JOB_NAME``)."""
+    script = Path(__file__).resolve().parents[1] / "glue" / "model_drift_job.py"
+    return subprocess.run(
+        [sys.executable, str(script), "--JOB_NAME", "model-drift"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **settings.subprocess_env()},
+        timeout=300,
+        check=False,
+    )
+
+
+def test_the_pipeline_step_measures_the_day_up_to_the_newest_transaction(loaded: Loaded) -> None:
+    settings, frame = loaded.settings, loaded.frame
+    done = _glue_drift_job(settings)
+    assert done.returncode == 0, done.stderr
+    newest = frame["event_time"].max().to_pydatetime()
+    until = newest + timedelta(microseconds=1)
+    in_window = ((frame["event_time"] >= until - timedelta(hours=24)) & (frame["event_time"] < until)).sum()
+    assert f"drift of {in_window:,} transactions against model {loaded.model.version}" in done.stdout
+    with connect(settings) as wh:
+        rows = wh.query(
+            "SELECT count(*), min(window_rows) FROM model_drift WHERE window_start = %s AND window_end = %s",
+            (until - timedelta(hours=24), until),
+        )
+    assert rows[0] == (len(loaded.model.manifest["reference"]["features"]) + 1, in_window)
+
+
+def test_the_pipeline_step_before_any_model_does_nothing_and_succeeds(loaded: Loaded) -> None:
+    """The first pipeline runs precede the first model: the step must not fail them."""
+    tag = uuid.uuid4().hex[:8]
+    empty = loaded.settings.model_copy(update={"artifacts_bucket": f"drift-none-{tag}"})
+    client("s3", empty).create_bucket(Bucket=empty.artifacts_bucket)
+    done = _glue_drift_job(empty)
+    assert done.returncode == 0, done.stderr
+    assert "no current model" in done.stdout

@@ -172,6 +172,12 @@ def current_version(settings: Settings, s3: Any | None = None) -> str | None:
     return None if raw is None else str(json.loads(raw)["version"])
 
 
+def pointer(settings: Settings) -> dict[str, Any] | None:
+    """The ``current`` pointer (version, the version it replaced, by which action, why), or None."""
+    raw = _get(settings, POINTER_KEY)
+    return None if raw is None else dict(json.loads(raw))
+
+
 def _put_json(settings: Settings, key: str, value: dict[str, Any]) -> None:
     with _s3_errors(settings):
         client("s3", settings).put_object(

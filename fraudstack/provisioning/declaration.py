@@ -24,8 +24,10 @@ from fraudstack.provisioning.base import Resource, Statement
 from fraudstack.provisioning.packaging import REPO_ROOT
 from fraudstack.provisioning.policies import (
     alert_handler_statements,
+    drift_job_statements,
     firehose_statements,
     glue_statements,
+    retraining_job_statements,
 )
 from fraudstack.provisioning.resources import (
     Bucket,
@@ -47,7 +49,8 @@ from fraudstack.warehouse import secret
 
 @dataclass(frozen=True)
 class BatchPipeline:
-    """The batch pipeline: two Glue jobs, the alert Lambda and the state machine, each with its role."""
+    """The batch pipeline (three Glue jobs, the alert Lambda, its state machine) and retraining
+    (a Glue job and its state machine), each with its role."""
 
     etl_role: IamRole
     etl: GlueJob
@@ -55,12 +58,18 @@ class BatchPipeline:
     inference: GlueJob
     alert_role: IamRole
     alert_handler: LambdaFunction
+    drift_role: IamRole
+    drift: GlueJob
     machine_role: IamRole
     machine: StateMachine
+    retraining_role: IamRole
+    retraining: GlueJob
+    retraining_machine_role: IamRole
+    retraining_machine: StateMachine
 
     @property
     def jobs(self) -> tuple[GlueJob, ...]:
-        return (self.etl, self.inference)
+        return (self.etl, self.inference, self.drift, self.retraining)
 
     @property
     def resources(self) -> tuple[Resource, ...]:
@@ -72,8 +81,14 @@ class BatchPipeline:
             self.inference,
             self.alert_role,
             self.alert_handler,
+            self.drift_role,
+            self.drift,
             self.machine_role,
             self.machine,
+            self.retraining_role,
+            self.retraining,
+            self.retraining_machine_role,
+            self.retraining_machine,
         )
 
 
@@ -215,6 +230,20 @@ def _batch_pipeline(
             ("FRAUDSTACK_METRICS_NAMESPACE", settings.metrics_namespace),  # the PutMetricData condition's
         ),
     )
+    drift_role = IamRole(
+        logical_id="ModelDriftJobRole",
+        name=f"{names.drift_job}-role",
+        service="glue.amazonaws.com",
+        statements=drift_job_statements(artifacts, warehouse),
+    )
+    drift = GlueJob(
+        logical_id="ModelDriftJob",
+        name=names.drift_job,
+        script=REPO_ROOT / "glue" / "model_drift_job.py",
+        artifacts=artifacts,
+        role=drift_role,
+        timeout_minutes=15,
+    )
     machine_role = IamRole(
         logical_id="PipelineStateMachineRole",
         name=f"{names.state_machine}-role",
@@ -222,7 +251,7 @@ def _batch_pipeline(
         statements=(
             Statement(
                 ("glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"),
-                (etl.arn, inference.arn),
+                (etl.arn, inference.arn, drift.arn),
             ),
             Statement(("lambda:InvokeFunction",), (handler.arn,)),
             Statement(("sns:Publish",), (ops.arn,)),
@@ -236,7 +265,44 @@ def _batch_pipeline(
         substitutions=(
             ("EtlJobName", names.etl_job),
             ("InferenceJobName", names.inference_job),
+            ("DriftJobName", names.drift_job),
             ("AlertFunctionArn", handler.arn),
+            ("OpsTopicArn", ops.arn),
+        ),
+    )
+    retraining_role = IamRole(
+        logical_id="RetrainingJobRole",
+        name=f"{names.retraining_job}-role",
+        service="glue.amazonaws.com",
+        statements=retraining_job_statements(artifacts, warehouse),
+    )
+    retraining = GlueJob(
+        logical_id="RetrainingJob",
+        name=names.retraining_job,
+        script=REPO_ROOT / "glue" / "retraining_job.py",
+        artifacts=artifacts,
+        role=retraining_role,
+        timeout_minutes=60,
+    )
+    retraining_machine_role = IamRole(
+        logical_id="RetrainingStateMachineRole",
+        name=f"{names.retraining_machine}-role",
+        service="states.amazonaws.com",
+        statements=(
+            Statement(
+                ("glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"),
+                (retraining.arn,),
+            ),
+            Statement(("sns:Publish",), (ops.arn,)),
+        ),
+    )
+    retraining_machine = StateMachine(
+        logical_id="RetrainingMachine",
+        name=names.retraining_machine,
+        definition=REPO_ROOT / "statemachine" / "retraining.asl.json",
+        role=retraining_machine_role,
+        substitutions=(
+            ("RetrainingJobName", names.retraining_job),
             ("OpsTopicArn", ops.arn),
         ),
     )
@@ -247,8 +313,14 @@ def _batch_pipeline(
         inference=inference,
         alert_role=alert_role,
         alert_handler=handler,
+        drift_role=drift_role,
+        drift=drift,
         machine_role=machine_role,
         machine=machine,
+        retraining_role=retraining_role,
+        retraining=retraining,
+        retraining_machine_role=retraining_machine_role,
+        retraining_machine=retraining_machine,
     )
 
 

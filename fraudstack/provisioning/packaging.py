@@ -150,7 +150,15 @@ def _sources(paths: Iterable[Path]) -> dict[str, bytes]:
 GLUE_PROVIDED: frozenset[str] = frozenset({"boto3", "botocore", "numpy", "pandas", "pyarrow"})
 #: What they import that Glue 5.0 lacks. The jobs run in private subnets without internet,
 #: so these go to S3 as wheels (:func:`download_wheels`) for ``--additional-python-modules``.
-GLUE_DEPENDENCIES: tuple[str, ...] = ("psycopg2-binary", "pydantic-settings", "xgboost-cpu")
+#: The retraining job adds what training and the gate import: scikit-learn (metrics), PyYAML
+#: (the data module's mapping files).
+GLUE_DEPENDENCIES: tuple[str, ...] = (
+    "psycopg2-binary",
+    "pydantic-settings",
+    "xgboost-cpu",
+    "scikit-learn",
+    "pyyaml",
+)
 
 
 @dataclass(frozen=True)

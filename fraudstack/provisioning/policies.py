@@ -84,8 +84,51 @@ def glue_statements(
             tuple(lake.arn.join(f"/{prefix}*") for prefix in written),
         ),
         read_secret(warehouse),
+        _glue_logs(),
+    )
+
+
+def _glue_logs() -> Statement:
+    return Statement(
+        ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
+        (sub_arn("logs", "log-group:/aws-glue/*"),),
+    )
+
+
+def drift_job_statements(artifacts: Bucket, warehouse: Secret) -> tuple[Statement, ...]:
+    """The drift job: its script, the models and their history, the warehouse; no lake (it
+    reads the warehouse). Its automatic rollback moves ``current`` and records why.
+
+    Its metrics (PutMetricData, conditioned on the namespace) are added on AWS, as for the
+    services (:func:`fraudstack.provisioning.aws.iam.put_metrics`).
+    """
+    history = artifacts.arn.join("/model-history/*")
+    return (
+        Statement(("s3:ListBucket",), (artifacts.arn,)),
         Statement(
-            ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
-            (sub_arn("logs", "log-group:/aws-glue/*"),),
+            ("s3:GetObject",),
+            (artifacts.arn.join("/glue/scripts/*"), artifacts.arn.join("/models/*"), history),
         ),
+        Statement(("s3:PutObject",), (artifacts.arn.join("/models/current.json"), history)),
+        read_secret(warehouse),
+        _glue_logs(),
+    )
+
+
+def retraining_job_statements(artifacts: Bucket, warehouse: Secret) -> tuple[Statement, ...]:
+    """The retraining job: the registry (read, publish, move ``current``, history), its own
+    step files, the warehouse; no lake (it reads the warehouse)."""
+    return (
+        Statement(("s3:ListBucket",), (artifacts.arn,)),
+        Statement(("s3:GetObject",), (artifacts.arn.join("/glue/scripts/*"),)),
+        Statement(
+            ("s3:GetObject", "s3:PutObject"),
+            (
+                artifacts.arn.join("/models/*"),
+                artifacts.arn.join("/model-history/*"),
+                artifacts.arn.join("/retraining/*"),
+            ),
+        ),
+        read_secret(warehouse),
+        _glue_logs(),
     )

@@ -98,13 +98,15 @@ def test_first_run_alerts_every_fraud_of_the_batch_once(scenario: Scenario) -> N
         "CheckForNewFraud",
         "DispatchAlerts",
         "SendAlerts",
+        "MeasureDrift",
     ]
 
 
 def test_rerun_with_nothing_new_sends_nothing(scenario: Scenario) -> None:
     cli = scenario.rerun_cli
     assert cli.returncode == 0, cli.stdout + cli.stderr
-    for state in ("RunDataCleaningJob", "RunMLInferenceJob", "CheckForNewFraud", "NoNewFraud"):
+    states = ("RunDataCleaningJob", "RunMLInferenceJob", "CheckForNewFraud", "NoNewFraud", "MeasureDrift")
+    for state in states:
         assert state in cli.stdout, cli.stdout
     assert "succeeded" in cli.stdout and "0 new fraud alert(s) found" in cli.stdout
     assert scenario.rerun.alerted == [] and scenario.rerun.emails == 0

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import pytest
 
 from fraudstack.aws import client
+from fraudstack.model.registry import current_version
 from fraudstack.pipeline import PipelineRun, run_pipeline
 from fraudstack.provisioning.local import deploy
 from fraudstack.schema import event_to_json_bytes
@@ -78,3 +79,10 @@ def test_pipeline_alerts_exactly_what_the_model_flagged(real_jobs: Settings) -> 
     assert flagged, "the model flags some of the simulated fraud"
     assert sorted(t for t in alerted if t in set(ids)) == sorted(flagged)
     assert len(alerted) == len(set(alerted))
+    # the drift step measured the day up to the newest transaction against the current model
+    with connect(settings) as wh:
+        measured = wh.query(
+            "SELECT count(*) FROM model_drift WHERE model_version = %s AND window_end > %s",
+            (current_version(settings), datetime(2026, 11, 7, tzinfo=UTC)),
+        )[0][0]
+    assert measured > 0

@@ -47,11 +47,12 @@ STARTERS: tuple[Starter, ...] = (
     Starter("BridgeService", parameters.SERVICE_COUNT.name, "0", frozenset({Need.BROKERS})),
     Starter("ScorerService", parameters.SERVICE_COUNT.name, "0", frozenset({Need.BROKERS, Need.MODEL})),
     Starter("DashboardService", parameters.SERVICE_COUNT.name, "0", frozenset({Need.WAREHOUSE})),
-    Starter(
-        "FraudPipelineSchedule",
-        parameters.PIPELINE_SCHEDULE_STATE.name,
-        "DISABLED",
-        frozenset({Need.WAREHOUSE, Need.MODEL}),
+    *(
+        Starter(
+            rule, parameters.PIPELINE_SCHEDULE_STATE.name, "DISABLED", frozenset({Need.WAREHOUSE, Need.MODEL})
+        )
+        # Retraining reads the warehouse and gates against the published model, as the pipeline does.
+        for rule in ("FraudPipelineSchedule", "RetrainingMachineSchedule", "RetrainingMachineOnDrift")
     ),
 )
 

@@ -135,6 +135,8 @@ class ScheduleRule(AwsOnly):
     schedule: dict[str, str]
     state_machine: Arn
     role: IamRole
+    description: str = "Starts the batch pipeline (ETL, inference, alerts, drift)"
+    target_id: str = "pipeline"
 
     kind = "schedule"
     cfn_type = "AWS::Events::Rule"
@@ -142,10 +144,52 @@ class ScheduleRule(AwsOnly):
     def cfn_properties(self) -> dict[str, Any]:
         return {
             "Name": self.name,
-            "Description": "Starts the batch pipeline (ETL, inference, alerts)",
+            "Description": self.description,
             "ScheduleExpression": self.schedule,
             "State": ref(parameters.PIPELINE_SCHEDULE_STATE.name),  # enabled once bootstrapped
             "Targets": [
-                {"Id": "pipeline", "Arn": self.state_machine.cfn, "RoleArn": self.role.arn.cfn, "Input": "{}"}
+                {
+                    "Id": self.target_id,
+                    "Arn": self.state_machine.cfn,
+                    "RoleArn": self.role.arn.cfn,
+                    "Input": "{}",
+                }
+            ],
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmRule(AwsOnly):
+    """An EventBridge rule that starts a state machine when one of ``alarms`` goes into ALARM.
+
+    Why EventBridge and not the alarm's actions: an alarm action can notify SNS or scale, not
+    start an execution; CloudWatch sends every alarm state change to the default event bus.
+    """
+
+    alarms: tuple[str, ...]  # alarm names
+    state_machine: Arn
+    role: IamRole
+    description: str
+
+    kind = "alarm-rule"
+    cfn_type = "AWS::Events::Rule"
+
+    def cfn_properties(self) -> dict[str, Any]:
+        return {
+            "Name": self.name,
+            "Description": self.description,
+            "EventPattern": {
+                "source": ["aws.cloudwatch"],
+                "detail-type": ["CloudWatch Alarm State Change"],
+                "detail": {"alarmName": list(self.alarms), "state": {"value": ["ALARM"]}},
+            },
+            "State": ref(parameters.PIPELINE_SCHEDULE_STATE.name),  # enabled once bootstrapped
+            "Targets": [
+                {
+                    "Id": "retraining",
+                    "Arn": self.state_machine.cfn,
+                    "RoleArn": self.role.arn.cfn,
+                    "Input": '{"started_by": "drift alarm"}',
+                }
             ],
         }

@@ -68,6 +68,11 @@ SERVICE_COUNT = Parameter(
 PIPELINE_SCHEDULE = Parameter(
     "PipelineSchedule", "EventBridge schedule expression that starts the batch pipeline", "rate(1 hour)"
 )
+RETRAINING_SCHEDULE = Parameter(
+    "RetrainingSchedule",
+    "EventBridge schedule expression that starts the retraining state machine (a drift alarm starts it too)",
+    "rate(7 days)",
+)
 PIPELINE_SCHEDULE_STATE = Parameter(
     "PipelineScheduleState",
     "DISABLED until fraudstack deploy has migrated the warehouse and published a model, then ENABLED",

@@ -66,6 +66,18 @@ RUNTIMES: tuple[Runtime, ...] = (
         platform=GLUE_PLATFORM,
     ),
     Runtime(
+        resource="ModelDriftJob",
+        entry="glue/model_drift_job.py",
+        calls=frozenset({"s3", "secretsmanager", "cloudwatch"}),  # cloudwatch: the drift metrics
+        platform=GLUE_PLATFORM,
+    ),
+    Runtime(
+        resource="RetrainingJob",
+        entry="glue/retraining_job.py",
+        calls=frozenset({"s3", "secretsmanager"}),
+        platform=GLUE_PLATFORM,
+    ),
+    Runtime(
         resource="BridgeService",
         entry="fraudstack/cli/bridge.py",
         calls=frozenset({"kinesis", "cloudwatch", "s3"}),  # s3: label events to the lake

@@ -18,12 +18,13 @@ from typing import Any
 import yaml
 
 from fraudstack.errors import ConfigError
+from fraudstack.model.drift import BROKEN_PSI
 from fraudstack.provisioning.aws import brokers, iam, parameters
 from fraudstack.provisioning.aws.brokers import MskCluster
 from fraudstack.provisioning.aws.containers import EcsCluster, FargateService, FargateTask
 from fraudstack.provisioning.aws.dashboard import DashboardAccess, dashboard_url
 from fraudstack.provisioning.aws.lambdas import LambdaLayer
-from fraudstack.provisioning.aws.monitoring import Alarm, Dashboard, LogGroup, Metric, ScheduleRule
+from fraudstack.provisioning.aws.monitoring import Alarm, AlarmRule, Dashboard, LogGroup, Metric, ScheduleRule
 from fraudstack.provisioning.aws.network import (
     HTTPS,
     KAFKA_PORTS,
@@ -337,6 +338,12 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
             statements=(iam.network_interfaces(), iam.put_metrics(settings)),
         ),
         *(_glue_connection_policy(job.role, settings, artifacts, connection) for job in jobs),
+        iam.RolePolicy(
+            logical_id=f"{shared.pipeline.drift.logical_id}MetricsPolicy",
+            name="drift-metrics",
+            role=shared.pipeline.drift.role,
+            statements=(iam.put_metrics(settings),),
+        ),
     ]
     used_parameters: list[Parameter] = [
         parameters.GLUE_LIBRARY_KEY,
@@ -444,6 +451,7 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
         *services,
         *monitoring,
         *_schedule(shared.pipeline.machine),
+        *_retraining_triggers(shared.pipeline.retraining_machine, prefix),
     ]
     used_parameters += [
         parameters.CREATE_KAFKA_CLUSTER,
@@ -457,7 +465,11 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
         parameters.DASHBOARD_CERTIFICATE,
         parameters.DASHBOARD_CLIENTS,
     ]
-    used_parameters += [parameters.PIPELINE_SCHEDULE, parameters.PIPELINE_SCHEDULE_STATE]
+    used_parameters += [
+        parameters.PIPELINE_SCHEDULE,
+        parameters.RETRAINING_SCHEDULE,
+        parameters.PIPELINE_SCHEDULE_STATE,
+    ]
     return AwsDeclaration(
         resources=tuple(resources),
         parameters=tuple(used_parameters),
@@ -549,7 +561,7 @@ def _glue_connection_policy(
 
 @dataclass(frozen=True)
 class _Alarm:
-    """When to notify the ops topic about a watched metric (5-minute periods)."""
+    """When to notify the ops topic about a watched metric (5-minute periods unless ``period_s``)."""
 
     logical_id: str
     name: str
@@ -558,6 +570,17 @@ class _Alarm:
     threshold: float
     periods: int = 1
     missing_data: str = "notBreaching"
+    period_s: int = 300
+
+
+def drift_alarm_names(prefix: str) -> tuple[str, str]:
+    """The feature and score drift alarms' names (the retraining rule listens to their state)."""
+    return f"{prefix}-feature-drift", f"{prefix}-score-drift"
+
+
+#: The drift job runs once per pipeline run (hourly): an hour's period holds one datum, and
+#: a run that published nothing (no model yet) leaves the alarm where it was.
+DRIFT_PERIOD_S = 3600
 
 
 def _monitoring(settings: Settings, shared: Declaration, prefix: str) -> list[Resource]:
@@ -635,6 +658,34 @@ def _monitoring(settings: Settings, shared: Declaration, prefix: str) -> list[Re
             ),
         ),
         (
+            "Highest feature drift (PSI, last day)",
+            Metric(namespace, "MaxFeaturePSI", (("Service", "drift"),), "Maximum"),
+            _Alarm(
+                "FeatureDriftAlarm",
+                drift_alarm_names(prefix)[0],
+                "A feature of the last day's traffic drifted to PSI >= 0.25 against the current "
+                "model's training reference: a broken feature pipeline or data the model was not "
+                "trained for (starts the retraining state machine)",
+                "GreaterThanOrEqualToThreshold",
+                BROKEN_PSI,
+                period_s=DRIFT_PERIOD_S,
+            ),
+        ),
+        (
+            "Score drift (PSI, last day)",
+            Metric(namespace, "ScorePSI", (("Service", "drift"),), "Maximum"),
+            _Alarm(
+                "ScoreDriftAlarm",
+                drift_alarm_names(prefix)[1],
+                "The score distribution of the last day drifted to PSI >= 0.25 against the "
+                "model's test window: its alert rate is no longer the one it was trained for "
+                "(starts the retraining state machine)",
+                "GreaterThanOrEqualToThreshold",
+                BROKEN_PSI,
+                period_s=DRIFT_PERIOD_S,
+            ),
+        ),
+        (
             "Alert handler errors",
             Metric("AWS/Lambda", "Errors", (("FunctionName", handler.name),)),
             _Alarm(
@@ -657,6 +708,7 @@ def _monitoring(settings: Settings, shared: Declaration, prefix: str) -> list[Re
             notify=shared.ops.arn,
             periods=alarm.periods,
             missing_data=alarm.missing_data,
+            period_s=alarm.period_s,
         )
         for _, metric, alarm in watched
         if alarm is not None
@@ -676,6 +728,31 @@ def _schedule(machine: StateMachine) -> list[Resource]:
             schedule=ref(parameters.PIPELINE_SCHEDULE.name),
             state_machine=machine.arn,
             role=role,
+        ),
+    ]
+
+
+def _retraining_triggers(machine: StateMachine, prefix: str) -> list[Resource]:
+    """What starts retraining: a schedule, and either drift alarm going into ALARM."""
+    role = iam.schedule_role(f"{machine.logical_id}TriggerRole", f"{machine.name}-trigger", machine.arn)
+    return [
+        role,
+        ScheduleRule(
+            logical_id=f"{machine.logical_id}Schedule",
+            name=f"{machine.name}-schedule",
+            schedule=ref(parameters.RETRAINING_SCHEDULE.name),
+            state_machine=machine.arn,
+            role=role,
+            description="Starts retraining (build, train, evaluate, gate) on a schedule",
+            target_id="retraining",
+        ),
+        AlarmRule(
+            logical_id=f"{machine.logical_id}OnDrift",
+            name=f"{machine.name}-on-drift",
+            alarms=drift_alarm_names(prefix),
+            state_machine=machine.arn,
+            role=role,
+            description="Starts retraining when a drift alarm (feature or score PSI) goes into ALARM",
         ),
     ]
 

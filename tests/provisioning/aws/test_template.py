@@ -35,6 +35,7 @@ AWS_ONLY_KINDS = {
     "alarm",
     "dashboard",
     "schedule",
+    "alarm-rule",  # starts retraining on a drift alarm (locally: start it by hand or from a test)
     "lambda-layer",  # the handler's third-party dependencies (the venv provides them locally)
     "iam-policy",  # AWS-only statements (VPC ENIs, Glue library) on shared roles
     "iam-role",  # roles of the AWS-only components: Fargate tasks, schedule, Redshift COPY
