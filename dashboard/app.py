@@ -24,7 +24,7 @@ from streamlit import runtime  # noqa: E402
 
 from dashboard import queries, warmup  # noqa: E402
 from dashboard.filters import DIMENSIONS, Filters, default_range  # noqa: E402
-from dashboard.views import Context, alerts, operations, overview, performance, trends  # noqa: E402
+from dashboard.views import Context, alerts, health, operations, overview, performance, trends  # noqa: E402
 from fraudstack.errors import FraudstackError  # noqa: E402
 
 #: URL slug -> (title, renderer), in sidebar order.
@@ -32,6 +32,7 @@ VIEWS: dict[str, tuple[str, Callable[[Context], None]]] = {
     "overview": ("Overview", overview.render),
     "operations": ("Operations", operations.render),
     "performance": ("Model performance", performance.render),
+    "health": ("Model health", health.render),
     "trends": ("Trends", trends.render),
     "alerts": ("Alert investigation", alerts.render),
 }

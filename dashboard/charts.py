@@ -162,3 +162,35 @@ def travel_path(history: pd.DataFrame) -> alt.LayerChart:
     )
     labels = base.mark_text(dy=-12).encode(text="city:N")
     return alt.LayerChart(layer=[path, points, labels])
+
+
+def drift_over_time(frame: pd.DataFrame, *, broken: float) -> alt.LayerChart:
+    """PSI per metric over drift windows, a rule at the ``broken`` threshold, and a dashed rule
+    labelled with the version where the model measured against changes."""
+    lines = (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            alt.X("window_end:T", title="window end (UTC)"),
+            alt.Y("psi:Q", title="PSI", scale=alt.Scale(domainMin=0)),
+            alt.Color("metric:N", legend=alt.Legend(labelLimit=280)),
+            tooltip=[
+                "window_end:T",
+                "metric:N",
+                "model_version:N",
+                alt.Tooltip("psi:Q", format=".4f"),
+                "status:N",
+            ],
+        )
+    )
+    threshold = (
+        alt.Chart(pd.DataFrame({"psi": [broken]})).mark_rule(color="red", strokeDash=[2, 2]).encode(y="psi:Q")
+    )
+    firsts = frame.drop_duplicates("model_version")[["window_end", "model_version"]]
+    versions = alt.Chart(firsts).mark_rule(strokeDash=[6, 3], color="gray").encode(x="window_end:T")
+    names = (
+        alt.Chart(firsts)
+        .mark_text(align="left", dx=4, dy=-4, color="gray")
+        .encode(x="window_end:T", y=alt.value(0), text="model_version:N")
+    )
+    return lines + threshold + versions + names

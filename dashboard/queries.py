@@ -442,3 +442,29 @@ def _with_day(frame: pd.DataFrame) -> pd.DataFrame:
     """Add a ``day`` column from the ``YYYYMMDD`` date key (charts want dates)."""
     frame["day"] = pd.to_datetime(frame["date_key"].astype(str), format="%Y%m%d")
     return frame
+
+
+# --- model health -----------------------------------------------------------------------------
+@_cached
+def model_drift(start: date, end: date) -> pd.DataFrame:
+    """PSI per feature and of the score for each drift window ending in ``start .. end`` (UTC
+    days, inclusive), oldest first, with the model version each window was measured against."""
+    frame = _frame(
+        "SELECT window_end, model_version, metric, kind, psi, status FROM model_drift "
+        "WHERE window_end >= %s AND window_end < %s ORDER BY window_end, metric",
+        (start, end + timedelta(days=1)),
+        ["window_end", "model_version", "metric", "kind", "psi", "status"],
+    )
+    frame["window_end"] = pd.to_datetime(frame["window_end"], utc=True)
+    frame["psi"] = frame["psi"].astype(float)
+    return frame
+
+
+def daily_precision_by_version(filters: Filters) -> pd.DataFrame:
+    """Per day, each model version's precision against the labels that have arrived (wide: one
+    column per version), from the same rollups as the performance view."""
+    columns = {version: daily_performance(filters, version) for version in model_versions()}
+    frames = [daily.set_index("day")["precision"].rename(version) for version, daily in columns.items()]
+    if not frames:
+        return pd.DataFrame(columns=["day"])
+    return pd.concat(frames, axis=1).sort_index().rename_axis("day").reset_index()

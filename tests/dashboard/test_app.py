@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pydantic import SecretStr
@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import queries
 from dashboard.filters import Filters
+from fraudstack.drift import COLUMNS
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect
 from tests.conftest import RunningStack
@@ -144,7 +145,7 @@ def test_a_label_click_is_stored_in_the_warehouse(app: AppTest, known: Settings)
     assert shown.loc[shown["transaction_id"] == "t04", "analyst_label"].tolist() == ["legitimate"]
 
 
-@pytest.mark.parametrize("view", ["overview", "operations", "performance", "trends", "alerts"])
+@pytest.mark.parametrize("view", ["overview", "operations", "performance", "health", "trends", "alerts"])
 def test_views_have_urls_and_render_without_errors(
     known: Settings, monkeypatch: pytest.MonkeyPatch, view: str
 ) -> None:
@@ -180,3 +181,28 @@ def test_unreachable_warehouse_is_one_message(
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert at.error[0].value.startswith("Warehouse unreachable: cannot connect to the warehouse")
+
+
+def test_model_health_shows_drift_per_window_with_the_model_versions(app: AppTest, known: Settings) -> None:
+    """Two drift windows measured against two model versions; the latest lists its broken feature first."""
+    ends = (datetime(2026, 1, 14, tzinfo=UTC), datetime(2026, 1, 15, tzinfo=UTC))
+    rows = [
+        ("v-old", ends[0] - timedelta(days=1), ends[0], "amount", "feature", 0.02, "stable", 500),
+        ("v-old", ends[0] - timedelta(days=1), ends[0], "score", "score", 0.05, "stable", 500),
+        ("v-new", ends[1] - timedelta(days=1), ends[1], "amount", "feature", 0.61, "broken", 480),
+        ("v-new", ends[1] - timedelta(days=1), ends[1], "n_24h", "feature", 0.12, "moderate", 480),
+        ("v-new", ends[1] - timedelta(days=1), ends[1], "score", "score", 0.3, "broken", 480),
+    ]
+    with connect(known) as wh:
+        wh.upsert("model_drift", rows, columns=COLUMNS, update=True)
+    try:
+        queries.model_drift.clear()
+        _show(app, "health")
+        latest = app.dataframe[0].value
+        assert latest["metric"].tolist() == ["amount", "score", "n_24h"]
+        assert latest["status"].tolist() == ["broken", "broken", "moderate"]
+        assert any("model v-new" in c.value for c in app.caption)
+        assert len(app.get("vega_lite_chart")) == 3  # feature drift, score drift, precision
+    finally:
+        with connect(known) as wh:
+            wh.execute("DELETE FROM model_drift WHERE model_version IN ('v-old', 'v-new')")

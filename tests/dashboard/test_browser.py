@@ -31,6 +31,7 @@ VIEWS = {
     "overview": ("Overview", "Transaction value", 1),
     "operations": ("Operations", "Break fraud down by", 3),
     "performance": ("Model performance", "Precision (range)", 2),
+    "health": ("Model health", "Precision per day, by model version", 1),  # no drift rows in known data
     "trends": ("Trends", "Frauds by type per day", 2),
     "alerts": ("Alert investigation", "Reason codes", 2),
 }
