@@ -3,8 +3,9 @@ the transactions counted stage by stage.
 
 Shared by the ``chaos`` tests (small, in the default suite) and ``bench/bench_chaos.py`` (a
 minute or more at 1,000 tx/s). Why a stack of its own rather than the test session's: killing
-the emulator loses every in-memory resource on it (Kinesis streams, Firehose, SNS, SQS,
-Lambda, Glue, Step Functions - only S3 is kept on disk, :mod:`fraudstack.localaws.s3_store`),
+the emulator loses every in-memory resource on it (Firehose delivery streams, SNS, SQS, Lambda,
+Glue, Step Functions - S3, Kinesis records and Firehose positions are kept on disk,
+:mod:`fraudstack.localaws.s3_store`, :mod:`fraudstack.localaws.kinesis_store`),
 and killing a broker with memory storage loses its topics; on the session's stack that would
 break the tests that run after this one.
 
