@@ -25,6 +25,7 @@ APP_SERVICES = {
     "producer": "produce",
     "bridge": "bridge",
     "scorer": "score",
+    "profiles": "profiles",
     "dashboard": "dashboard",
 }
 #: Compose-only knobs that are not Settings (they choose between compose services).

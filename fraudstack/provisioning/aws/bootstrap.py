@@ -41,11 +41,13 @@ class Starter:
     needs: frozenset[Need]
 
 
-#: The bridge and the scorer create the topics they use when they start
+#: The bridge, the scorer and the profile aggregator create the topics they use when they start
 #: (:func:`fraudstack.kafka.ensure_topics`), so reachable brokers are all the topics need.
 STARTERS: tuple[Starter, ...] = (
     Starter("BridgeService", parameters.SERVICE_COUNT.name, "0", frozenset({Need.BROKERS})),
     Starter("ScorerService", parameters.SERVICE_COUNT.name, "0", frozenset({Need.BROKERS, Need.MODEL})),
+    # The aggregator reads transactions and labels only: no model needed.
+    Starter("ProfilesService", parameters.SERVICE_COUNT.name, "0", frozenset({Need.BROKERS})),
     Starter("DashboardService", parameters.SERVICE_COUNT.name, "0", frozenset({Need.WAREHOUSE})),
     *(
         Starter(
@@ -113,7 +115,8 @@ def plan(
         Step("model", publish, needs=frozenset({Need.STACK}), provides=frozenset({Need.MODEL})),
         Step(
             "start",
-            f"start the bridge, scorer and dashboard ({services} task each) and enable the pipeline schedule",
+            f"start the bridge, scorer, profile aggregator and dashboard ({services} task each) "
+            "and enable the pipeline schedule",
             needs=frozenset({Need.BROKERS, Need.WAREHOUSE, Need.MODEL}),
             stack_parameters={
                 parameters.SERVICE_COUNT.name: str(services),

@@ -1,4 +1,4 @@
-"""The long-running services on ECS Fargate: the Kafka bridge and the streaming scorer.
+"""The long-running services on ECS Fargate: the Kafka bridge, the streaming scorer, the profile aggregator.
 
 Why Fargate with the compose image: the containers run exactly what ``docker compose``
 runs (same image, same command, same environment contract), only with the AWS target's

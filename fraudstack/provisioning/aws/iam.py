@@ -120,6 +120,11 @@ def scorer_statements(settings: Settings, artifacts: Bucket, alerts: SnsTopic) -
     )
 
 
+def profiles_statements(settings: Settings) -> tuple[Statement, ...]:
+    """The entity-profile aggregator: Kafka only (no AWS API), so just its service metrics."""
+    return (put_metrics(settings),)
+
+
 def execution_role(logical_id: str, name: str, log_groups: tuple[LogGroup, ...]) -> IamRole:
     """What ECS itself needs to start the tasks: pull the image, write their logs."""
     repository = Arn(

@@ -61,7 +61,7 @@ CONTAINER_TAG = Parameter(
 SERVICE_COUNT = Parameter(
     "ServiceDesiredCount",
     "Tasks per long-running service: 0 until fraudstack deploy has bootstrapped what they need "
-    "(brokers, a published model), which then sets 1; 0 stops the bridge and scorer",
+    "(brokers, a published model), which then sets 1; 0 stops them all",
     "0",
     "Number",
 )

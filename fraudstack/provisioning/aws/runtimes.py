@@ -91,6 +91,12 @@ RUNTIMES: tuple[Runtime, ...] = (
         platform=FARGATE_PLATFORM,
     ),
     Runtime(
+        resource="ProfilesService",
+        entry="fraudstack/cli/profiles.py",
+        calls=frozenset({"cloudwatch"}),  # its service metrics; the profiles themselves are Kafka only
+        platform=FARGATE_PLATFORM,
+    ),
+    Runtime(
         resource="DashboardService",
         entry="dashboard/app.py",  # what `fraudstack dashboard` hands to `streamlit run`
         calls=frozenset({"secretsmanager", "s3"}),

@@ -69,7 +69,8 @@ CONTAINER_SETTINGS: tuple[str, ...] = (
 CONTAINER_STATE_DIR = "/tmp/fraudstack"  # noqa: S108 - per-task ephemeral storage, not shared
 
 #: The compose services that run on Fargate, with their commands (``fraudstack <command>``).
-SERVICES: dict[str, str] = {"bridge": "bridge", "scorer": "score"}
+#: ``profiles`` is the entity-profile aggregator the scorers read (docs/streaming-scorer.md).
+SERVICES: dict[str, str] = {"bridge": "bridge", "scorer": "score", "profiles": "profiles"}
 #: The dashboard's container port (compose publishes the same port) and command.
 DASHBOARD_PORT = 8501
 DASHBOARD_COMMAND = ("fraudstack", "dashboard", "--host", "0.0.0.0", "--port", str(DASHBOARD_PORT))  # noqa: S104 - behind the load balancer
@@ -363,6 +364,7 @@ def declare_aws(settings: Settings) -> AwsDeclaration:
     task_statements = {
         "bridge": iam.bridge_statements(settings, stream, lake),
         "scorer": iam.scorer_statements(settings, artifacts, alerts),
+        "profiles": iam.profiles_statements(settings),
     }
     services: list[Resource] = [cluster, *log_groups.values(), execution]
     kafka_clients: list[FargateService] = []

@@ -117,6 +117,7 @@ def test_the_replay_catches_a_service_started_with_the_stack(template: dict[str,
     problems = replay(template, [steps[0], started, *steps[2:]])
     assert "BridgeService starts at step stack before: Kafka brokers reachable" in problems
     assert "ScorerService starts at step stack before: Kafka brokers reachable, model published" in problems
+    assert "ProfilesService starts at step stack before: Kafka brokers reachable" in problems
 
 
 def test_services_start_at_zero_with_a_circuit_breaker(template: dict[str, Any]) -> None:

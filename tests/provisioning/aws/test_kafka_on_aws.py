@@ -34,6 +34,11 @@ def test_the_cluster_listens_with_tls_to_the_stack_clients_only(template: dict[s
         and r["Properties"]["GroupId"] == {"Fn::GetAtt": ["KafkaSecurityGroup", "GroupId"]}
     ]
     sources = {rule["SourceSecurityGroupId"]["Fn::GetAtt"][0] for rule in ingress}
-    assert sources == {"BridgeSecurityGroup", "ScorerSecurityGroup", "ProducerSecurityGroup"}
+    assert sources == {
+        "BridgeSecurityGroup",
+        "ScorerSecurityGroup",
+        "ProfilesSecurityGroup",
+        "ProducerSecurityGroup",
+    }
     assert all(rule["FromPort"] <= TLS_PORT <= rule["ToPort"] for rule in ingress)
     assert not resources["KafkaSecurityGroup"]["Properties"].get("SecurityGroupIngress")

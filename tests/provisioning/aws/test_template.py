@@ -113,6 +113,7 @@ def test_one_role_per_component(template: dict[str, Any]) -> None:
         "FraudPipeline",
         "BridgeServiceTaskDefinition",
         "ScorerServiceTaskDefinition",
+        "ProfilesServiceTaskDefinition",
         "RawDeliveryStream",
         "EtlCleaningJob",
     }
