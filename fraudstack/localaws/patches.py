@@ -47,8 +47,8 @@ The patches:
   are on disk before the response is sent.
 - ``kinesis-durable-*``: Kinesis streams survive an emulator restart (:mod:`.kinesis_store`).
   ``CreateStream`` and ``DeleteStream`` note the stream; ``Stream.put_record`` (which PutRecord
-  and PutRecords both go through) appends the record it stored to its shard's log before
-  returning, so before the response is sent.
+  and PutRecords both go through) notes the record it stored; ``s3-durable-request`` appends
+  a request's records to their shards' logs, one write per shard, before the response is sent.
 
 Known limit kept as is: a ``.sync`` Glue task's raw output holds datetimes (StartedOn ...),
 which makes moto's ``DescribeExecution`` fail to serialise the output; definitions select
@@ -170,7 +170,7 @@ def apply(
         "s3-durable-delete-bucket": _s3_bucket_change(resolved["s3-durable-delete-bucket"][1], s3_store),
         "s3-durable-put-object": _s3_object_change(resolved["s3-durable-put-object"][1], s3_store),
         "s3-durable-delete-object": _s3_object_change(resolved["s3-durable-delete-object"][1], s3_store),
-        "s3-durable-request": _s3_durable_request(resolved["s3-durable-request"][1], s3_store),
+        "s3-durable-request": _s3_durable_request(resolved["s3-durable-request"][1], s3_store, kinesis_store),
         "kinesis-durable-create-stream": _kinesis_stream_change(
             resolved["kinesis-durable-create-stream"][1], kinesis_store.created
         ),
@@ -642,16 +642,25 @@ def _s3_object_change(original: Callable[..., Any], store: S3Store) -> Callable[
     return change_object
 
 
-def _s3_durable_request(original: Callable[..., Any], store: S3Store) -> Callable[..., Any]:
-    """The WSGI entry point: moto has built the whole response when it returns; flush, then send."""
+def _s3_durable_request(
+    original: Callable[..., Any], store: S3Store, kinesis_store: KinesisStore
+) -> Callable[..., Any]:
+    """The WSGI entry point: moto has built the whole response when it returns; flush, then send.
+
+    Also Kinesis's: a PutRecords of 500 records is one write per shard rather than 500.
+    """
 
     @functools.wraps(original)
     def call(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
         store.begin_request()
+        kinesis_store.begin_request()
         try:
             response = original(self, environ, start_response)
         finally:
-            store.flush()
+            try:
+                store.flush()
+            finally:
+                kinesis_store.flush()
         return response
 
     return call
