@@ -15,6 +15,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from fraudstack.errors import StackError
+from fraudstack.features.definitions import LOOKBACK, MICROS_PER_SECOND
 from fraudstack.kafka.config import admin_config
 from fraudstack.settings import Settings
 
@@ -29,6 +30,29 @@ def pipeline_topics(settings: Settings) -> list[str]:
         settings.topic_decisions,
         settings.topic_labels,
     ]
+
+
+#: Kept a day longer than the features look back (whole days, in milliseconds).
+_LOOKBACK_RETENTION_MS = str((LOOKBACK // MICROS_PER_SECOND + 86_400) * 1000)
+
+
+def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
+    """Topic settings the aggregator's correctness needs, for the topics it reads whole.
+
+    Why: ``fraudstack profiles`` rebuilds its state by replaying ``entity-events`` and reads
+    ``labels`` from the start, so both must keep what the features look back over (30 days;
+    MSK's default retention is 7); ``entity-profiles`` is a table, so compacted: one record
+    per entity, kept for as long as the entity exists. Only on AWS: the embedded broker
+    (Tansu) has no topic settings and keeps everything. A topic that already exists keeps its
+    settings (change them with ``kafka-configs.sh --alter``, docs/deploy-aws.md).
+    """
+    if settings.target != "aws":
+        return {}
+    return {
+        settings.topic_entity_events: {"retention.ms": _LOOKBACK_RETENTION_MS},
+        settings.topic_labels: {"retention.ms": _LOOKBACK_RETENTION_MS},
+        settings.topic_entity_profiles: {"cleanup.policy": "compact"},
+    }
 
 
 def ensure_topics(
@@ -51,9 +75,15 @@ def ensure_topics(
     existing = _partition_counts(admin, timeout, settings)
     missing = [name for name in names if name not in existing]
     if missing:
+        configs = topic_configs(settings)
         futures = admin.create_topics(
             [
-                NewTopic(name, num_partitions=wanted, replication_factor=settings.topic_replication)
+                NewTopic(
+                    name,
+                    num_partitions=wanted,
+                    replication_factor=settings.topic_replication,
+                    config=configs.get(name, {}),
+                )
                 for name in missing
             ],
             operation_timeout=timeout,
