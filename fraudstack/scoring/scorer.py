@@ -66,7 +66,7 @@ from fraudstack.errors import FraudstackError
 from fraudstack.features import OnlineFeatures
 from fraudstack.kafka.config import consumer_config, producer_config
 from fraudstack.kafka.dead_letters import dead_letter_headers, poison_reason
-from fraudstack.kafka.stall import StallWatch
+from fraudstack.kafka.stall import StallWatch, probe_with_consumer
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.model.decisions import DECISION_TYPES, Thresholds
 from fraudstack.model.scoring import Reason
@@ -200,7 +200,7 @@ class Scorer:
         )
         # Connect and learn the decisions topic's partitions now, not on the first decision.
         self._producer.list_topics(settings.topic_decisions, timeout=10)
-        self._stalls = StallWatch(self._consumer, self._topic)
+        self._stalls = StallWatch(self._consumer, self._topic, probe_with_consumer(settings, self._topic))
         self._deliveries = Deliveries()
         self._explainer: Explainer[_Flagged] = Explainer()
         self._partitions: dict[int, PartitionState] = {}
@@ -272,6 +272,7 @@ class Scorer:
             self._snapshots.close()
             self._profiles.close()
             self._models.close()
+            self._stalls.close()
             self._producer.close()  # flushed above; a live handle would keep polling the broker
         log.info("scorer stopped", extra={**vars(self.stats), "alert_calls": self._alerts.batches})
         return self.stats
@@ -287,8 +288,8 @@ class Scorer:
         return messages
 
     def _restart_stalled(self) -> None:
-        """Restart the fetch of owned partitions that delivered nothing for a while (see
-        :mod:`fraudstack.kafka.stall`: librdkafka can stop fetching one for good)."""
+        """Restart the fetch of owned partitions that hold records librdkafka stopped fetching
+        (see :mod:`fraudstack.kafka.stall`); raises PartitionsStalled when a seek did not help."""
         restarted = self._stalls.check({p: s.position for p, s in self._partitions.items()})
         if restarted and self.metrics is not None:
             self.metrics.count("FetchRestarts", len(restarted))
