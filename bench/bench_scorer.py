@@ -69,7 +69,7 @@ from fraudstack.kafka.config import consumer_config, producer_config
 from fraudstack.kafka.producer import produce_events
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.model import registry
-from fraudstack.scoring.scorer import PROMPT_FETCH
+from fraudstack.scoring.scorer import prompt_fetch
 from fraudstack.settings import Settings, load_settings
 from fraudstack.simulator import SimulationConfig
 from fraudstack.simulator.stream import iter_events
@@ -240,7 +240,8 @@ def broker_floor(
     settings: Settings, events: list[dict[str, Any]], rate: float, seconds: float, linger_ms: int
 ) -> None:
     """Produce -> consumed for a bare consumer with the scorer's fetch settings, same load."""
-    consumer = Consumer(consumer_config(settings, f"bench-floor-{uuid.uuid4().hex[:8]}", **PROMPT_FETCH))
+    group = f"bench-floor-{uuid.uuid4().hex[:8]}"
+    consumer = Consumer(consumer_config(settings, group, **prompt_fetch(settings)))
     consumer.subscribe([settings.topic_transactions])
     while not consumer.assignment():
         consumer.poll(0.1)

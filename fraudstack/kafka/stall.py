@@ -55,8 +55,9 @@ def probe_with_consumer(settings: Settings, topic: str, seconds: float = PROBE_S
                 f"stall-probe-{uuid.uuid4().hex[:8]}",
                 client_id="fraudstack-probe",
                 # Beyond Tansu's lagging high watermark is "out of range": an error, never a
-                # jump to the earliest record that would read as a record at the position.
-                **{"auto.offset.reset": "error"},
+                # jump to the earliest record that would read as a record at the position. A
+                # long fetch wait: Tansu answers nothing to a fetch its storage read outlasts.
+                **{"auto.offset.reset": "error", "fetch.wait.max.ms": 1000},
             )
         )
         try:
