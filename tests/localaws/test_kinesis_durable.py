@@ -81,6 +81,10 @@ def test_records_not_yet_delivered_reach_s3_after_kill_9(emulator: tuple[Managed
     aws_("s3").create_bucket(Bucket="lake")
     # A 900 s interval: nothing is delivered before the kill.
     stream, delivery = make_pipeline(aws_, "lake", shards=2, size_mb=5, interval_s=900, gzip_=False)
+    # The delivery loop notes a new delivery stream (its creation time, on disk) when it first
+    # sees it; a kill before that would restart it at the new creation time, past these records.
+    positions = settings.state_path / "emulator" / "firehose" / f"{delivery}.json"
+    wait_until(positions.exists, 60, "the delivery stream's creation noted on disk")
     put(aws_, stream, _records("a", 200))
     before = _shard_records(aws_, stream)
     assert sum(map(len, before.values())) == 200
@@ -103,7 +107,6 @@ def test_records_not_yet_delivered_reach_s3_after_kill_9(emulator: tuple[Managed
     # they are: an object is written before its position, and a kill between the two delivers
     # that batch again, which is the at-least-once the design allows, not what this checks.)
     newest = {shard: records[-1][0] for shard, records in after.items()}
-    positions = settings.state_path / "emulator" / "firehose" / f"{delivery}.json"
     wait_until(lambda: json.loads(positions.read_bytes())["delivered"] == newest, 60, "positions saved")
     restart_after_kill(server)
     make_pipeline(aws_, "lake", shards=2, size_mb=5, interval_s=1, gzip_=False, names=(stream, delivery))
