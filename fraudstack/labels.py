@@ -23,14 +23,13 @@ analyst verdict may both exist for a transaction, a replay of either changes not
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, model_validator
 
-from fraudstack.schema import Id, _duplicated_key, _one_line, _shown, utc_text
+from fraudstack.schema import Id, _duplicated_key, _one_line, _shown, json_object, utc_text
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -111,21 +110,9 @@ def validate_label(raw: bytes | bytearray | str | Mapping[str, Any]) -> LabelVal
 
 def _diagnose(raw: bytes | bytearray | str | Mapping[str, Any], exc: Exception) -> str:
     """The one-line reason ``raw`` is not a label: text, JSON, shape, then the first field."""
-    obj: Any = raw
-    if isinstance(raw, bytes | bytearray):
-        try:
-            raw = bytes(raw).decode()
-        except UnicodeDecodeError as bad_text:
-            return f"not valid UTF-8 text: {bad_text.reason} at byte {bad_text.start}"
-    if isinstance(raw, str):
-        try:
-            obj = json.loads(raw)
-        except ValueError as bad_json:
-            return f"not valid JSON: {str(bad_json).splitlines()[0]}"
-        except RecursionError:
-            return "not valid JSON: nested too deeply"
-    if not isinstance(obj, dict):
-        return f"not a JSON object (got {type(obj).__name__})"
+    _, problem = json_object(raw)
+    if problem is not None:
+        return problem
     if not isinstance(exc, ValidationError):
         return f"unreadable label ({type(exc).__name__}: {exc})"
     err = exc.errors(include_url=False)[0]

@@ -237,22 +237,34 @@ def _duplicated_key(raw: bytes | bytearray | str) -> str | None:
     return found[0] if found else None
 
 
-def _diagnose(raw: bytes | bytearray | str | Mapping[str, Any], exc: Exception) -> str:
+def json_object(raw: bytes | bytearray | str | Mapping[str, Any]) -> tuple[Any, str | None]:
+    """(the JSON object ``raw`` holds, None), or (None, why it holds none): text, JSON, shape.
+
+    The first steps of every outside record's diagnosis (events here, label events in
+    :mod:`fraudstack.labels`), so both say the same about the same bytes.
+    """
     obj: Any = raw
     if isinstance(raw, bytes | bytearray):
         try:
             raw = bytes(raw).decode()
         except UnicodeDecodeError as bad_text:
-            return f"not valid UTF-8 text: {bad_text.reason} at byte {bad_text.start}"
+            return None, f"not valid UTF-8 text: {bad_text.reason} at byte {bad_text.start}"
     if isinstance(raw, str):
         try:
             obj = json.loads(raw)
         except ValueError as bad_json:
-            return f"not valid JSON: {str(bad_json).splitlines()[0]}"
+            return None, f"not valid JSON: {str(bad_json).splitlines()[0]}"
         except RecursionError:
-            return "not valid JSON: nested too deeply"
+            return None, "not valid JSON: nested too deeply"
     if not isinstance(obj, dict):
-        return f"not a JSON object (got {type(obj).__name__})"
+        return None, f"not a JSON object (got {type(obj).__name__})"
+    return obj, None
+
+
+def _diagnose(raw: bytes | bytearray | str | Mapping[str, Any], exc: Exception) -> str:
+    obj, problem = json_object(raw)
+    if problem is not None:
+        return problem
     if "schema_version" not in obj:
         return "schema_version: missing"
     version = obj["schema_version"]
