@@ -11,10 +11,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-# The package, the dashboard app, and the data files they read (event schema, migrations).
+# The package (the dashboard app inside it) and the data files they read (event schema, migrations).
 COPY pyproject.toml README.md ./
 COPY fraudstack/ fraudstack/
-COPY dashboard/ dashboard/
 COPY data/schema/ data/schema/
 COPY data/warehouse/ data/warehouse/
 RUN --mount=type=cache,target=/root/.cache/pip \

@@ -57,6 +57,7 @@ from pydantic import SecretStr
 from streamlit.testing.v1 import AppTest
 
 from fraudstack.aws import client
+from fraudstack.dashboard import app_script
 from fraudstack.schema import FRAUD_TYPES
 from fraudstack.settings import Settings, load_settings
 from fraudstack.stack import EmbeddedStack
@@ -65,7 +66,7 @@ from fraudstack.warehouse.schema import index_sql
 from tests.support import free_port
 
 REPO = Path(__file__).resolve().parents[1]
-APP = REPO / "dashboard" / "app.py"
+APP = app_script()
 VIEWS = ("overview", "operations", "performance", "trends", "alerts")
 DAYS = 30
 #: The last synthetic day is the day the ETL's raw events start (tests.glue.rawdata.START),
@@ -437,7 +438,7 @@ def baseline(settings: Settings, rows: int) -> None:
     """Each view's cold page open on the dashboard before the rollups, on the same warehouse.
 
     It runs in a child process whose ``dashboard`` package is that commit's (``git archive``
-    into a temporary folder, first on the path): in this process ``dashboard`` is imported.
+    into a temporary folder, first on the path; the dashboard was a top-level package then).
     """
     root = Path(tempfile.mkdtemp(prefix="fraudstack-bench-baseline-"))
     try:

@@ -1,8 +1,8 @@
 """The runtime never imports the provisioning code: the entry scripts outside the package.
 
 import-linter (``make lint``, contracts in pyproject.toml) holds the ``fraudstack`` package
-to the map in docs/architecture.md; it sees packages only, so the scripts that Glue, Lambda,
-the services and the dashboard start are checked here, through everything they import.
+to the map in docs/architecture.md (the dashboard included); it sees packages only, so the
+scripts that Glue, Lambda and the services start are checked here, through everything they import.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import pytest
 
 from fraudstack.provisioning.packaging import REPO_ROOT, module_closure
 
-#: What AWS, the containers and the dashboard run: each must work without the provisioning code.
+#: What Glue, Lambda and the containers run: each must work without the provisioning code.
 ENTRY_SCRIPTS = sorted(
     path.relative_to(REPO_ROOT).as_posix()
-    for folder in ("glue", "lambda", "services", "dashboard")
+    for folder in ("glue", "lambda", "services")
     for path in (REPO_ROOT / folder).rglob("*.py")
 )
 PROVISIONING = REPO_ROOT / "fraudstack" / "provisioning"

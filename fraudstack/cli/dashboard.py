@@ -1,4 +1,4 @@
-"""``fraudstack dashboard``: serve the Streamlit analyst dashboard (``dashboard/app.py``).
+"""``fraudstack dashboard``: serve the Streamlit analyst dashboard (``fraudstack/dashboard/app.py``).
 
 Bound to 127.0.0.1 by default: the dashboard shows transaction data and has no login, so
 exposing it (``--host 0.0.0.0``, e.g. in a container behind a proxy) is an explicit choice.
@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from fraudstack.errors import ConfigError
-from fraudstack.settings import Settings, load_settings
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-APP_SCRIPT = REPO_ROOT / "dashboard" / "app.py"
+from fraudstack.dashboard import app_script
+from fraudstack.settings import load_settings
 
 
 def streamlit_command(host: str, port: int) -> list[str]:
@@ -29,7 +25,7 @@ def streamlit_command(host: str, port: int) -> list[str]:
         "-m",
         "streamlit",
         "run",
-        str(APP_SCRIPT),
+        str(app_script()),
         "--server.headless=true",
         f"--server.address={host}",
         f"--server.port={port}",
@@ -37,12 +33,6 @@ def streamlit_command(host: str, port: int) -> list[str]:
         "--browser.gatherUsageStats=false",
         "--client.toolbarMode=viewer",
     ]
-
-
-def _environment(settings: Settings) -> dict[str, str]:
-    env = {**os.environ, **settings.subprocess_env()}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
-    return env
 
 
 def dashboard_command(
@@ -55,14 +45,12 @@ def dashboard_command(
 ) -> None:
     """Serve the analyst dashboard until interrupted."""
     settings = load_settings()
-    if not APP_SCRIPT.is_file():
-        raise ConfigError(f"dashboard app not found at {APP_SCRIPT}; run fraudstack from a source checkout")
     chosen = port or settings.dashboard_port
     typer.echo(f"dashboard: http://{host}:{chosen}/", err=True)
     command = streamlit_command(host, chosen)
     sys.stderr.flush()
     # exec, not a child: signals (Ctrl-C, a supervisor's SIGTERM) reach Streamlit itself.
-    os.execve(command[0], command, _environment(settings))  # noqa: S606 - argv list, no shell
+    os.execve(command[0], command, {**os.environ, **settings.subprocess_env()})  # noqa: S606 - argv list, no shell
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg2
@@ -20,13 +19,14 @@ import streamlit as st
 from pydantic import SecretStr
 from streamlit.testing.v1 import AppTest
 
+from fraudstack.dashboard import app_script
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect, migrate
 from tests.conftest import RunningStack
 from tests.dashboard import known_data
 from tests.support import free_port
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+APP = str(app_script())
 
 
 @contextlib.contextmanager

@@ -8,8 +8,8 @@ import pytest
 from pydantic import SecretStr
 from streamlit.testing.v1 import AppTest
 
-from dashboard import queries
-from dashboard.filters import Filters
+from fraudstack.dashboard import queries
+from fraudstack.dashboard.filters import Filters
 from fraudstack.drift import COLUMNS
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect

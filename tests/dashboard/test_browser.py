@@ -57,12 +57,13 @@ def dashboard_url(known: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
     """``fraudstack dashboard`` on a free port, serving the known data; stopped afterwards."""
     port = free_port()
     log = tmp_path_factory.mktemp("dashboard") / "streamlit.log"
-    env = {**os.environ, **known.subprocess_env()}
+    # Outside the checkout and with no PYTHONPATH: the installed package alone serves the app.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | known.subprocess_env()
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "fraudstack", "dashboard", "--port", str(port)],
             env=env,
-            cwd=REPO,
+            cwd=log.parent,
             stdout=out,
             stderr=subprocess.STDOUT,
         )

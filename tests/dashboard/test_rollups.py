@@ -22,8 +22,8 @@ import streamlit as st
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
-from dashboard import queries
-from dashboard.filters import DIMENSIONS, FRAUD, Filters, facts_from
+from fraudstack.dashboard import queries
+from fraudstack.dashboard.filters import DIMENSIONS, FRAUD, Filters, facts_from
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect, rollups, table
 from tests.conftest import RunningStack

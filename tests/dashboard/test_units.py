@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pytest
 
-from dashboard import charts, geo
-from dashboard.filters import Filters, facts_from
-from dashboard.views.overview import headline
+from fraudstack.dashboard import charts, geo
+from fraudstack.dashboard.filters import Filters, facts_from
+from fraudstack.dashboard.views.overview import headline
 
 
 def test_filters_are_parameterised_and_join_only_what_they_need() -> None:

@@ -41,7 +41,7 @@ AWS_SQL_SOURCES = (
     "fraudstack/provisioning/cloudformation.py",
     "glue",
     "lambda",
-    "dashboard",
+    "fraudstack/dashboard",
 )
 REDSHIFT_MIGRATIONS = ROOT / "data" / "warehouse" / "redshift"
 
@@ -232,9 +232,12 @@ def test_the_scan_finds_the_statements() -> None:
     """Guard against a scan that silently finds nothing (the test would pass vacuously)."""
     where = {s.where.split(":")[0].split("#")[0] for s in ALL}
     assert len(ALL) >= 30, len(ALL)
-    assert {"fraudstack/alerts/dispatch.py", "dashboard/queries.py", "glue/ml_inference_job.py"} <= where, (
-        where
-    )
+    expected = {
+        "fraudstack/alerts/dispatch.py",
+        "fraudstack/dashboard/queries.py",
+        "glue/ml_inference_job.py",
+    }
+    assert expected <= where, where
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,7 @@ RUNTIMES: tuple[Runtime, ...] = (
     ),
     Runtime(
         resource="DashboardService",
-        entry="dashboard/app.py",  # what `fraudstack dashboard` hands to `streamlit run`
+        entry="fraudstack/dashboard/app.py",  # what `fraudstack dashboard` hands to `streamlit run`
         calls=frozenset({"secretsmanager", "s3"}),
         platform=FARGATE_PLATFORM,
     ),

@@ -106,5 +106,5 @@ def test_the_runtime_image_leaves_out_java_spark_and_the_emulator() -> None:
 
 def test_the_runtime_image_holds_the_data_files_the_code_reads() -> None:
     stage = _stage("runtime")
-    for directory in ("fraudstack/", "dashboard/", "data/schema/", "data/warehouse/"):
+    for directory in ("fraudstack/", "data/schema/", "data/warehouse/"):
         assert f"COPY {directory} {directory}" in stage, directory

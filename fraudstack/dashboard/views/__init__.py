@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dashboard.filters import Filters
+from fraudstack.dashboard.filters import Filters
 
 
 @dataclass(frozen=True)

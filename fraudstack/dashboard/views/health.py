@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, queries
-from dashboard.views import Context
+from fraudstack.dashboard import charts, queries
+from fraudstack.dashboard.views import Context
 from fraudstack.model.drift import BROKEN_PSI
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, queries
-from dashboard.model_info import current_model
-from dashboard.views import Context
+from fraudstack.dashboard import charts, queries
+from fraudstack.dashboard.model_info import current_model
+from fraudstack.dashboard.views import Context
 
 
 def _model_card() -> None:

@@ -8,8 +8,8 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, queries
-from dashboard.views import Context
+from fraudstack.dashboard import charts, queries
+from fraudstack.dashboard.views import Context
 
 
 @dataclass(frozen=True)

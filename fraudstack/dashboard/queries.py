@@ -25,7 +25,7 @@ from typing import Any, Literal
 import pandas as pd
 import streamlit as st
 
-from dashboard.filters import FRAUD, ROLLUP_COLUMNS, Filters, facts_from
+from fraudstack.dashboard.filters import FRAUD, ROLLUP_COLUMNS, Filters, facts_from
 from fraudstack.errors import FraudstackError
 from fraudstack.settings import load_settings
 from fraudstack.warehouse import Dialect, connect, rollups

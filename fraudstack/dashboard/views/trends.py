@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, queries
-from dashboard.views import Context
-from dashboard.views.overview import partial_caption
+from fraudstack.dashboard import charts, queries
+from fraudstack.dashboard.views import Context
+from fraudstack.dashboard.views.overview import partial_caption
 
 SEGMENTS = ["VPN", "First-time customer-merchant pair", "New device"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, queries
-from dashboard.filters import DIMENSIONS
-from dashboard.views import Context
+from fraudstack.dashboard import charts, queries
+from fraudstack.dashboard.filters import DIMENSIONS
+from fraudstack.dashboard.views import Context
 
 
 def render(ctx: Context) -> None:

@@ -1,5 +1,9 @@
 """The analyst dashboard: the script ``fraudstack dashboard`` hands to ``streamlit run``.
 
+Streamlit runs this file as a script (found through :func:`fraudstack.dashboard.app_script`,
+so it works from a wheel as from a checkout); it imports its siblings as ``fraudstack.dashboard``
+from the installed package, never through a path of its own.
+
 The sidebar holds what every view shares: which view, the time range, the dimension filters
 and the model version predictions come from. The view is also the ``?view=`` query parameter,
 so each view has a URL (links, screenshots). Problems a user can act on - the warehouse is
@@ -8,24 +12,17 @@ unreachable, not migrated, or empty - are shown as one message instead of a stac
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
-# Streamlit puts only this script's folder on sys.path; the `dashboard` package needs its parent.
-_ROOT = str(Path(__file__).resolve().parents[1])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+import psycopg2
+import psycopg2.errors
+import streamlit as st
+from streamlit import runtime
 
-import psycopg2  # noqa: E402
-import psycopg2.errors  # noqa: E402
-import streamlit as st  # noqa: E402
-from streamlit import runtime  # noqa: E402
-
-from dashboard import queries, warmup  # noqa: E402
-from dashboard.filters import DIMENSIONS, Filters, default_range  # noqa: E402
-from dashboard.views import Context, alerts, health, operations, overview, performance, trends  # noqa: E402
-from fraudstack.errors import FraudstackError  # noqa: E402
+from fraudstack.dashboard import queries, warmup
+from fraudstack.dashboard.filters import DIMENSIONS, Filters, default_range
+from fraudstack.dashboard.views import Context, alerts, health, operations, overview, performance, trends
+from fraudstack.errors import FraudstackError
 
 #: URL slug -> (title, renderer), in sidebar order.
 VIEWS: dict[str, tuple[str, Callable[[Context], None]]] = {

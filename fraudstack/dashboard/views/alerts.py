@@ -8,9 +8,9 @@ import pandas as pd
 import psycopg2
 import streamlit as st
 
-from dashboard import charts, geo, queries
-from dashboard.queries import AnalystLabel
-from dashboard.views import Context
+from fraudstack.dashboard import charts, geo, queries
+from fraudstack.dashboard.queries import AnalystLabel
+from fraudstack.dashboard.views import Context
 from fraudstack.errors import FraudstackError
 
 _VERDICTS: dict[AnalystLabel, str] = {"fraud": "confirmed fraud", "legitimate": "false positive"}

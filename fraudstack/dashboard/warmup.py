@@ -18,9 +18,9 @@ import time
 import psycopg2
 import streamlit as st
 
-from dashboard import queries
-from dashboard.filters import DIMENSIONS, Filters, default_range
-from dashboard.model_info import current_model
+from fraudstack.dashboard import queries
+from fraudstack.dashboard.filters import DIMENSIONS, Filters, default_range
+from fraudstack.dashboard.model_info import current_model
 from fraudstack.errors import FraudstackError
 
 log = logging.getLogger(__name__)
