@@ -34,7 +34,7 @@ import pandas as pd
 from fraudstack.errors import FraudstackError
 from fraudstack.features import compute_features
 from fraudstack.features.definitions import ENTITY_FEATURES, LOOKBACK
-from fraudstack.model.drift import Drift, measure, status
+from fraudstack.model.drift import Drift, measure, publish, status
 from fraudstack.model.registry import current_version, load_current_model
 from fraudstack.observability import MetricsPublisher
 from fraudstack.settings import Settings
@@ -186,21 +186,6 @@ def measure_window(settings: Settings, since: datetime, until: datetime) -> Drif
     return run
 
 
-def publish(run: DriftRun, metrics: MetricsPublisher) -> None:
-    """The run's figures as CloudWatch metrics (one datum each; sent on the publisher's next flush)."""
-    if not run.drift.rows:
-        return
-    for name, psi in run.drift.features.items():
-        metrics.observe(f"FeaturePSI_{name}", psi, unit="None")
-    worst = run.drift.worst
-    if worst is not None:
-        metrics.observe("MaxFeaturePSI", worst[1], unit="None")
-    if run.drift.score is not None:
-        metrics.observe("ScorePSI", run.drift.score, unit="None")
-    metrics.observe("BrokenFeatures", float(len(run.drift.broken)), unit="Count")
-    metrics.observe("DriftRows", float(run.drift.rows), unit="Count")
-
-
 def store(settings: Settings, run: DriftRun) -> None:
     """Upsert the run's rows into ``model_drift`` (a rerun of the window replaces them)."""
     rows = run.rows()
@@ -214,7 +199,7 @@ def run(settings: Settings, since: datetime, until: datetime | None = None) -> D
     window = measure_window(settings, since, until or datetime.now(UTC))
     started = time.perf_counter()
     metrics = MetricsPublisher(settings, "drift")
-    publish(window, metrics)
+    publish(window.drift, metrics)
     metrics.close()
     store(settings, window)
     window.store_s = time.perf_counter() - started

@@ -109,6 +109,15 @@ class Settings(BaseSettings):
     scorer_include_features: bool = Field(
         default=False, description="put the feature vector in each decision (audit, tests)"
     )
+    scorer_drift_seconds: float = Field(
+        default=300.0, gt=0, description="how often the scorer publishes the drift of its trailing window"
+    )
+    scorer_drift_window_seconds: float = Field(
+        default=86400.0, gt=0, description="trailing window of scored traffic the scorer's drift measures"
+    )
+    scorer_drift_min_rows: int = Field(
+        default=1000, ge=1, description="fewest rows in the window for the scorer to publish its drift"
+    )
 
     # --- AWS / emulator ---------------------------------------------------------------------
     aws_endpoint_url: str | None = Field(default=None, validation_alias=_env("AWS_ENDPOINT_URL"))

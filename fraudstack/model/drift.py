@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fraudstack.observability import MetricsPublisher
+
 #: Interior cut points of the feature histograms: deciles of the training data.
 FEATURE_QUANTILES: tuple[float, ...] = tuple(i / 10 for i in range(1, 10))
 #: The score is concentrated near zero; extra cuts in the tail keep the alert region visible.
@@ -75,7 +77,10 @@ class Histogram:
 
     def psi(self, values: np.ndarray) -> float:
         """Population stability index of ``values`` against this reference (0: the same shares)."""
-        counts = self.counts(values)
+        return self.psi_of_counts(self.counts(values))
+
+    def psi_of_counts(self, counts: np.ndarray) -> float:
+        """PSI of rows already binned by :meth:`counts` (summed over slices of a stream)."""
         actual = np.maximum(counts / max(counts.sum(), 1.0), _SHARE_FLOOR)
         expected = np.maximum(np.asarray(self.shares), _SHARE_FLOOR)
         return float(np.sum((actual - expected) * np.log(actual / expected)))
@@ -149,3 +154,22 @@ def measure(ref: Mapping[str, Any], features: pd.DataFrame, scores: np.ndarray |
     if scores is not None:
         score = Histogram.from_dict(ref["score"]).psi(np.asarray(scores, dtype=np.float64))
     return Drift(rows=len(features), features=measured, score=score)
+
+
+def publish(drift: Drift, metrics: MetricsPublisher) -> None:
+    """A window's figures as CloudWatch metrics (one datum each; sent on the publisher's next flush).
+
+    The pipeline's drift step and the streaming scorer both publish through here with the
+    service ``drift``, so the template's alarms on ``MaxFeaturePSI`` and ``ScorePSI`` watch both.
+    """
+    if not drift.rows:
+        return
+    for name, psi in drift.features.items():
+        metrics.observe(f"FeaturePSI_{name}", psi, unit="None")
+    worst = drift.worst
+    if worst is not None:
+        metrics.observe("MaxFeaturePSI", worst[1], unit="None")
+    if drift.score is not None:
+        metrics.observe("ScorePSI", drift.score, unit="None")
+    metrics.observe("BrokenFeatures", float(len(drift.broken)), unit="Count")
+    metrics.observe("DriftRows", float(drift.rows), unit="Count")

@@ -10,7 +10,9 @@ the whole batch as one matrix with the current model, and produce one decision p
 transaction to the decisions topic, keyed by ``transaction_id``. Approvals go out at once;
 reviews and declines once their TreeSHAP reason codes are computed on a worker thread
 (:mod:`fraudstack.scoring.explain`), while the loop goes on with the next batch. Invalid
-records go to the dead-letter topic with a reason; the scorer keeps running.
+records go to the dead-letter topic with a reason; the scorer keeps running. Each scored
+batch is also noted for the drift of the scored traffic (:mod:`fraudstack.scoring.drift`),
+measured and published on a worker thread.
 
 Poison pills: a record whose processing raises anyway (validation, feature update, scoring,
 explaining or encoding its decision) is dead-lettered with the exception as its reason and
@@ -79,6 +81,7 @@ from fraudstack.scoring.decisions import (
     encode_decision,
 )
 from fraudstack.scoring.deliveries import Deliveries
+from fraudstack.scoring.drift import StreamDrift
 from fraudstack.scoring.explain import Explainer
 from fraudstack.scoring.models import ModelWatcher, ScoringModel
 from fraudstack.scoring.profiles import ProfileTable
@@ -216,6 +219,7 @@ class Scorer:
         self._stalls = StallWatch(self._consumer, self._topic, probe_with_consumer(settings, self._topic))
         self._deliveries = Deliveries()
         self._explainer: Explainer[_Flagged] = Explainer()
+        self._drift = StreamDrift(settings)
         self._partitions: dict[int, PartitionState] = {}
         self._parked: dict[int, PartitionState] = {}
         self._last_snapshot = time.monotonic()
@@ -259,6 +263,7 @@ class Scorer:
                 self._producer.poll(0)
                 self._advance_snapshots()
                 self._restart_stalled()
+                self._drift.tick(now)
                 if self._fence is None and self._cut_due(now - last_cut):
                     self._fence = self._cut()
                     self._start_snapshots(now)
@@ -281,6 +286,7 @@ class Scorer:
             self._consumer.close()  # revokes: final checkpoint and snapshots, then leaves the group
             self._producer.flush(30)
             self._explainer.close()
+            self._drift.close()
             self._alerts.close()
             self._snapshots.close()
             self._profiles.close()
@@ -373,14 +379,15 @@ class Scorer:
         """Score the batch as one matrix; produce the approvals, hand the rest to the explainer."""
         model = self._model
         try:
-            inputs, scores, codes = self._score(model, batch.rows)
+            matrix, inputs, scores, codes = self._score(model, batch.rows)
         except _NOT_POISON:
             raise
         except Exception:
             batch = self._without_poison(model, batch)
             if not batch.events:
                 return
-            inputs, scores, codes = self._score(model, batch.rows)
+            matrix, inputs, scores, codes = self._score(model, batch.rows)
+        self._drift.observe(model, matrix, scores)
         decided_at = utc_text(datetime.now(UTC))
         rows = batch.rows if self.settings.scorer_include_features else None
         flagged = np.flatnonzero(codes)
@@ -431,11 +438,12 @@ class Scorer:
 
     def _score(
         self, model: ScoringModel, rows: list[list[float]]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(model inputs, scores, decision codes) of feature rows."""
-        inputs = model.inputs(np.asarray(rows, dtype=np.float64))
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(feature rows as a matrix, model inputs, scores, decision codes) of feature rows."""
+        matrix = np.asarray(rows, dtype=np.float64)
+        inputs = model.inputs(matrix)
         scores = model.score(inputs)
-        return inputs, scores, self._thresholds.decide(scores)
+        return matrix, inputs, scores, self._thresholds.decide(scores)
 
     def _without_poison(self, model: ScoringModel, batch: _Batch) -> _Batch:
         """The batch less the records that fail to score on their own (dead-lettered).
