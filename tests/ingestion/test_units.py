@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -172,8 +171,14 @@ def test_pacer_holds_the_rate() -> None:
 
 def test_pacer_never_asks_for_a_wait_a_broker_client_would_round_to_zero() -> None:
     # librdkafka's poll(0.0004) returns at once: a pacer asking for it would spin a core.
+    now = [100.0]
     waits: list[float] = []
-    pacer = Pacer(rate=2000, idle=lambda seconds: (waits.append(seconds), time.sleep(seconds)))
+
+    def idle(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    pacer = Pacer(rate=2000, idle=idle, clock=lambda: now[0])
     for _ in range(200):
         pacer.wait()
     assert waits and min(waits) >= 0.001

@@ -8,10 +8,10 @@ arguments Glue would pass. The failing script needs no Spark.
 from __future__ import annotations
 
 import io
-import time
 import zipfile
 from typing import Any
 
+from tests.support import wait_until
 from tests.support.emulator import Aws, create_job, upload
 
 SPARK_SCRIPT = """
@@ -38,14 +38,13 @@ raise ValueError("no transactions under " + sys.argv[sys.argv.index("--input") +
 
 
 def wait_for_run(aws: Aws, job: str, run_id: str, timeout: float = 120) -> dict[str, Any]:
-    """Poll GetJobRun until the run ends; also checks it is RUNNING meanwhile."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """Poll GetJobRun until the run ends (its final state)."""
+
+    def ended() -> dict[str, Any] | None:
         run: dict[str, Any] = aws("glue").get_job_run(JobName=job, RunId=run_id)["JobRun"]
-        if run["JobRunState"] not in {"STARTING", "RUNNING"}:
-            return run
-        time.sleep(0.5)
-    raise AssertionError(f"job run {run_id} still running after {timeout}s")
+        return run if run["JobRunState"] not in {"STARTING", "RUNNING"} else None
+
+    return wait_until(ended, timeout, f"job run {run_id} ended", interval=0.5)
 
 
 def test_spark_script_succeeds(aws: Aws, role_arn: str, bucket: str) -> None:

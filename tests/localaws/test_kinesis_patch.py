@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +26,7 @@ from fraudstack.localaws.kinesis_store import KinesisStore
 from fraudstack.localaws.lambda_runtime import LambdaRuntime
 from fraudstack.localaws.s3_store import S3Store
 from tests.conftest import RunningStack
+from tests.support import wait_until
 from tests.support.emulator import Aws, unique
 
 REPO = Path(__file__).resolve().parents[2]
@@ -186,17 +186,27 @@ def test_at_timestamp_and_millis_behind_latest(aws: Aws) -> None:
     kinesis.create_stream(StreamName=stream, ShardCount=1)
     shard = _shards(kinesis, stream)[0]["ShardId"]
     _put(kinesis, stream, 0, 5)
-    time.sleep(0.3)
-    between = datetime.now(UTC)
-    time.sleep(0.3)
+    # A timestamp strictly between r4's arrival and r5's: poll the clock past each, no fixed sleep.
+    r4 = kinesis.get_records(ShardIterator=_iterator(kinesis, stream, shard, "TRIM_HORIZON"))["Records"][-1]
+    gap = timedelta(milliseconds=50)
+    between = wait_until(
+        lambda: (now := datetime.now(UTC)) > r4["ApproximateArrivalTimestamp"] + gap and now, 10, "r4 past"
+    )
+    wait_until(lambda: datetime.now(UTC) > between + gap, 10, "the clock past the chosen timestamp")
     _put(kinesis, stream, 5, 5)
 
     pages = _read(kinesis, _iterator(kinesis, stream, shard, "AT_TIMESTAMP", Timestamp=between))
     assert [d for _, data in pages for d in data] == [f"r{i}" for i in range(5, 10)]
 
+    everything = kinesis.get_records(ShardIterator=_iterator(kinesis, stream, shard, "TRIM_HORIZON"))[
+        "Records"
+    ]
+    arrival = {r["Data"]: r["ApproximateArrivalTimestamp"] for r in everything}
     first = kinesis.get_records(ShardIterator=_iterator(kinesis, stream, shard, "TRIM_HORIZON"), Limit=5)
     assert [r["Data"] for r in first["Records"]] == [f"r{i}".encode() for i in range(5)]
-    assert 500 <= first["MillisBehindLatest"] < 10_000  # r4 arrived >= 0.6 s before r9
+    # How far the last record returned (r4) is behind the newest (r9), as their arrivals say.
+    behind_ms = (arrival[b"r9"] - arrival[b"r4"]).total_seconds() * 1000
+    assert behind_ms >= 100 and first["MillisBehindLatest"] == pytest.approx(behind_ms, abs=2)
     rest = kinesis.get_records(ShardIterator=first["NextShardIterator"], Limit=5)
     assert len(rest["Records"]) == 5 and rest["MillisBehindLatest"] == 0
 

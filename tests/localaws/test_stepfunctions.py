@@ -9,9 +9,9 @@ output, which moto's DescribeExecution cannot serialise.
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
+from tests.support import wait_until
 from tests.support.emulator import Aws, create_job, unique, upload, zip_of
 
 GLUE_SCRIPT = """
@@ -79,12 +79,14 @@ def test_glue_sync_then_lambda(aws: Aws, role_arn: str, bucket: str) -> None:
         name=unique("run"),
         input=json.dumps({"bucket": bucket, "batch": "2026-11-29T17"}),
     )
-    deadline = time.monotonic() + 60
-    while (described := sfn.describe_execution(executionArn=execution["executionArn"]))[
-        "status"
-    ] == "RUNNING":
-        assert time.monotonic() < deadline, "execution still running after 60 s"
-        time.sleep(0.5)
+    described = wait_until(
+        lambda: (
+            (d := sfn.describe_execution(executionArn=execution["executionArn"]))["status"] != "RUNNING" and d
+        ),
+        60,
+        "execution ended",
+        interval=0.5,
+    )
 
     assert described["status"] == "SUCCEEDED", described
     output: dict[str, Any] = json.loads(described["output"])
