@@ -1,4 +1,4 @@
-"""Per-event cost of what the scorer does beside deciding: drift monitoring (and its share).
+"""Per-event cost of what the scorer does beside deciding: drift monitoring and shadow scoring.
 
 A micro-measure in one process, no broker: a model trained on the simulator, the online
 feature rows of a simulated stream (:class:`fraudstack.features.OnlineFeatures`, as the
@@ -11,7 +11,11 @@ scorer builds them), cut into batches of ``--batch`` rows. Timed per batch, best
 - **drift, loop**: :meth:`StreamDrift.observe` (the scorer loop's cost: the monitored columns'
   copy and an append);
 - **drift, worker**: binning each 5 s hand-off and the window's PSI at each publish, on the
-  worker thread (CPU the scorer process spends, off the loop).
+  worker thread (CPU the scorer process spends, off the loop);
+- **shadow, worker**: a challenger (the same model's first half of trees) scoring the batch
+  and encoding one record per transaction (:mod:`fraudstack.scoring.shadow`), off the loop;
+- **shadow, loop**: handing the batch over, and ``Producer.produce`` of each record into
+  librdkafka's queue (a producer with no broker: the enqueue the loop pays, not the network).
 
 Cost per hour of traffic is the worker's per-event time times the events of an hour at
 ``--rate`` transactions a second, plus one PSI of the window per publish.
@@ -25,14 +29,17 @@ import argparse
 import time
 
 import numpy as np
+from confluent_kafka import Producer
 
 from fraudstack.features import OnlineFeatures
 from fraudstack.model.data import simulated
 from fraudstack.model.decisions import Thresholds
+from fraudstack.model.scoring import FraudModel
 from fraudstack.model.training import TrainConfig, train
 from fraudstack.schema import event_to_json_bytes
 from fraudstack.scoring.drift import StreamDrift, _Reference
 from fraudstack.scoring.models import ScoringModel
+from fraudstack.scoring.shadow import Shadows, _records
 from fraudstack.settings import Settings
 from fraudstack.simulator import SimulationConfig
 from fraudstack.simulator.stream import iter_events
@@ -103,6 +110,47 @@ def main() -> None:
     drift._work(ref, collected, 0.0, publish_now=False)
     psi_s = best(args.repeat, lambda: drift._drift(ref))
     drift.close()
+
+    half = FraudModel(
+        booster=model.model.booster[: max(1, model.model.booster.num_boosted_rounds() // 2)],
+        features=model.model.features,
+        threshold=model.threshold,
+        version=f"{model.version}-half",
+        manifest=model.model.manifest,
+    )
+    challenger = ScoringModel(half)
+    batch_events = [parsed[i : i + args.batch] for i in range(0, len(parsed), args.batch)]
+    jobs = list(zip(matrices, scores, batch_events, strict=True))
+
+    def shadow_worker() -> None:
+        for matrix, score, evs in jobs:
+            _records(challenger, model.version, matrix, score, evs, "2026-01-01T00:00:00Z")  # type: ignore[arg-type]
+
+    shadow_s = best(args.repeat, shadow_worker) / events
+    produced = [_records(challenger, model.version, m, sc, e, "x") for m, sc, e in jobs]  # type: ignore[arg-type]
+    producer = Producer({"bootstrap.servers": "127.0.0.1:9", "queue.buffering.max.messages": 10_000_000})
+    shadows = Shadows()
+
+    def shadow_loop() -> float:
+        """Seconds the loop spends handing batches over and enqueueing their records (the
+        worker's scoring, concurrent with it, is drained afterwards, untimed)."""
+        spent = 0.0
+        for (matrix, score, evs), records in zip(jobs, produced, strict=True):
+            started = time.perf_counter()
+            shadows.submit(challenger, model.version, matrix, score, evs, "x")  # type: ignore[arg-type]
+            for key, value in records:
+                producer.produce("shadow-scores", value=value, key=key)
+            spent += time.perf_counter() - started
+            producer.poll(0)
+        list(shadows.results(0))
+        producer.purge()
+        return spent
+
+    loop_s = min(shadow_loop() for _ in range(args.repeat)) / events
+    shadows.close()
+    trees = half.booster.num_boosted_rounds()
+    print(f"shadow, worker: {shadow_s * 1e6:8.2f} us/event (a challenger of {trees} trees)")
+    print(f"shadow, loop:   {loop_s * 1e6:8.2f} us/event (hand-over and enqueue)")
 
     print(f"score:          {score_s * 1e6:8.2f} us/event (the scoring step)")
     print(f"drift, loop:    {observe_s * 1e6:8.2f} us/event ({observe_s / score_s:.1%} of the scoring step)")

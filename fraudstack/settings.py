@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     topic_transactions: str = "transactions"
     topic_dead_letter: str = "transactions-dlq"
     topic_decisions: str = "decisions"
+    topic_shadow_scores: str = Field(
+        default="shadow-scores", description="the staged challenger's scores (shadow scoring, for its gate)"
+    )
     topic_labels: str = "labels"
     topic_entity_events: str = Field(
         default="entity-events", description="transactions repartitioned by merchant, device, IP, customer"

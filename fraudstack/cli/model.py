@@ -1,4 +1,4 @@
-"""``fraudstack model list|show|promote|rollback``: the registry and each version's lineage.
+"""``fraudstack model list|show|promote|rollback|stage|unstage|gate-shadow``: the registry, lineage, shadow.
 
 Why commands over the registry rather than editing ``models/current.json`` by hand: a
 pointer moved by hand leaves no record of what replaced what, so nobody can say later why a
@@ -140,6 +140,60 @@ def rollback_command(
         raise ConfigError("--reason must not be empty")
     event = registry.rollback(load_settings(), reason)
     typer.echo(f"current model: {event['version']} (rolled back from {event['previous']})")
+
+
+@model_app.command("stage")
+def stage_command(
+    version: Annotated[str, typer.Argument(help="the registry version to score in shadow")],
+    reason: Annotated[str, typer.Option(help="why, recorded in the registry's history")] = "staged by hand",
+) -> None:
+    """Stage a challenger: the streaming scorer scores every transaction with it too, deciding nothing."""
+    from fraudstack.model import registry
+
+    if not reason.strip():
+        raise ConfigError("--reason must not be empty")
+    event = registry.stage(load_settings(), version, reason)
+    typer.echo(f"challenger in shadow: {version} (champion {event['champion'] or 'none'})")
+
+
+@model_app.command("unstage")
+def unstage_command(
+    reason: Annotated[str, typer.Option(help="why, recorded in the registry's history")] = "unstaged by hand",
+) -> None:
+    """Stop shadow scoring of the staged challenger."""
+    from fraudstack.model import registry
+
+    if not reason.strip():
+        raise ConfigError("--reason must not be empty")
+    event = registry.unstage(load_settings(), reason)
+    typer.echo(f"no challenger in shadow ({event['version']} unstaged)")
+
+
+@model_app.command("gate-shadow")
+def gate_shadow_command(
+    maturity_days: Annotated[
+        float, typer.Option(min=0, help="label age: rows this old, frauds known within it")
+    ] = 7.0,
+    min_frauds: Annotated[int, typer.Option(min=1, help="fewest mature frauds to judge on")] = 20,
+    promote: Annotated[bool, typer.Option(help="promote the challenger when the gate passes it")] = True,
+    ap_margin: Annotated[float, typer.Option(min=0)] = 0.005,
+    recall_margin: Annotated[float, typer.Option(min=0)] = 0.01,
+    alert_budget: Annotated[float, typer.Option(min=0.0001, max=1)] = 0.005,
+) -> None:
+    """Gate the staged challenger on its shadow scores beside the champion's, once labelled."""
+    from datetime import timedelta
+
+    from fraudstack.model.gate import GatePolicy
+    from fraudstack.model.shadow import evaluate, release
+
+    settings = load_settings()
+    policy = GatePolicy(ap_margin=ap_margin, recall_margin=recall_margin, alert_budget=alert_budget)
+    decision, found = evaluate(settings, policy, timedelta(days=maturity_days), min_frauds)
+    if not promote:
+        rows = f"{len(found.frame):,} shadow rows ({found.frauds} frauds)"
+        typer.echo(f"{found.challenger} on {rows}: {decision.reason}")
+        return
+    typer.echo(release(settings, decision, found, by="fraudstack model gate-shadow"))
 
 
 def register(app: typer.Typer) -> None:

@@ -41,8 +41,10 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
 
     Why: ``fraudstack profiles`` rebuilds its state by replaying ``entity-events`` and reads
     ``labels`` from the start, so both must keep what the features look back over (30 days;
-    MSK's default retention is 7); ``entity-profiles`` is a table, so compacted: one record
-    per entity, kept for as long as the entity exists. Only on AWS: the embedded broker
+    MSK's default retention is 7), and the shadow gate (:mod:`fraudstack.model.shadow`) reads
+    a challenger's scores once their labels are a week old, so they are kept as long;
+    ``entity-profiles`` is a table, so compacted: one record per entity, kept for as long as
+    the entity exists. Only on AWS: the embedded broker
     (Tansu) has no topic settings and keeps everything. A topic that already exists keeps its
     settings (change them with ``kafka-configs.sh --alter``, docs/deploy-aws.md).
     """
@@ -51,6 +53,8 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
     return {
         settings.topic_entity_events: {"retention.ms": _LOOKBACK_RETENTION_MS},
         settings.topic_labels: {"retention.ms": _LOOKBACK_RETENTION_MS},
+        # The shadow gate reads a challenger's scores once their labels are mature (7 days).
+        settings.topic_shadow_scores: {"retention.ms": _LOOKBACK_RETENTION_MS},
         settings.topic_entity_profiles: {"cleanup.policy": "compact"},
     }
 

@@ -7,6 +7,8 @@ Layout under ``s3://<artifacts bucket>/models/``::
                                drift reference histograms (fraudstack.model.drift)
     <version>/report.json|md   the evaluation report, plots under <version>/plots/
     current.json               {"version", "previous", "updated_at", "action", "reason"}
+    challenger.json            {"version", "staged_at", "reason"}: the challenger the streaming
+                               scorer scores in shadow (absent: none staged)
 
 and beside it, ``s3://<artifacts bucket>/model-history/<time>-<action>-<version>.json``: one
 object per promotion, refusal or rollback - when, by what, why, the version it replaced and
@@ -46,6 +48,7 @@ PREFIX = "models/"
 MODEL_FILE = "model.ubj"
 MANIFEST_FILE = "manifest.json"
 POINTER_KEY = f"{PREFIX}current.json"
+CHALLENGER_KEY = f"{PREFIX}challenger.json"
 HISTORY_PREFIX = "model-history/"
 _CONTENT_TYPES = {".json": "application/json", ".md": "text/markdown", ".png": "image/png"}
 
@@ -253,6 +256,42 @@ def set_current(
         "reason": reason,
     }
     _put_json(settings, POINTER_KEY, pointer)
+    if staged_version(settings) == version:  # the challenger is the champion now: no shadow of itself
+        _delete(settings, CHALLENGER_KEY)
+    return event
+
+
+def _delete(settings: Settings, key: str) -> None:
+    with _s3_errors(settings):
+        client("s3", settings).delete_object(Bucket=bucket(settings), Key=key)
+
+
+def staged_version(settings: Settings, s3: Any | None = None) -> str | None:
+    """The challenger staged for shadow scoring, or None (cheap to poll with a reused ``s3``)."""
+    raw = _get(settings, CHALLENGER_KEY, s3)
+    return None if raw is None else str(json.loads(raw)["version"])
+
+
+def stage(
+    settings: Settings, version: str, reason: str, by: str = "fraudstack model stage"
+) -> dict[str, Any]:
+    """Stage a published version as the challenger: the streaming scorer scores every transaction
+    with it in shadow (decisions still come from ``current``) until it is promoted or unstaged."""
+    load_manifest(settings, version)  # refuses a version that was never published
+    if version == current_version(settings):
+        raise FraudstackError(f"model version '{version}' is the current model: nothing to compare it with")
+    event = record(settings, "stage", version, reason, by=by, champion=current_version(settings))
+    _put_json(settings, CHALLENGER_KEY, {"version": version, "staged_at": event["at"], "reason": reason})
+    return event
+
+
+def unstage(settings: Settings, reason: str, by: str = "fraudstack model unstage") -> dict[str, Any]:
+    """Stop shadow scoring: remove the staged challenger (its version stays published)."""
+    version = staged_version(settings)
+    if version is None:
+        raise FraudstackError("no challenger is staged")
+    event = record(settings, "unstage", version, reason, by=by)
+    _delete(settings, CHALLENGER_KEY)
     return event
 
 

@@ -75,7 +75,8 @@ class ScoringModel:
 
 
 class ModelWatcher:
-    """Holds the current model and swaps in a new one when the pointer moves."""
+    """Holds the current model and swaps in a new one when the pointer moves; likewise the
+    staged challenger (:func:`fraudstack.model.registry.stage`) the scorer scores in shadow."""
 
     def __init__(self, settings: Settings, metrics: MetricsPublisher | None = None) -> None:
         self._settings = settings
@@ -84,6 +85,10 @@ class ModelWatcher:
         self._s3 = aws.client("s3", settings)
         self.model = ScoringModel(registry.load_current_model(settings))
         self._next: ScoringModel | None = None
+        #: The challenger scored in shadow, or None; replaced whole by the watcher thread, so a
+        #: batch reads one model or the other, never half of a swap.
+        self.shadow: ScoringModel | None = None
+        self._poll_shadow()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="model-watcher", daemon=True)
         log.info("model loaded", extra={"model_version": self.model.version})
@@ -115,6 +120,16 @@ class ModelWatcher:
                 pending = self._next.version if self._next is not None else self.model.version
                 if version is not None and version != pending:
                     self._next = ScoringModel(registry.load_model(self._settings, version, self._s3))
+                self._poll_shadow()
             except (ClientError, BotoCoreError, FraudstackError, xgb.core.XGBoostError) as exc:
                 # Keep scoring with the model in hand; the next poll tries again.
                 log.warning("model registry poll failed", extra={"error": str(exc)})
+
+    def _poll_shadow(self) -> None:
+        staged = registry.staged_version(self._settings, self._s3)
+        held = None if self.shadow is None else self.shadow.version
+        if staged == held:
+            return
+        loaded = None if staged is None else registry.load_model(self._settings, staged, self._s3)
+        self.shadow = None if loaded is None else ScoringModel(loaded)
+        log.info("shadow model", extra={"from_version": held, "model_version": staged})

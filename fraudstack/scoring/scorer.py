@@ -85,6 +85,8 @@ from fraudstack.scoring.drift import StreamDrift
 from fraudstack.scoring.explain import Explainer
 from fraudstack.scoring.models import ModelWatcher, ScoringModel
 from fraudstack.scoring.profiles import ProfileTable
+from fraudstack.scoring.shadow import BACKLOG as _SHADOW_BACKLOG
+from fraudstack.scoring.shadow import Shadows
 from fraudstack.scoring.state import PartitionState, SnapshotStore
 from fraudstack.settings import Settings
 from fraudstack.wire import WireEvent, parse_event, wire_form
@@ -194,10 +196,14 @@ class Scorer:
         self.commit_interval = commit_interval
         self.stats = ScorerStats()
         self._topic = settings.topic_transactions
-        ensure_topics(settings, [self._topic, settings.topic_dead_letter, settings.topic_decisions])
+        ensure_topics(
+            settings,
+            [self._topic, settings.topic_dead_letter, settings.topic_decisions, settings.topic_shadow_scores],
+        )
         self._models = ModelWatcher(settings, metrics)
         self._model = self._models.model
-        self._profiled = self._wants_profiles(self._model)
+        self._shadow = self._models.shadow
+        self._profiled = self._wants_profiles()
         self._thresholds = Thresholds.from_settings(settings, self._model.threshold)
         self._alerts = AlertPublisher(settings, metrics)
         self._profiles = ProfileTable(settings)
@@ -220,6 +226,7 @@ class Scorer:
         self._deliveries = Deliveries()
         self._explainer: Explainer[_Flagged] = Explainer()
         self._drift = StreamDrift(settings)
+        self._shadows = Shadows()
         self._partitions: dict[int, PartitionState] = {}
         self._parked: dict[int, PartitionState] = {}
         self._last_snapshot = time.monotonic()
@@ -260,6 +267,7 @@ class Scorer:
                     # collections rescan all of it as it grows (pauses of 0.1-1 s per batch).
                     gc.freeze()
                 self._emit_explained(backlog=_EXPLAIN_BACKLOG)
+                self._emit_shadows(backlog=_SHADOW_BACKLOG)
                 self._producer.poll(0)
                 self._advance_snapshots()
                 self._restart_stalled()
@@ -286,6 +294,7 @@ class Scorer:
             self._consumer.close()  # revokes: final checkpoint and snapshots, then leaves the group
             self._producer.flush(30)
             self._explainer.close()
+            self._shadows.close()
             self._drift.close()
             self._alerts.close()
             self._snapshots.close()
@@ -300,7 +309,11 @@ class Scorer:
         """Everything already fetched (up to ``max_batch``); if nothing, wait for the first record only."""
         messages = self._consumer.consume(self.max_batch, 0)
         if not messages:
-            busy = len(self._explainer) or any(s.capture is not None for s in self._partitions.values())
+            busy = (
+                len(self._explainer)
+                or len(self._shadows)
+                or any(s.capture is not None for s in self._partitions.values())
+            )
             messages = self._consumer.consume(1, _BUSY_WAIT if busy else _IDLE_WAIT)
             if messages:
                 messages += self._consumer.consume(self.max_batch - 1, 0)
@@ -389,6 +402,9 @@ class Scorer:
             matrix, inputs, scores, codes = self._score(model, batch.rows)
         self._drift.observe(model, matrix, scores)
         decided_at = utc_text(datetime.now(UTC))
+        shadow = self._shadow
+        if shadow is not None and shadow.version != model.version:
+            self._shadows.submit(shadow, model.version, matrix, scores, batch.events, decided_at)
         rows = batch.rows if self.settings.scorer_include_features else None
         flagged = np.flatnonzero(codes)
         if len(flagged):
@@ -518,20 +534,35 @@ class Scorer:
                 self.stats.alerts += 1
 
     def _take_model(self) -> None:
-        """Switch to a newly promoted model between batches (never within one)."""
+        """Switch to a newly promoted model, or staged challenger, between batches (never within one)."""
         model, switched = self._models.take()
-        if switched:
-            self._model = model
-            self._profiled = self._wants_profiles(model)
+        shadow = self._models.shadow
+        if switched or shadow is not self._shadow:
+            self._model, self._shadow = model, shadow
+            self._profiled = self._wants_profiles()
             self._thresholds = Thresholds.from_settings(self.settings, model.threshold)
 
-    def _wants_profiles(self, model: ScoringModel) -> bool:
-        """Whether rows carry the entity profiles: the model reads them, or decisions record every feature.
+    def _wants_profiles(self) -> bool:
+        """Whether rows carry the entity profiles: the model or the challenger in shadow reads them,
+        or decisions record every feature.
 
         Otherwise a row is the card features alone (the model's columns come first), which
         spares a card-only model the lookups and a matrix 2.6 times as wide.
         """
-        return model.profiled or self.settings.scorer_include_features
+        shadow = self._shadow is not None and self._shadow.profiled
+        return self._model.profiled or shadow or self.settings.scorer_include_features
+
+    def _emit_shadows(self, backlog: int) -> None:
+        """Produce the challenger's finished shadow scores (all of them with ``backlog`` 0)."""
+        topic = self.settings.topic_shadow_scores
+        for records in self._shadows.results(backlog):
+            if isinstance(records, Exception):
+                log.error("shadow scoring failed; the batch has no shadow scores", exc_info=records)
+                if self.metrics is not None:
+                    self.metrics.count("ShadowFailures")
+                continue
+            for key, value in records:
+                self._produce(topic, key, value)
 
     def _account(self, codes: np.ndarray, timestamps_ms: list[int]) -> None:
         if self.metrics is None:
@@ -615,6 +646,7 @@ class Scorer:
         pending reason codes), so a commit never runs ahead of one.
         """
         self._emit_explained(backlog=0)
+        self._emit_shadows(backlog=0)
         return _Fence(
             alerts=self._alerts.enqueued,
             epoch=self._deliveries.advance(),

@@ -15,7 +15,7 @@ def test_aws_keeps_the_replayed_topics_past_the_lookback_and_compacts_the_profil
     aws = stack.settings.model_copy(update={"target": "aws"})
     configs = topic_configs(aws)
     lookback_ms = LOOKBACK // MICROS_PER_SECOND * 1000
-    for topic in (aws.topic_entity_events, aws.topic_labels):
+    for topic in (aws.topic_entity_events, aws.topic_labels, aws.topic_shadow_scores):
         assert int(configs[topic]["retention.ms"]) > lookback_ms
     assert configs[aws.topic_entity_profiles] == {"cleanup.policy": "compact"}
     assert aws.topic_transactions not in configs  # the broker's default is enough for the rest
