@@ -13,7 +13,7 @@ through the ETL check references set-based). Then:
 
 * **rollup build**: :func:`fraudstack.warehouse.rollups.refresh` of every day (what
   migration 5 does on a loaded warehouse), and the refresh of one full day per part;
-* **ETL run**: the real Glue ETL job (``glue/etl_cleaning_job.py``, local Spark) on an hour of
+* **ETL run**: the real Glue ETL job (:mod:`fraudstack.jobs.etl`, local Spark) on an hour of
   raw events at the same daily volume, landing on the last (full) day; its ``rollups`` stage
   - the refresh of the day it touched - against the whole run;
 * **views**: after one pass that imports everything (a served dashboard has), one full
@@ -69,7 +69,7 @@ REPO = Path(__file__).resolve().parents[1]
 APP = app_script()
 VIEWS = ("overview", "operations", "performance", "trends", "alerts")
 DAYS = 30
-#: The last synthetic day is the day the ETL's raw events start (tests.glue.rawdata.START),
+#: The last synthetic day is the day the ETL's raw events start (tests.jobs.rawdata.START),
 #: so the ETL run touches a full day of facts, as an hourly run late in the day does.
 LAST_DAY = pd.Timestamp("2026-11-01", tz="UTC")
 START = LAST_DAY - pd.Timedelta(days=DAYS - 1)
@@ -322,7 +322,7 @@ def build_rollups(settings: Settings) -> None:
 
 def _raw_hour(settings: Settings, rows: int, rows_per_day: int) -> int:
     """Upload an hour of raw events at ``rows_per_day`` (Firehose objects of ~5 MB); return objects."""
-    from tests.glue.rawdata import lines, put_objects
+    from tests.jobs.rawdata import lines, put_objects
 
     s3 = client("s3", settings)
     s3.create_bucket(Bucket=settings.bucket)
@@ -337,7 +337,7 @@ def etl_run(settings: Settings, rows_per_day: int) -> None:
     """One ETL run of an hour of raw events at ``rows_per_day``, landing on the last full day."""
     from pyspark.sql import SparkSession
 
-    from fraudstack.cli.warehouse import load_etl_script
+    from fraudstack.jobs.etl import run as run_etl
     from fraudstack.spark import local_config
 
     objects = _raw_hour(settings, rows_per_day // 24, rows_per_day)
@@ -347,7 +347,7 @@ def etl_run(settings: Settings, rows_per_day: int) -> None:
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     try:
-        summary = load_etl_script().run(spark, settings)
+        summary = run_etl(spark, settings)
     finally:
         spark.stop()
     refresh = summary.stages.get("rollups", 0.0)

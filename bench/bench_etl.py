@@ -7,7 +7,7 @@ a later object) to ``raw/``, then in ONE Spark session times
 
 * **baseline** - ``spark.read.json`` of the raw objects with the event schema, written as
   Parquet to S3: what any JSON-to-Parquet job costs here;
-* **etl** - :func:`run` of ``glue/etl_cleaning_job.py``: bookmark, validation of every line
+* **etl** - :func:`fraudstack.jobs.etl.run`: bookmark, validation of every line
   by the event schema, cleaning, dedupe, curated Parquet, staged COPY + upsert into the
   warehouse;
 
@@ -28,12 +28,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fraudstack.aws import client
-from fraudstack.cli.warehouse import load_etl_script
+from fraudstack.jobs.etl import run as run_etl
 from fraudstack.schema import arrow_schema
 from fraudstack.settings import Settings, load_settings
 from fraudstack.spark import local_config
 from fraudstack.stack import EmbeddedStack
-from tests.glue.rawdata import lines, put_objects
+from tests.jobs.rawdata import lines, put_objects
 from tests.support import free_port
 
 OBJECT_BYTES = 5 * 1024 * 1024  # Firehose's default buffer size
@@ -108,7 +108,7 @@ def main() -> None:
         baseline = time.monotonic() - t0
         print(f"baseline read+write: {baseline:.1f}s ({total / baseline:,.0f} rows/s)", flush=True)
 
-        summary = load_etl_script().run(spark, settings)
+        summary = run_etl(spark, settings)
         print(summary.line(), flush=True)
         print(summary.stage_line(), flush=True)
         ratio = summary.elapsed_s / baseline

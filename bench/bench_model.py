@@ -9,7 +9,7 @@ What is timed, on the simulator's data (15,000 customers x 30 days ~ 1M transact
   :func:`fraudstack.model.inference.score_new_rows`) on all rows - features over the whole
   history with the label events known, scores, TreeSHAP reason codes for the flagged rows only;
 * **inference (Spark, ``--spark``)**: the Glue job's Spark stage
-  (``score_pending`` in ``glue/ml_inference_job.py``) on the same rows read from
+  (:func:`fraudstack.jobs.inference.score_pending`) on the same rows read from
   event-date-partitioned Parquet, local[2]; the warehouse write is not included;
 * **online features**: events/s of :class:`fraudstack.features.OnlineFeatures` (the scorer's
   per-event path) on wire-form events.
@@ -23,9 +23,7 @@ inflates wall time several-fold, CPU time much less.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import sys
 import tempfile
 import time
 from itertools import islice
@@ -45,7 +43,6 @@ from fraudstack.model.training import TrainConfig, train
 from fraudstack.settings import load_settings
 from fraudstack.simulator import SimulationConfig, iter_events
 
-JOB = Path(__file__).resolve().parents[1] / "glue" / "ml_inference_job.py"
 DECLINE = 0.9
 
 
@@ -55,13 +52,9 @@ def _thresholds(model: FraudModel) -> Thresholds:
 
 
 def _spark_rate(frame: Any, model: FraudModel, labels: list[tuple[str, Any]]) -> dict[str, float]:
+    from fraudstack.jobs.inference import score_pending
     from fraudstack.spark import spark_session
 
-    spec = importlib.util.spec_from_file_location("fraudstack_ml_inference_job", JOB)
-    assert spec is not None and spec.loader is not None
-    job = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = job
-    spec.loader.exec_module(job)
     with tempfile.TemporaryDirectory(prefix="bench-model-") as folder:
         table = pa.Table.from_pandas(
             frame.assign(event_date=frame["event_time"].dt.date), preserve_index=False
@@ -71,9 +64,7 @@ def _spark_rate(frame: Any, model: FraudModel, labels: list[tuple[str, Any]]) ->
         try:
             pending = list(zip(frame["transaction_id"], list(frame["event_time"]), strict=True))
             started = time.perf_counter()
-            scored = job.score_pending(
-                spark, Path(folder).as_uri(), model, pending, _thresholds(model), labels
-            )
+            scored = score_pending(spark, Path(folder).as_uri(), model, pending, _thresholds(model), labels)
             seconds = time.perf_counter() - started
         finally:
             spark.stop()

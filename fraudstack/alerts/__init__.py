@@ -1,5 +1,6 @@
-"""Fraud alerts: what an alert says (:mod:`.content`) and how it is sent once (:mod:`.dispatch`).
+"""Fraud alerts: what an alert says (:mod:`.content`), how it is sent once (:mod:`.dispatch`)
+and the Lambda handler that runs both (:mod:`.handler`).
 
-The Lambda handler in ``lambda/alert_handler.py`` is a thin entry point over this package,
-so the logic is importable and testable without Lambda.
+``lambda/alert_handler.py`` is the Lambda's entry point only, so the logic is importable and
+testable without Lambda.
 """

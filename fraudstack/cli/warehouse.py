@@ -1,25 +1,16 @@
 """``fraudstack warehouse migrate|status`` and ``fraudstack etl``.
 
-Why together: both are the warehouse side of the pipeline. ``etl`` runs the very script Glue
-runs (``glue/etl_cleaning_job.py``), in this process on a local Spark session, and prints
+Why together: both are the warehouse side of the pipeline. ``etl`` runs the very job Glue
+runs (:mod:`fraudstack.jobs.etl`), in this process on a local Spark session, and prints
 the run's summary.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import typer
 
-from fraudstack.errors import FraudstackError
 from fraudstack.settings import load_settings
 from fraudstack.warehouse import MIGRATIONS, applied_versions, connect, migrate
-
-#: The Glue script ``fraudstack etl`` runs.
-ETL_SCRIPT = Path(__file__).resolve().parents[2] / "glue" / "etl_cleaning_job.py"
 
 warehouse_app = typer.Typer(
     help="Warehouse schema (PostgreSQL locally, Redshift on AWS).", no_args_is_help=True
@@ -52,27 +43,15 @@ def status_command() -> None:
             typer.echo(f"  {migration.filename():<32} {state}")
 
 
-def load_etl_script(path: Path = ETL_SCRIPT) -> ModuleType:
-    """Import the Glue script as a module (it lives outside the package, as on Glue)."""
-    if not path.is_file():
-        raise FraudstackError(f"ETL script not found: {path}")
-    spec = importlib.util.spec_from_file_location("fraudstack_etl_cleaning_job", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def etl() -> None:
     """Run one incremental ETL run and print what it did."""
+    from fraudstack.jobs.etl import run
     from fraudstack.spark import spark_session
 
     settings = load_settings()
-    job = load_etl_script()
     spark = spark_session("fraudstack-etl", settings)
     try:
-        summary = job.run(spark, settings)
+        summary = run(spark, settings)
         typer.echo(summary.line())
         if summary.stages:
             typer.echo(summary.stage_line())

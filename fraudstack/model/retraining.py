@@ -1,11 +1,12 @@
 """The retraining state machine's steps: build, train, then evaluate, gate and release.
 
-Each step is one run of ``glue/retraining_job.py --step NAME`` (the same code locally under
-the Glue runner and on AWS), and hands its result to the next through the artifacts bucket
-under ``retraining/<execution>/``: a Glue run returns no value to Step Functions, and S3 is
-what every step can already reach. For the same reason the gate's promote-or-refuse is
-taken in the evaluation step and recorded in the registry's history, not branched on in
-the state machine (docs/model-lifecycle.md, *Retraining state machine*).
+Each step is one run of the retraining Glue job (:mod:`fraudstack.jobs.retraining`) with
+``--step NAME`` (the same code locally under the Glue runner and on AWS), and hands its
+result to the next through the artifacts bucket under ``retraining/<execution>/``: a Glue
+run returns no value to Step Functions, and S3 is what every step can already reach. For the
+same reason the gate's promote-or-refuse is taken in the evaluation step and recorded in the
+registry's history, not branched on in the state machine (docs/model-lifecycle.md,
+*Retraining state machine*).
 
 Why the training set comes from the warehouse rather than the lake: the facts there are
 the cleaned, de-duplicated transactions, and ``fact_labels`` holds each label with the time

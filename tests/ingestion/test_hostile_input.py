@@ -22,14 +22,14 @@ from typing import Any
 from confluent_kafka import Producer
 
 from fraudstack.aws import client
-from fraudstack.cli.warehouse import load_etl_script
+from fraudstack.jobs.etl import run as run_etl
 from fraudstack.kafka.config import producer_config
 from fraudstack.schema import event_to_json_bytes, validate_event
 from fraudstack.warehouse import connect
 from tests.conftest import stop_process
-from tests.glue.rawdata import put_objects
 from tests.hostile import hostile_records, nasty_valid
 from tests.ingestion.conftest import Pipeline, make_events, wait_for_log
+from tests.jobs.rawdata import put_objects
 from tests.scoring.conftest import TopicReader
 
 VALID = 5_000
@@ -95,7 +95,7 @@ def test_hostile_records_neither_stop_nor_leak_into_the_pipeline(pipeline: Pipel
 
     spark = spark_session("hostile-etl", settings)
     try:
-        summary = load_etl_script().run(spark, settings)
+        summary = run_etl(spark, settings)
     finally:
         spark.stop()
     assert summary.rows_quarantined == len(etl_lines), summary

@@ -18,7 +18,7 @@ from typing import Any
 from confluent_kafka import Consumer, Producer
 
 from fraudstack.aws import client
-from fraudstack.cli.warehouse import load_etl_script
+from fraudstack.jobs import etl
 from fraudstack.kafka.config import consumer_config, producer_config
 from fraudstack.labels import LabelEvent, label_to_json_bytes
 from fraudstack.settings import Settings
@@ -102,7 +102,6 @@ def test_label_events_reach_fact_labels_exactly_once_after_a_replay(pipeline: Pi
     tag = uuid.uuid4().hex[:8]
     settings = pipeline.settings.model_copy(update={"topic_labels": f"labels-{tag}"})
     labelled = Pipeline(settings=settings, log_dir=pipeline.log_dir)
-    etl = load_etl_script()
     labels = _labels(tag, 300)
     valid = [(label_to_json_bytes(label), label.transaction_id) for label in labels]
 

@@ -27,7 +27,7 @@ from fraudstack.provisioning.local import deploy
 from fraudstack.settings import Settings
 from fraudstack.warehouse import Warehouse, connect, migrate
 from tests.conftest import RunningStack
-from tests.glue.rawdata import lines, put_objects
+from tests.jobs.rawdata import lines, put_objects
 
 STANDIN_INFERENCE = Path(__file__).with_name("standin_inference_job.py")
 

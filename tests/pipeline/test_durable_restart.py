@@ -29,7 +29,7 @@ from fraudstack.settings import Settings
 from fraudstack.stack import EmbeddedStack
 from fraudstack.warehouse import connect, migrate
 from tests.conftest import make_settings
-from tests.glue.rawdata import put_objects
+from tests.jobs.rawdata import put_objects
 from tests.pipeline.conftest import alert_ids, drain
 
 #: Spark job runs under the local Glue runner: minutes each on a loaded 2-core machine.

@@ -20,7 +20,7 @@ from fraudstack.provisioning.local import deploy
 from fraudstack.schema import event_to_json_bytes
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect
-from tests.glue.rawdata import put_objects
+from tests.jobs.rawdata import put_objects
 from tests.pipeline.conftest import alert_ids, declaration, drain
 
 #: Spark job runs under the local Glue runner: minutes each on a loaded 2-core machine.

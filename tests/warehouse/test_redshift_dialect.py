@@ -38,9 +38,8 @@ AWS_SQL_SOURCES = (
     "fraudstack/warehouse",
     "fraudstack/pipeline.py",
     "fraudstack/drift.py",
+    "fraudstack/jobs",
     "fraudstack/provisioning/cloudformation.py",
-    "glue",
-    "lambda",
     "fraudstack/dashboard",
 )
 REDSHIFT_MIGRATIONS = ROOT / "data" / "warehouse" / "redshift"
@@ -235,7 +234,7 @@ def test_the_scan_finds_the_statements() -> None:
     expected = {
         "fraudstack/alerts/dispatch.py",
         "fraudstack/dashboard/queries.py",
-        "glue/ml_inference_job.py",
+        "fraudstack/jobs/inference.py",
     }
     assert expected <= where, where
 

@@ -31,7 +31,7 @@ class Runtime:
     """One compute resource of the template and the AWS APIs it reaches from its subnets."""
 
     resource: str  # logical id in the template
-    entry: str  # repository path of the module that runtime starts (handler, job script, command)
+    entry: str  # source path of the module whose code that runtime runs (handler, job, command)
     calls: frozenset[str]  # boto3 service names of the clients its code creates
     platform: frozenset[str] = frozenset()  # endpoint names the AWS runtime itself needs (image, logs)
 
@@ -49,31 +49,31 @@ def endpoint_service(boto3_service: str) -> str:
 RUNTIMES: tuple[Runtime, ...] = (
     Runtime(
         resource="AlertHandler",
-        entry="lambda/alert_handler.py",
+        entry="fraudstack/alerts/handler.py",
         # Lambda ships the function's logs itself, outside the VPC: no platform calls.
         calls=frozenset({"secretsmanager", "sns", "ses", "cloudwatch", "s3"}),
     ),
     Runtime(
         resource="EtlCleaningJob",
-        entry="glue/etl_cleaning_job.py",
+        entry="fraudstack/jobs/etl.py",
         calls=frozenset({"s3", "secretsmanager"}),
         platform=GLUE_PLATFORM,
     ),
     Runtime(
         resource="MlInferenceJob",
-        entry="glue/ml_inference_job.py",
+        entry="fraudstack/jobs/inference.py",
         calls=frozenset({"s3", "secretsmanager"}),
         platform=GLUE_PLATFORM,
     ),
     Runtime(
         resource="ModelDriftJob",
-        entry="glue/model_drift_job.py",
+        entry="fraudstack/jobs/drift.py",
         calls=frozenset({"s3", "secretsmanager", "cloudwatch"}),  # cloudwatch: the drift metrics
         platform=GLUE_PLATFORM,
     ),
     Runtime(
         resource="RetrainingJob",
-        entry="glue/retraining_job.py",
+        entry="fraudstack/jobs/retraining.py",
         calls=frozenset({"s3", "secretsmanager"}),
         platform=GLUE_PLATFORM,
     ),

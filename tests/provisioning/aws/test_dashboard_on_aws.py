@@ -6,15 +6,12 @@ environment (intrinsics stand in for what AWS fills in), then the handler's own 
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from typing import Any
 
 import pytest
 
 from fraudstack.provisioning.aws.template import DASHBOARD_PORT
-from fraudstack.provisioning.packaging import REPO_ROOT
 from fraudstack.settings import Settings, load_settings
 
 
@@ -42,11 +39,8 @@ def test_alert_emails_link_the_dashboard_behind_its_load_balancer(
     environment = template["Resources"]["AlertHandler"]["Properties"]["Environment"]["Variables"]
     for name, value in environment.items():
         monkeypatch.setenv(name, _resolved(value))
-    spec = importlib.util.spec_from_file_location("alert_handler", REPO_ROOT / "lambda" / "alert_handler.py")
-    assert spec and spec.loader
-    handler = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "alert_handler", handler)  # dataclasses look their module up
-    spec.loader.exec_module(handler)
+    from fraudstack.alerts import handler
+
     config = handler._config(load_settings(), handler._parse({"action": "send"}), _LambdaContext())
     assert config.dashboard_url == _resolved({"Fn::Sub": "https://${DashboardDomainName}/"})
 

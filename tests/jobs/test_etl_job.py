@@ -19,11 +19,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from fraudstack.aws import client
-from fraudstack.cli.warehouse import load_etl_script
+from fraudstack.jobs import etl as job
 from fraudstack.settings import Settings
 from fraudstack.warehouse import Warehouse, connect
 from tests.conftest import RunningStack
-from tests.glue.rawdata import lines, put_objects
+from tests.jobs.rawdata import lines, put_objects
 
 LABEL_LINE = (
     b'{"transaction_id":"%s","is_fraud":true,"source":"chargeback","known_at":"2026-11-20T08:00:00Z"}'
@@ -68,7 +68,6 @@ def scenario(stack: RunningStack) -> Iterator[Scenario]:
     settings = stack.settings.model_copy(update={"bucket": f"etl-test-{uuid.uuid4().hex[:8]}"})
     s3 = client("s3", settings)
     s3.create_bucket(Bucket=settings.bucket)
-    job = load_etl_script()
     spark = spark_session("etl-test", settings)
     try:
         batch1 = lines("b1", 300)

@@ -10,9 +10,7 @@ registry's pointer names.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,8 +28,9 @@ import pytest
 from pydantic import SecretStr
 
 from fraudstack.aws import client
-from fraudstack.cli.warehouse import load_etl_script
 from fraudstack.features import compute_features
+from fraudstack.jobs import etl
+from fraudstack.jobs import inference as job
 from fraudstack.model import FraudModel, registry
 from fraudstack.model.data import simulated
 from fraudstack.model.training import TrainConfig, train
@@ -41,21 +40,11 @@ from fraudstack.simulator import SimulationConfig, iter_tables
 from fraudstack.simulator.assemble import table_to_events
 from fraudstack.warehouse import connect, migrate
 from tests.conftest import RunningStack
-from tests.glue.rawdata import put_objects
+from tests.jobs.rawdata import put_objects
 
 pytestmark = pytest.mark.slow
 
-JOB = Path(__file__).resolve().parents[2] / "glue" / "ml_inference_job.py"
 SPLIT_DAY = pd.Timestamp("2025-01-05", tz="UTC")
-
-
-def load_job() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fraudstack_ml_inference_job", JOB)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -143,7 +132,6 @@ def scenario(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> I
     events = table_to_events(table)
     frame = table.to_pandas()
     early = frame["event_time"] < SPLIT_DAY
-    etl, job = load_etl_script(), load_job()
     labels = _analyst_verdicts(frame)
     with connect(settings) as wh:
         wh.upsert(

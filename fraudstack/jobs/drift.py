@@ -1,0 +1,35 @@
+"""Glue drift job: the batch pipeline's last step, live traffic and labels against the current model.
+
+Runs :func:`fraudstack.drift.run_after_inference` - the day up to the newest transaction
+loaded, features as training computes them, PSI per feature and of the score, CloudWatch
+metrics (service ``drift``, where the template's alarms watch ``MaxFeaturePSI`` and
+``ScorePSI``) and ``model_drift`` rows - unchanged on Glue 5.0 and through the local Glue
+runner. No Spark: the window is a day of one pipeline's traffic, which pandas reads and
+featurises in seconds (BENCHMARKS.md, *Drift job*), and a Spark session would cost more
+than the work.
+
+Then the automatic rollback (:func:`fraudstack.model.watch.check`): a newly promoted model
+whose delayed-label precision fell below its predecessor's is rolled back, hourly with the
+labels the ETL has just loaded.
+"""
+
+from __future__ import annotations
+
+from fraudstack.drift import run_after_inference
+from fraudstack.gluejob import glue_job
+from fraudstack.model.watch import check
+
+
+def main() -> None:
+    """Glue entry point: ``--JOB_NAME`` (and Glue's own arguments); the rest is settings."""
+    with glue_job(["JOB_NAME"]) as job:
+        measured = run_after_inference(job.settings)
+        print(
+            "drift: no current model or no transaction yet" if measured is None else measured.line(),
+            flush=True,
+        )
+        print(check(job.settings), flush=True)
+
+
+if __name__ == "__main__":
+    main()
