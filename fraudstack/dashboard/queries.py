@@ -460,6 +460,25 @@ def model_drift(start: date, end: date) -> pd.DataFrame:
     return frame
 
 
+@_cached
+def model_performance(start: date, end: date) -> pd.DataFrame:
+    """Each model version's delayed-label figures per day in ``start .. end`` (UTC, inclusive),
+    as :mod:`fraudstack.model.performance` stores them: recall at the alert budget, average
+    precision, flag precision, and whether the day is mature (its labels all in)."""
+    names = ["day", "model_version", "recall_at_budget", "average_precision", "flag_precision", "mature"]
+    frame = _frame(
+        "SELECT window_start, model_version, recall_at_budget, average_precision, flag_precision, mature "
+        "FROM model_performance WHERE window_start >= %s AND window_start < %s "
+        "ORDER BY window_start, model_version",
+        (start, end + timedelta(days=1)),
+        names,
+    )
+    frame["day"] = pd.to_datetime(frame["day"], utc=True).dt.tz_localize(None)
+    for column in ("recall_at_budget", "average_precision", "flag_precision"):
+        frame[column] = frame[column].astype(float)
+    return frame
+
+
 def daily_precision_by_version(filters: Filters) -> pd.DataFrame:
     """Per day, each model version's precision against the labels that have arrived (wide: one
     column per version), from the same rollups as the performance view."""

@@ -37,7 +37,7 @@ from fraudstack.errors import FraudstackError
 from fraudstack.kafka.config import consumer_config
 from fraudstack.model import registry
 from fraudstack.model.gate import GateDecision, GatePolicy, decide
-from fraudstack.model.watch import MATURITY
+from fraudstack.model.performance import MATURITY
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect
 

@@ -10,6 +10,11 @@ be rolled back. Both models are therefore judged alike: a flag counts only once 
 ``maturity`` old, and as confirmed only if its fraud verdict was known within ``maturity``
 of the transaction. "Now" is the newest transaction loaded, as for the drift step.
 
+The figures are the stored per-day ones (:mod:`fraudstack.model.performance`, table
+``model_performance``): each check first refreshes the recent days with the labels known,
+then sums each model's flags and confirmed flags over its mature days - the days the
+dashboard's model-health view shows.
+
 Only a model made current by a promotion is judged (a rollback's target is not rolled back
 again), and only when both models have ``min_flags`` mature flags: on fewer, one fraud more
 or less moves precision by more than the margin.
@@ -18,29 +23,16 @@ or less moves precision by more than the margin.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-import pandas as pd
+from datetime import timedelta
 
 from fraudstack.drift import latest_event
 from fraudstack.model import registry
+from fraudstack.model.performance import MATURITY, mature_flags, refresh
 from fraudstack.settings import Settings
-from fraudstack.warehouse import connect
 
-MATURITY = timedelta(days=7)
 MIN_FLAGS = 30
 #: How far below its predecessor's precision a promoted model may fall before it is rolled back.
 MARGIN = 0.05
-
-_FLAGS = """
-SELECT p.model_version, f.event_ts, l.known_at
-FROM fraud_predictions AS p
-JOIN fact_transactions AS f ON f.transaction_id = p.transaction_id
-LEFT JOIN (
-  SELECT transaction_id, min(known_at) AS known_at FROM fact_labels WHERE is_fraud GROUP BY transaction_id
-) AS l ON l.transaction_id = p.transaction_id
-WHERE p.model_version IN (%s, %s) AND p.decision IN ('review', 'decline') AND f.event_ts < %s
-"""
 
 
 @dataclass(frozen=True)
@@ -56,37 +48,26 @@ class Precision:
         return self.confirmed / self.flagged if self.flagged else 0.0
 
 
-def delayed_precision(
-    settings: Settings, versions: tuple[str, str], now: datetime, maturity: timedelta = MATURITY
-) -> dict[str, Precision]:
-    """Precision of each version's flags at least ``maturity`` old, confirmed within ``maturity``."""
-    with connect(settings) as wh:
-        rows = wh.query(_FLAGS, (*versions, now - maturity))
-    flags = pd.DataFrame(rows, columns=["model_version", "event_ts", "known_at"])
-    lag = pd.to_datetime(flags["known_at"], utc=True) - pd.to_datetime(flags["event_ts"], utc=True)
-    flags["confirmed"] = lag.notna() & (lag <= maturity)
-    return {
-        version: Precision(
-            version,
-            int((flags["model_version"] == version).sum()),
-            int(flags.loc[flags["model_version"] == version, "confirmed"].sum()),
-        )
-        for version in versions
-    }
+def delayed_precision(settings: Settings, versions: tuple[str, str]) -> dict[str, Precision]:
+    """Precision of each version's flags over its mature days, as ``model_performance`` holds them."""
+    found = mature_flags(settings, versions)
+    return {version: Precision(version, *found[version]) for version in versions}
 
 
 def check(
     settings: Settings, maturity: timedelta = MATURITY, min_flags: int = MIN_FLAGS, margin: float = MARGIN
 ) -> str:
-    """Roll the current model back if its precision fell below its predecessor's; says what it did."""
+    """Store the recent days' delayed-label figures, then roll the current model back if its
+    precision fell below its predecessor's; says what it did."""
+    now = latest_event(settings)
+    if now is None:
+        return "watch: no transaction yet"
+    refresh(settings, now, maturity=maturity)
     pointer = registry.pointer(settings)
     if pointer is None or pointer.get("action") != "promote" or pointer.get("previous") is None:
         return "watch: no promoted model with a predecessor to compare"
     current, previous = str(pointer["version"]), str(pointer["previous"])
-    now = latest_event(settings)
-    if now is None:
-        return "watch: no transaction yet"
-    found = delayed_precision(settings, (current, previous), now, maturity)
+    found = delayed_precision(settings, (current, previous))
     mine, theirs = found[current], found[previous]
     figures = (
         f"precision {mine.value:.3f} ({mine.confirmed}/{mine.flagged} mature flags) vs "

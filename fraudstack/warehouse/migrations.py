@@ -29,6 +29,7 @@ from fraudstack.warehouse.rollups import build_sql
 from fraudstack.warehouse.schema import (
     FACT_LABELS,
     MODEL_DRIFT,
+    MODEL_PERFORMANCE,
     ROLLUPS,
     TABLES,
     Column,
@@ -137,8 +138,10 @@ def _v1(tbl: Table) -> Table:
 
 
 def _star_schema(dialect: Dialect) -> str:
-    """Every table as migration 1 created it (rollups came with migration 5, drift 7, labels 8)."""
-    return render_ddl(dialect, [_v1(t) for t in TABLES if t not in (*ROLLUPS, MODEL_DRIFT, FACT_LABELS)])
+    """Every table as migration 1 created it (rollups came with migration 5, drift 7, labels 8,
+    performance 9)."""
+    later = (*ROLLUPS, MODEL_DRIFT, FACT_LABELS, MODEL_PERFORMANCE)
+    return render_ddl(dialect, [_v1(t) for t in TABLES if t not in later])
 
 
 def _alert_attempts(dialect: Dialect) -> str:
@@ -223,6 +226,16 @@ def _fact_labels(dialect: Dialect) -> str:
     return render_ddl(dialect, [FACT_LABELS])
 
 
+def _model_performance(dialect: Dialect) -> str:
+    """Create ``model_performance``: each model version's delayed-label figures per day.
+
+    Why stored: labels arrive days after the predictions, so the figures change until a day
+    is mature; the dashboard's model-health view and the automatic rollback read the same
+    rows rather than each recomputing them (:mod:`fraudstack.model.performance`).
+    """
+    return render_ddl(dialect, [MODEL_PERFORMANCE])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "star_schema", _star_schema),
     Migration(2, "loader_checks_fact_references", _loader_checks_fact_references),
@@ -232,6 +245,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "rollup_refresh_indexes", _rollup_refresh_indexes),
     Migration(7, "model_drift", _model_drift),
     Migration(8, "fact_labels", _fact_labels),
+    Migration(9, "model_performance", _model_performance),
 )
 
 

@@ -397,6 +397,33 @@ MODEL_DRIFT = Table(
     indexes=(("window_start",),),
 )
 
+#: Delayed-label performance of each model version per day of its predictions
+#: (:mod:`fraudstack.model.performance`, migration 9): recomputed as labels arrive until the
+#: day is ``mature`` (its labels have had the maturity to come in), then final.
+MODEL_PERFORMANCE = Table(
+    "model_performance",
+    (
+        _id("model_version"),
+        Column("window_start", "TIMESTAMPTZ", nullable=False),
+        Column("window_end", "TIMESTAMPTZ", nullable=False),
+        Column("scored", "BIGINT", nullable=False),
+        Column("frauds", "BIGINT", nullable=False),
+        Column("flagged", "BIGINT", nullable=False),
+        Column("confirmed", "BIGINT", nullable=False),
+        Column("flag_precision", "DOUBLE PRECISION"),
+        Column("recall_at_budget", "DOUBLE PRECISION"),
+        Column("alert_budget", "DOUBLE PRECISION", nullable=False),
+        Column("average_precision", "DOUBLE PRECISION"),
+        Column("mature", "BOOLEAN", nullable=False),
+        Column("labels_as_of", "TIMESTAMPTZ", nullable=False),
+        Column("measured_at", "TIMESTAMPTZ", nullable=False, default_now=True),
+    ),
+    primary_key=("model_version", "window_start", "window_end"),
+    diststyle="AUTO",
+    sortkey=("window_start",),
+    indexes=(("window_start",),),
+)
+
 #: Label events (:mod:`fraudstack.labels`, migration 8): a verdict on a transaction and when it
 #: became known. One row per (transaction, source), so a replayed chargeback changes nothing
 #: and a chargeback and an analyst verdict on one transaction both stay. No reference to the
@@ -433,6 +460,7 @@ TABLES: tuple[Table, ...] = (
     *ROLLUPS,
     MODEL_DRIFT,
     FACT_LABELS,
+    MODEL_PERFORMANCE,
 )
 
 

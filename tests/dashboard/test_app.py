@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from fraudstack.dashboard import queries
 from fraudstack.dashboard.filters import Filters
 from fraudstack.drift import COLUMNS
+from fraudstack.model.performance import COLUMNS as PERFORMANCE_COLUMNS
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect
 from tests.conftest import RunningStack
@@ -206,3 +207,41 @@ def test_model_health_shows_drift_per_window_with_the_model_versions(app: AppTes
     finally:
         with connect(known) as wh:
             wh.execute("DELETE FROM model_drift WHERE model_version IN ('v-old', 'v-new')")
+
+
+def test_model_health_charts_delayed_label_recall_and_ap_per_version(app: AppTest, known: Settings) -> None:
+    """Stored per-day figures of two versions: recall at budget and AP charted, young days named."""
+    day = datetime(2026, 1, 14, tzinfo=UTC)
+    rows = [
+        (
+            version,
+            day + timedelta(days=i),
+            day + timedelta(days=i + 1),
+            900,
+            9,
+            20,
+            7,
+            0.35,
+            recall,
+            0.005,
+            ap,
+            i == 0,
+            day,
+        )
+        for version, i, recall, ap in (("v-old", 0, 0.6, 0.55), ("v-new", 1, 0.8, 0.7))
+    ]
+    with connect(known) as wh:
+        wh.upsert("model_performance", rows, columns=PERFORMANCE_COLUMNS, update=True)
+    try:
+        queries.model_performance.clear()
+        _show(app, "health")
+        shown = queries.model_performance(date(2026, 1, 14), date(2026, 1, 15))
+        assert shown[["model_version", "recall_at_budget"]].values.tolist() == [
+            ["v-old", 0.6],
+            ["v-new", 0.8],
+        ]
+        assert any("days from 2026-01-15 are younger" in c.value for c in app.caption)
+        assert len(app.get("vega_lite_chart")) == 3  # recall at budget, AP, precision (no drift rows)
+    finally:
+        with connect(known) as wh:
+            wh.execute("DELETE FROM model_performance WHERE model_version IN ('v-old', 'v-new')")

@@ -43,6 +43,7 @@ def render(ctx: Context) -> None:
         st.altair_chart(
             charts.drift_over_time(drift[drift["kind"] == "score"], broken=BROKEN_PSI), width="stretch"
         )
+    _delayed_labels(ctx)
     st.subheader("Precision per day, by model version")
     precision = queries.daily_precision_by_version(ctx.filters)
     versions = [c for c in precision.columns if c != "day"]
@@ -53,3 +54,35 @@ def render(ctx: Context) -> None:
         charts.daily_lines(precision, versions, name="model version", value="precision", percent=True),
         width="stretch",
     )
+
+
+#: The stored figures charted per day (column, axis title).
+_DELAYED = (("recall_at_budget", "recall at budget"), ("average_precision", "average precision"))
+
+
+def _delayed_labels(ctx: Context) -> None:
+    """Recall at the alert budget and AP per day and model version, as the labels arrive."""
+    figures = queries.model_performance(ctx.filters.start, ctx.filters.end)
+    st.subheader("Recall at the alert budget and average precision per day, by model version")
+    if figures.empty:
+        st.info(
+            "No delayed-label figures in this range: the pipeline's last step stores them "
+            "(model_performance) once a model's predictions and their labels are loaded."
+        )
+        return
+    young = figures.loc[~figures["mature"].astype(bool), "day"]
+    st.caption(
+        "A fraud counts once its verdict was known within 7 days of the transaction; "
+        + (
+            f"days from {young.min():%Y-%m-%d} are younger than that and still rising as labels arrive."
+            if len(young)
+            else "every day shown is final."
+        )
+    )
+    for value, title in _DELAYED:
+        wide = figures.pivot_table(index="day", columns="model_version", values=value, aggfunc="first")
+        versions = [str(c) for c in wide.columns]
+        wide.columns = versions
+        frame = wide.rename_axis("day").reset_index()
+        chart = charts.daily_lines(frame, versions, name="model version", value=title, percent=True)
+        st.altair_chart(chart, width="stretch")
