@@ -8,9 +8,10 @@ runner. No Spark: the window is a day of one pipeline's traffic, which pandas re
 featurises in seconds (BENCHMARKS.md, *Drift job*), and a Spark session would cost more
 than the work.
 
-Then the automatic rollback (:func:`fraudstack.model.watch.check`): a newly promoted model
-whose delayed-label precision fell below its predecessor's is rolled back, hourly with the
-labels the ETL has just loaded.
+Then :func:`fraudstack.model.watch.check`: each model version's delayed-label figures per
+day (``model_performance``, :mod:`fraudstack.model.performance`) are recomputed with the
+labels the ETL has just loaded, and a newly promoted model whose precision over its mature
+days fell below its predecessor's is rolled back.
 """
 
 from __future__ import annotations
