@@ -2,7 +2,7 @@
 
 Why: the bridge commits its Kafka offsets once Kinesis accepted a batch, and moto keeps
 streams in memory, so a ``kill -9`` of the emulator lost every record Firehose had not yet
-delivered to S3 (3,094 at 1,000 tx/s in ``bench/bench_chaos.py``). Why a per-shard
+delivered to S3 (thousands in a chaos run: BENCHMARKS.md, "Chaos"). Why a per-shard
 append-only log written inside the put, rather than a snapshot: a record must be on disk
 before PutRecord(s) answers, and an append of one line is the cheapest write that gives
 that. The patches (:mod:`.patches`) call :meth:`KinesisStore.created`,

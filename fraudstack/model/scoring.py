@@ -3,8 +3,8 @@
 Why reason codes from TreeSHAP: an analyst reviewing an alert needs to know *why* it fired
 ("7 transactions on this card in 10 minutes", "new device"). XGBoost's exact TreeSHAP
 (``pred_contribs=True``) splits each raw score (log-odds margin) into one contribution per
-feature plus a bias that sum to it exactly. It costs ~0.7 ms a row, so only flagged rows are
-explained.
+feature plus a bias that sum to it exactly. It costs far more than scoring a row (BENCHMARKS.md,
+"Fraud model"), so only flagged rows are explained.
 """
 
 from __future__ import annotations

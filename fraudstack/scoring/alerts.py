@@ -196,8 +196,8 @@ def _serve(
     This thread forms the batches: the first alert waits at most ``linger`` seconds for up to
     nine more; ``workers`` threads send them, and while all of them are busy the alerts wait
     in the pipe and fill the next batch at once. Why: an SNS call costs its caller and the
-    local emulator milliseconds of CPU whatever it carries (one alert a call: ~5 ms; ten:
-    ~1 ms each), CPU the scorer needs.
+    local emulator milliseconds of CPU whatever it carries (BENCHMARKS.md, "Streaming scorer":
+    ten a call cost far less each than one), CPU the scorer needs.
     """
     configure_json_logging("scorer")
     sns = aws.client("sns", settings)

@@ -69,11 +69,11 @@ def encode_decision(
 ) -> bytes:
     """``encode(decision_record(...))`` without the dict: what the scorer writes per transaction.
 
-    Why: building the dict and walking it with the JSON encoder costs ~4 µs a decision, a
-    tenth of the scorer's budget; this template ~1 µs. It writes the event's text fields
-    unescaped because the schema makes them safe (ids match ``[A-Za-z0-9_-]``, the currency
-    ``[A-Z]{3}``, the time is the canonical text); floats are spelled as the encoder spells
-    them (``repr``). A test holds the two spellings together byte for byte.
+    Why: building the dict and walking it with the JSON encoder costs a tenth of the scorer's
+    budget, several times this template (BENCHMARKS.md, "Streaming scorer"). It writes the
+    event's text fields unescaped because the schema makes them safe (ids match
+    ``[A-Za-z0-9_-]``, the currency ``[A-Z]{3}``, the time is the canonical text); floats are
+    spelled as the encoder spells them (``repr``). A test holds the two spellings together byte for byte.
     """
     if not math.isfinite(score):
         raise ValueError(f"score {score!r} is not JSON compliant")

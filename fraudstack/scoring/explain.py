@@ -1,7 +1,7 @@
 """TreeSHAP reason codes on a worker thread, beside the scoring loop rather than inside it.
 
-Why: exact TreeSHAP costs ~0.4 ms a flagged row with a model of a few hundred trees, as much
-CPU as all the rest of a batch at a few percent reviews, and almost all of it runs inside
+Why: exact TreeSHAP of a flagged row costs as much CPU as all the rest of a batch at a few
+percent reviews (BENCHMARKS.md, "Streaming scorer"), and almost all of it runs inside
 XGBoost with the GIL released (prediction, SHAP included, is thread-safe for tree boosters).
 On a worker thread it runs on the second core while the loop reads and scores the next
 batch, and a batch's approvals - nearly all of it - go out without waiting for the

@@ -7,8 +7,8 @@ so a swap never splits a batch between two models.
 
 :class:`ScoringModel` is a thin adapter over the model engineer's :class:`FraudModel` for the
 hot loop: one thread and ``inplace_predict`` (no ``DMatrix`` per batch). On a busy 2-core
-host, OpenMP's 2-thread teams cost 10-50 ms per call when the second thread waits for a CPU;
-single-threaded calls take well under a millisecond and give bit-identical scores.
+host, OpenMP's 2-thread teams stall a call for as long as the second thread waits for a CPU;
+single-threaded calls stay well under a millisecond and give bit-identical scores.
 """
 
 from __future__ import annotations
