@@ -7,7 +7,7 @@ import io
 import pytest
 from rich.console import Console
 
-from fraudstack import demo
+from fraudstack.cli import demo
 from tests.ingestion.conftest import Pipeline
 
 
