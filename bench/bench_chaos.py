@@ -44,12 +44,12 @@ from tests.chaos.harness import (
     DecisionCounter,
     Stream,
     chaos_settings,
-    new_state_dir,
     settle,
     timeline,
     topic_ids,
     where_lost,
 )
+from tests.support.stack import new_state_dir
 
 
 def train_model(settings: Settings) -> str:

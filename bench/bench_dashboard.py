@@ -60,10 +60,9 @@ from fraudstack.aws import client
 from fraudstack.dashboard import app_script
 from fraudstack.schema import FRAUD_TYPES
 from fraudstack.settings import Settings, load_settings
-from fraudstack.stack import EmbeddedStack
 from fraudstack.warehouse import CsvParts, Dialect, Warehouse, connect, migrate, rollups, table
 from fraudstack.warehouse.schema import index_sql
-from tests.support import free_port
+from tests.support.stack import ephemeral_stack
 
 REPO = Path(__file__).resolve().parents[1]
 APP = app_script()
@@ -477,16 +476,9 @@ def _time_baseline(app: Path, rows: int) -> None:
 
 
 def bench(rows: int, chunk: int, repeat: int, with_baseline: bool) -> None:
-    state = Path(tempfile.mkdtemp(prefix="fraudstack-bench-"))
-    state.chmod(0o755)
-    settings = load_settings(
-        state_dir=state, kafka_port=free_port(), moto_port=free_port(), postgres_port=free_port()
-    )
-    stack = EmbeddedStack(settings)
-    environ = dict(os.environ)  # the next --rows value starts its own stack: no endpoints of this one
-    try:
-        stack.up()
-        os.environ.update(settings.subprocess_env())
+    # The environment is restored on exit: the next --rows value starts its own stack.
+    with ephemeral_stack("fraudstack-bench-") as running:
+        settings = running.settings
         os.environ["FRAUDSTACK_WAREHOUSE_DSN"] = SecretStr(settings.warehouse_url()).get_secret_value()
         print(f"== {rows:,} transactions, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         seconds = load(settings, rows, chunk)
@@ -516,11 +508,6 @@ def bench(rows: int, chunk: int, repeat: int, with_baseline: bool) -> None:
             )
         if with_baseline:
             baseline(settings, rows)
-    finally:
-        stack.down()
-        shutil.rmtree(state, ignore_errors=True)
-        os.environ.clear()
-        os.environ.update(environ)
 
 
 def main() -> None:

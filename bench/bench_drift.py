@@ -21,10 +21,8 @@ import argparse
 import os
 import signal
 import sys
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -34,11 +32,10 @@ from fraudstack.drift import run
 from fraudstack.model import registry
 from fraudstack.model.data import simulated
 from fraudstack.model.training import TrainConfig, train
-from fraudstack.settings import Settings, load_settings
+from fraudstack.settings import Settings
 from fraudstack.simulator import SimulationConfig, iter_tables
-from fraudstack.stack import EmbeddedStack
 from fraudstack.warehouse import connect, migrate
-from tests.conftest import free_port
+from tests.support.stack import ephemeral_stack
 from tests.support.star import load_events
 
 #: UTC hours of the last day measured as one-hour windows (night, morning, afternoon, evening).
@@ -99,20 +96,11 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=31)
     parser.add_argument("--train-customers", type=int, default=3000)
     args = parser.parse_args()
-    state = Path(tempfile.mkdtemp(prefix="fraudstack-bench-drift-"))
-    state.chmod(0o755)
-    settings = load_settings(
-        state_dir=state, kafka_port=free_port(), moto_port=free_port(), postgres_port=free_port()
-    )
-    # A timeout's SIGTERM must still run the finally below, or the stack outlives the bench.
+    # A timeout's SIGTERM must still stop the stack (the with's exit), or it outlives the bench.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    stack = EmbeddedStack(settings)
-    stack.up()
-    os.environ.update(settings.subprocess_env())
-    try:
+    with ephemeral_stack("fraudstack-bench-drift-") as running:
+        settings = running.settings
         measure(settings, prepare(settings, args.customers, args.days, args.train_customers))
-    finally:
-        stack.down()
 
 
 if __name__ == "__main__":

@@ -22,19 +22,16 @@ import argparse
 import os
 import signal
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from fraudstack.aws import client
 from fraudstack.jobs.etl import run as run_etl
 from fraudstack.schema import arrow_schema
-from fraudstack.settings import Settings, load_settings
+from fraudstack.settings import Settings
 from fraudstack.spark import local_config
-from fraudstack.stack import EmbeddedStack
 from tests.jobs.rawdata import lines, put_objects
-from tests.support import free_port
+from tests.support.stack import ephemeral_stack
 
 OBJECT_BYTES = 5 * 1024 * 1024  # Firehose's default buffer size
 #: Seconds between events: 1M transactions a day, a mid-size card issuer's volume, so a
@@ -74,55 +71,46 @@ def main() -> None:
     from pyspark.sql import SparkSession
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    state = Path(tempfile.mkdtemp(prefix="fraudstack-bench-etl-"))
-    state.chmod(0o755)
-    settings = load_settings(
-        state_dir=state,
-        kafka_port=free_port(),
-        moto_port=free_port(),
-        postgres_port=free_port(),
-        spark_driver_memory=args.driver_memory,
-    )
-    # A timeout's SIGTERM must still run the finally below, or the stack outlives the bench.
+    # A timeout's SIGTERM must still stop the stack (the with's exit), or it outlives the bench.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    stack = EmbeddedStack(settings)
-    stack.up()
-    os.environ.update(settings.subprocess_env())
-    spark = None
-    try:
-        t0 = time.monotonic()
-        total, objects = write_raw(settings, args.rows)
-        print(f"wrote {total:,} raw lines in {objects} objects in {time.monotonic() - t0:.1f}s", flush=True)
+    with ephemeral_stack("fraudstack-bench-etl-", spark_driver_memory=args.driver_memory) as running:
+        settings = running.settings
+        spark = None
+        try:
+            t0 = time.monotonic()
+            total, objects = write_raw(settings, args.rows)
+            print(
+                f"wrote {total:,} raw lines in {objects} objects in {time.monotonic() - t0:.1f}s", flush=True
+            )
 
-        os.environ.update(PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
-        builder = SparkSession.builder.appName("bench-etl")
-        for key, value in local_config(settings).items():
-            builder = builder.config(key, value)
-        spark = builder.getOrCreate()
-        raw = f"s3://{settings.bucket}/{settings.raw_prefix}*/*/*/*/*"
+            os.environ.update(PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
+            builder = SparkSession.builder.appName("bench-etl")
+            for key, value in local_config(settings).items():
+                builder = builder.config(key, value)
+            spark = builder.getOrCreate()
+            raw = f"s3://{settings.bucket}/{settings.raw_prefix}*/*/*/*/*"
 
-        t0 = time.monotonic()
-        spark.read.schema(from_arrow_schema(arrow_schema())).json(raw).write.mode("overwrite").parquet(
-            f"s3://{settings.bucket}/bench-baseline/"
-        )
-        baseline = time.monotonic() - t0
-        print(f"baseline read+write: {baseline:.1f}s ({total / baseline:,.0f} rows/s)", flush=True)
+            t0 = time.monotonic()
+            spark.read.schema(from_arrow_schema(arrow_schema())).json(raw).write.mode("overwrite").parquet(
+                f"s3://{settings.bucket}/bench-baseline/"
+            )
+            baseline = time.monotonic() - t0
+            print(f"baseline read+write: {baseline:.1f}s ({total / baseline:,.0f} rows/s)", flush=True)
 
-        summary = run_etl(spark, settings)
-        print(summary.line(), flush=True)
-        print(summary.stage_line(), flush=True)
-        ratio = summary.elapsed_s / baseline
-        print(
-            f"RESULT rows={total} baseline_s={baseline:.1f} etl_s={summary.elapsed_s:.1f} "
-            f"etl_rows_per_s={total / summary.elapsed_s:,.0f} ratio={ratio:.2f} "
-            f"loaded={summary.rows_loaded} duplicates={summary.duplicates_dropped} "
-            f"load_avg={os.getloadavg()[0]:.1f}",
-            flush=True,
-        )
-    finally:
-        if spark is not None:
-            spark.stop()
-        stack.down()
+            summary = run_etl(spark, settings)
+            print(summary.line(), flush=True)
+            print(summary.stage_line(), flush=True)
+            ratio = summary.elapsed_s / baseline
+            print(
+                f"RESULT rows={total} baseline_s={baseline:.1f} etl_s={summary.elapsed_s:.1f} "
+                f"etl_rows_per_s={total / summary.elapsed_s:,.0f} ratio={ratio:.2f} "
+                f"loaded={summary.rows_loaded} duplicates={summary.duplicates_dropped} "
+                f"load_avg={os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+        finally:
+            if spark is not None:
+                spark.stop()
 
 
 if __name__ == "__main__":

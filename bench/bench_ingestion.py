@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from fraudstack import aws
@@ -29,10 +27,9 @@ from fraudstack.kafka.topics import ensure_topics
 from fraudstack.provisioning.declaration import declare
 from fraudstack.provisioning.local import deploy
 from fraudstack.schema import event_to_json_bytes
-from fraudstack.settings import Settings, load_settings
+from fraudstack.settings import Settings
 from fraudstack.simulator import SimulationConfig, iter_events
-from fraudstack.stack import EmbeddedStack
-from tests.support import free_port
+from tests.support.stack import ephemeral_stack
 
 
 class TimedKinesis:
@@ -81,19 +78,10 @@ def main() -> None:
     parser.add_argument("--bridge", type=int, default=20_000, help="records for the bridge and raw figures")
     args = parser.parse_args()
 
-    state = Path(tempfile.mkdtemp(prefix="fraudstack-bench-"))
-    state.chmod(0o755)
-    settings = load_settings(
-        state_dir=state,
-        kafka_port=free_port(),
-        moto_port=free_port(),
-        postgres_port=free_port(),
-        kafka_session_timeout_ms=6000,
-        metrics_enabled=False,
-    )
-    stack = EmbeddedStack(settings)
-    stack.up()
-    try:
+    with ephemeral_stack(
+        "fraudstack-bench-", kafka_session_timeout_ms=6000, metrics_enabled=False
+    ) as running:
+        settings = running.settings
         config = SimulationConfig.create(customers=20_000, days=30, seed=1)
         events = list(itertools.islice(iter_events(config), max(args.produce, args.bridge)))
 
@@ -127,8 +115,6 @@ def main() -> None:
             f"bridge: {stats.forwarded:,} records in {stats.batches} calls, {bridge_rate:,.0f} records/s "
             f"= {bridge_rate / raw:.2f} of raw capacity (target >= 0.8)"
         )
-    finally:
-        stack.down()
 
 
 if __name__ == "__main__":

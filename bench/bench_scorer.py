@@ -54,7 +54,6 @@ import os
 import resource
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -73,6 +72,8 @@ from fraudstack.scoring.scorer import prompt_fetch
 from fraudstack.settings import Settings, load_settings
 from fraudstack.simulator import SimulationConfig
 from fraudstack.simulator.stream import iter_events
+from tests.support import poll
+from tests.support.stack import spawn_service
 
 
 def ensure_model(settings: Settings) -> str:
@@ -124,25 +125,18 @@ def raw_consume_rate(settings: Settings, topic: str, expected: int) -> float:
 
 
 def start_scorer(settings: Settings, log: Path, *args: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **settings.subprocess_env(), "PYTHONUNBUFFERED": "1"}
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "fraudstack", "score", *args],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+    return spawn_service(settings, log, "score", *args)
 
 
 def wait_for_log(log: Path, msg: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for line in log.read_text(errors="replace").splitlines():
-            if line.startswith("{") and json.loads(line)["msg"] == msg:
-                return dict(json.loads(line))
-        time.sleep(0.1)
-    raise SystemExit(f"no {msg!r} in {log} after {timeout}s")
+    def found() -> dict[str, Any] | None:
+        lines = (json.loads(line) for line in log.read_text(errors="replace").splitlines() if line[:1] == "{")
+        return next((dict(line) for line in lines if line["msg"] == msg), None)
+
+    line = poll(found, timeout, interval=0.1)
+    if line is None:
+        raise SystemExit(f"no {msg!r} in {log} after {timeout}s")
+    return line
 
 
 def isolated(settings: Settings, tag: str) -> Settings:
@@ -162,15 +156,7 @@ def isolated(settings: Settings, tag: str) -> Settings:
 
 def start_aggregator(settings: Settings, log: Path, *args: str) -> subprocess.Popen[bytes]:
     """The entity-profile aggregator (``fraudstack profiles``) on the phase's topics."""
-    env = {**os.environ, **settings.subprocess_env(), "PYTHONUNBUFFERED": "1"}
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "fraudstack", "profiles", *args],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+    return spawn_service(settings, log, "profiles", *args)
 
 
 def process_cpu(pid: int) -> float:

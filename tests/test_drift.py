@@ -33,10 +33,10 @@ from fraudstack.model.training import TrainConfig, train
 from fraudstack.settings import Settings
 from fraudstack.simulator import SimulationConfig, iter_tables
 from fraudstack.warehouse import connect
-from tests.conftest import RunningStack
-from tests.dashboard.conftest import scratch_database
 from tests.support import wait_until
+from tests.support.stack import RunningStack
 from tests.support.star import load_events
+from tests.support.warehouse import scratch_database
 
 WINDOW = (datetime(2025, 1, 5, tzinfo=UTC), datetime(2025, 1, 6, tzinfo=UTC))
 

@@ -26,7 +26,7 @@ from tests.hostile import (
     mutated,
     with_duplicate_key,
 )
-from tests.scoring.conftest import stream_events
+from tests.support.simulated import stream_events
 
 BASES = [e for e in stream_events(customers=60, days=2, seed=11) if e["channel"] in {"ecom", "pos", "atm"}][
     :60

@@ -12,7 +12,7 @@ import pytest
 from fraudstack import schema
 from fraudstack.schema import event_to_json_bytes, validate_event
 from fraudstack.wire import parse_event, rejection, wire_form
-from tests.scoring.conftest import stream_events
+from tests.support.simulated import stream_events
 
 #: sha256 of the schema (its JSON Schema and the model's Python checks) wire.py was written for.
 SCHEMA_SHA256 = "47160af17ff47b405881880bc3b53ca41f0aeb3f5991a811cddd297f88f6ae18"

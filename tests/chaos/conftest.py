@@ -8,8 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.chaos.harness import ChaosStack, chaos_settings, new_state_dir
+from tests.chaos.harness import ChaosStack, chaos_settings
 from tests.scoring.conftest import publish_model, scoring_base, tiny_model
+from tests.support.stack import new_state_dir
 
 __all__ = ["chaos", "scoring_base", "tiny_model"]
 
@@ -17,7 +18,7 @@ __all__ = ["chaos", "scoring_base", "tiny_model"]
 @pytest.fixture
 def chaos(tiny_model: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosStack]:
     """A started stack of its own (durable broker storage) with the bridge and the scorer consuming."""
-    settings = chaos_settings(new_state_dir())
+    settings = chaos_settings(new_state_dir("fraudstack-chaos-"))
     stack = ChaosStack.create(settings, tmp_path_factory.mktemp("chaos-logs"))
     try:
         publish_model(settings, tiny_model, tmp_path_factory.mktemp("chaos-model"))  # type: ignore[arg-type]

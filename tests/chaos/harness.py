@@ -33,8 +33,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -53,11 +51,12 @@ from fraudstack.kafka.topics import ensure_topics
 from fraudstack.provisioning.base import Resource
 from fraudstack.provisioning.declaration import declare
 from fraudstack.provisioning.local import deploy
-from fraudstack.settings import Settings, load_settings
+from fraudstack.settings import Settings
 from fraudstack.stack import EmbeddedStack
 from fraudstack.stack.process import ManagedServer, port_is_free
 from fraudstack.warehouse import connect
-from tests.support import free_port, wait_until
+from tests.support import poll, wait_until
+from tests.support.stack import make_settings, spawn_service, stop_process
 
 #: What the streaming part needs from ``fraudstack deploy`` (the whole declaration adds the
 #: Glue jobs, Lambda and state machine, which the chaos runs do not use).
@@ -70,19 +69,8 @@ SERVERS = {"broker": "kafka", "emulator": "aws", "postgres": "warehouse"}
 
 
 def chaos_settings(state_dir: Path, **overrides: Any) -> Settings:
-    """Settings for a stack of its own: free ports, durable broker storage, quick Firehose buffers.
-
-    The endpoints are given explicitly: inside pytest the session stack's endpoints are in the
-    environment and would otherwise win over the ports.
-    """
-    kafka, moto, postgres = free_port(), free_port(), free_port()
+    """Settings for a stack of its own (free ports): durable broker storage, quick Firehose buffers."""
     values: dict[str, Any] = {
-        "state_dir": state_dir,
-        "kafka_port": kafka,
-        "moto_port": moto,
-        "postgres_port": postgres,
-        "kafka_bootstrap_servers": f"127.0.0.1:{kafka}",
-        "aws_endpoint_url": f"http://127.0.0.1:{moto}",
         "kafka_storage": "s3",
         "kafka_storage_bucket": "chaos-kafka",
         "kafka_session_timeout_ms": 6000,
@@ -93,7 +81,7 @@ def chaos_settings(state_dir: Path, **overrides: Any) -> Settings:
         "scorer_alert_threshold": 0.9,
         "metrics_enabled": False,
     }
-    return load_settings(**{**values, **overrides})
+    return make_settings(state_dir, **{**values, **overrides})
 
 
 class AckedProducer:
@@ -208,12 +196,7 @@ class AlertTap:
 
     def wait_for(self, ids: set[str], timeout: float) -> bool:
         """Poll until every id in ``ids`` was alerted; False at the deadline."""
-        deadline = time.monotonic() + timeout
-        while not ids <= set(self.alerts):
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.5)
-        return True
+        return poll(lambda: ids <= set(self.alerts), timeout, interval=0.5) is not None
 
     def stop(self) -> None:
         self._stop.set()
@@ -233,25 +216,23 @@ class DecisionCounter:
         self._alert_threshold = settings.scorer_alert_threshold
 
     def read(self, seconds: float = 0.5) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            for message in self._consumer.consume(10_000, 0.1):
-                if message.error() is not None:
-                    continue
-                decision = json.loads(message.value() or b"null")
-                self.decisions[decision["transaction_id"]] += 1
-                if decision["decision"] != "approve" and decision["score"] >= self._alert_threshold:
-                    self.alerting.add(decision["transaction_id"])
+        """Count what arrives within ``seconds`` (one consume call: it returns once a batch is in)."""
+        for message in self._consumer.consume(10_000, seconds):
+            if message.error() is not None:
+                continue
+            decision = json.loads(message.value() or b"null")
+            self.decisions[decision["transaction_id"]] += 1
+            if decision["decision"] != "approve" and decision["score"] >= self._alert_threshold:
+                self.alerting.add(decision["transaction_id"])
 
     def wait_for(self, ids: set[str], timeout: float) -> bool:
         """Poll until every id in ``ids`` was decided; False at the deadline."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def all_decided() -> bool:
             self.read()
-            if ids <= set(self.decisions):
-                return True
-            if time.monotonic() >= deadline:
-                return False
+            return ids <= set(self.decisions)
+
+        return poll(all_decided, timeout, interval=0) is not None
 
     def missing(self, ids: set[str], settings: Settings) -> str:
         """Why ``ids`` are not all decided: how many, and whether a fresh read of the topic sees them."""
@@ -340,23 +321,12 @@ class ChaosStack:
     def close(self) -> None:
         """Stop the bridge, the scorer and the servers (SIGTERM, then SIGKILL)."""
         for proc in self.procs.values():
-            _stop(proc)
+            stop_process(proc, timeout=20)
         self.stack.down()
 
     # --- components ----------------------------------------------------------------------------
     def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"{name}.log").open("ab")
-        env = {**os.environ, **self.settings.subprocess_env(), "PYTHONUNBUFFERED": "1"}
-        try:
-            return subprocess.Popen(
-                [sys.executable, "-m", "fraudstack", *args],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-        finally:
-            log.close()
+        return spawn_service(self.settings, self.log_dir / f"{name}.log", *args)
 
     def start_bridge(self) -> None:
         self.procs["bridge"] = self._spawn("bridge", "bridge", "--linger", "0.1", "--metrics-interval", "5")
@@ -373,13 +343,11 @@ class ChaosStack:
     def wait_for_log(self, name: str, text: str, timeout: float) -> None:
         """Poll ``name``'s log for ``text`` (e.g. the scorer's or bridge's partition assignment)."""
         path = self.log_dir / f"{name}.log"
-        deadline = time.monotonic() + timeout
-        while not (path.exists() and text in path.read_text(errors="replace")):
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"no {text!r} in the {name} log after {timeout}s:\n{self.log_tail(name)}"
-                )
-            time.sleep(0.2)
+        wait_until(
+            lambda: path.exists() and text in path.read_text(errors="replace"),
+            timeout,
+            lambda: f"no {text!r} in the {name} log:\n{self.log_tail(name)}",
+        )
 
     def dead(self) -> list[str]:
         """Components that are not running: exited processes and servers that do not answer."""
@@ -419,18 +387,19 @@ class ChaosStack:
         """
         port = server.spec.port  # the kernel releases a killed listener's port within moments
         wait_until(lambda: port_is_free(port), 30, f"port {port} released", interval=0.05)
-        deadline = time.monotonic() + 120
-        failures, first = 0, ""
-        while True:
+        errors: list[StackError] = []
+
+        def up() -> bool:
             try:
                 self.stack.up()
-                break
             except StackError as exc:
-                failures += 1
-                if time.monotonic() >= deadline:
-                    raise
-                first = first or str(exc)[:120]
-                time.sleep(1.0)
+                errors.append(exc)
+                return False
+            return True
+
+        if poll(up, 120, interval=1.0) is None:
+            raise errors[-1]
+        failures, first = len(errors), str(errors[0])[:120] if errors else ""
         if failures:
             retried = f"stack up failed {failures}x, first: {first}"
             event.note = f"{event.note}; {retried}" if event.note else retried
@@ -456,12 +425,13 @@ class ChaosStack:
         proc = self._spawn(name, "etl")
         deadline = started + timeout
         try:
-            triggered = not kills
-            while proc.poll() is None and not triggered:
-                if time.monotonic() >= deadline:
-                    raise AssertionError(f"{name} still running after {timeout}s:\n{self.log_tail(name)}")
-                triggered = self.etl_loading(since)
-                time.sleep(0.05)
+            if kills:
+                wait_until(
+                    lambda: proc.poll() is not None or self.etl_loading(since),
+                    timeout,
+                    lambda: f"{name} loading or ended:\n{self.log_tail(name)}",
+                    interval=0.05,
+                )
             for i, component in enumerate(kills if proc.poll() is None else ()):
                 if i and gap:
                     time.sleep(gap)
@@ -479,7 +449,7 @@ class ChaosStack:
             raise AssertionError(f"{name} still running after {timeout}s:\n{self.log_tail(name)}") from None
         finally:
             if proc.poll() is None:
-                _stop(proc)
+                stop_process(proc, timeout=20)
         tail = self.log_tail(name, 40).splitlines()
         said = [ln for ln in tail if ln.startswith(("etl", "error")) or "Error" in ln] or tail or [""]
         run = EtlRun(proc.returncode, time.monotonic() - started, said[-1])
@@ -540,14 +510,9 @@ class ChaosStack:
             )
         return Counter({str(tid): int(n) for tid, n in rows})
 
-    def wait_until(self, what: str, check: Callable[[], bool], timeout: float) -> bool:
+    def holds_within(self, check: Callable[[], bool], timeout: float) -> bool:
         """Poll ``check`` until it holds; False at the deadline (callers assert or report)."""
-        deadline = time.monotonic() + timeout
-        while not check():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(1.0)
-        return True
+        return poll(check, timeout, interval=1.0) is not None
 
 
 def topic_ids(settings: Settings, topic: str, timeout: float = 300.0) -> tuple[Counter[str], str]:
@@ -561,12 +526,16 @@ def topic_ids(settings: Settings, topic: str, timeout: float = 300.0) -> tuple[C
         reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
         seen: Counter[str] = Counter()
         positions = {p: low for p, (low, _) in ends.items()}
-        deadline = time.monotonic() + timeout
-        while any(positions[p] < high for p, (_, high) in ends.items()) and time.monotonic() < deadline:
+
+        def read_to_the_ends() -> bool:
             for message in reader.consume(10_000, 0.5):
                 if message.error() is None:
                     seen[json.loads(message.value() or b"null")["transaction_id"]] += 1
                     positions[message.partition() or 0] = (message.offset() or 0) + 1
+            return all(positions[p] >= high for p, (_, high) in ends.items())
+
+        if not all(positions[p] >= high for p, (_, high) in ends.items()):
+            poll(read_to_the_ends, timeout, interval=0)  # short of the ends: the lines below say where
         committed: dict[str, dict[int, int]] = {}
         for group in (settings.bridge_group_id, settings.scorer_group_id):
             asker = Consumer(consumer_config(settings, group))
@@ -589,18 +558,23 @@ def settle(seen: Callable[[], set[str]], expected: set[str], quiet: float, timeo
     """Poll a stage until it holds every expected id (True) or has not changed for ``quiet``
     seconds, or ``timeout`` passed (False): after a loss, waiting for completeness would wait
     forever, so a stage that stopped moving is settled, and the count shows what it lacks."""
-    deadline = time.monotonic() + timeout
     last: set[str] = set()
     changed = time.monotonic()
-    while True:
+    outcome: list[bool] = []
+
+    def decided() -> bool:
+        nonlocal last, changed
         now = seen()
         if expected <= now:
-            return True
-        if now != last:
+            outcome.append(True)
+        elif now != last:
             last, changed = now, time.monotonic()
-        if time.monotonic() - changed >= quiet or time.monotonic() >= deadline:
-            return False
-        time.sleep(1.0)
+        elif time.monotonic() - changed >= quiet:
+            outcome.append(False)
+        return bool(outcome)
+
+    poll(decided, timeout, interval=1.0)
+    return bool(outcome) and outcome[0]
 
 
 @dataclass
@@ -699,23 +673,6 @@ def timeline(kills: list[Kill], marks: Sequence[tuple[float, str]] = ()) -> str:
         back = f"back at {k.back:6.1f}s" if k.back is not None else "not back"
         entries.append((k.at, f"kill -9 {k.component:<8} {back}" + (f"  ({k.note})" if k.note else "")))
     return "\n".join(f"  {at:6.1f}s  {text}" for at, text in sorted(entries))
-
-
-def new_state_dir(prefix: str = "fraudstack-chaos-") -> Path:
-    path = Path(tempfile.mkdtemp(prefix=prefix))
-    path.chmod(0o755)
-    return path
-
-
-def _stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> int:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
 
 
 def _descendants(pid: int) -> list[int]:

@@ -53,7 +53,7 @@ def _kill_when_acked(chaos: ChaosStack, stream: Stream, share: float, component:
     """Kill ``component`` once ``share`` of the stream is acked: mid-stream, whatever the load."""
     assert stream.total is not None
     target = int(share * stream.total)
-    assert chaos.wait_until("acked", lambda: stream.acked >= target, timeout=300), (
+    assert chaos.holds_within(lambda: stream.acked >= target, timeout=300), (
         f"only {stream.acked} of {stream.total} acked before the {component} kill"
     )
     chaos.kill(component)
@@ -75,7 +75,7 @@ def test_kill_schedule_loses_nothing_the_design_keeps(chaos: ChaosStack) -> None
         summary = first.result(timeout=300)
         assert (summary.sent, summary.failed) == (4_000, 0), summary.errors
         acked_first = set(first.producer.acked)
-        assert chaos.wait_until("lake", lambda: acked_first <= set(chaos.lake_ids()), timeout=300), (
+        assert chaos.holds_within(lambda: acked_first <= set(chaos.lake_ids()), timeout=300), (
             f"{len(acked_first - set(chaos.lake_ids()))} acked transactions not in the lake; bridge log:\n"
             f"{chaos.log_tail('bridge')}"
         )
@@ -102,7 +102,7 @@ def test_kill_schedule_loses_nothing_the_design_keeps(chaos: ChaosStack) -> None
         summary = third.result(timeout=300)
         assert (summary.sent, summary.failed) == (500, 0), summary.errors
         acked = {i for s in streams for i in s.producer.acked}
-        assert chaos.wait_until("lake", lambda: acked <= set(chaos.lake_ids()), timeout=300), (
+        assert chaos.holds_within(lambda: acked <= set(chaos.lake_ids()), timeout=300), (
             f"{len(acked - set(chaos.lake_ids()))} acked transactions not in the lake after the emulator "
             f"kill; bridge log:\n{chaos.log_tail('bridge')}"
         )

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.support import wait_until
+
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -112,20 +114,16 @@ class Chromium:
         )
         self._send("Page.enable", {}, session)
         self._send("Page.navigate", {"url": url}, session)
-        deadline = time.monotonic() + timeout
-        settled_since: float | None = None
-        while True:
-            done = self._evaluate(_SETTLED, session)
-            now = time.monotonic()
-            if done:
-                settled_since = settled_since or now
-                if now - settled_since >= 1.0:  # stayed settled: no late rerun or chart redraw
-                    break
-            else:
-                settled_since = None
-            if now > deadline:
-                raise TimeoutError(f"{url} did not finish rendering in {timeout:.0f} s")
-            time.sleep(0.25)
+        settled_since: list[float] = []
+
+        def settled() -> bool:
+            if not self._evaluate(_SETTLED, session):
+                settled_since.clear()
+                return False
+            settled_since[:] = settled_since or [time.monotonic()]
+            return time.monotonic() - settled_since[0] >= 1.0  # stayed settled: no late rerun or redraw
+
+        wait_until(settled, timeout, f"{url} finished rendering", interval=0.25)
         shot = self._send("Page.captureScreenshot", {"format": "png"}, session)
         png.write_bytes(base64.b64decode(shot["data"]))
         page = Page(

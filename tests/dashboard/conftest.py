@@ -8,46 +8,21 @@ variable at its database for as long as it is in use.
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
-import psycopg2
 import pytest
 import streamlit as st
-from pydantic import SecretStr
 from streamlit.testing.v1 import AppTest
 
 from fraudstack.dashboard import app_script
 from fraudstack.settings import Settings
-from fraudstack.warehouse import connect, migrate
-from tests.conftest import RunningStack
+from fraudstack.warehouse import connect
 from tests.dashboard import known_data
 from tests.support import free_port
+from tests.support.stack import RunningStack
+from tests.support.warehouse import scratch_database
 
 APP = str(app_script())
-
-
-@contextlib.contextmanager
-def scratch_database(settings: Settings, *, migrated: bool = True) -> Iterator[Settings]:
-    """A new, empty database on the stack's server (dropped afterwards); settings pointing at it."""
-    name = f"dash_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(settings.warehouse_url())
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cur:
-            cur.execute(f"CREATE DATABASE {name}")
-        dsn = urlsplit(settings.warehouse_url())._replace(path=f"/{name}").geturl()
-        scratch = settings.model_copy(update={"warehouse_dsn": SecretStr(dsn)})
-        if migrated:
-            with connect(scratch) as wh:
-                migrate(wh)
-        yield scratch
-        with admin.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        admin.close()
 
 
 def pointing_at(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:

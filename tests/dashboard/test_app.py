@@ -14,9 +14,10 @@ from fraudstack.drift import COLUMNS
 from fraudstack.model.performance import COLUMNS as PERFORMANCE_COLUMNS
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect
-from tests.conftest import RunningStack
 from tests.dashboard import known_data
-from tests.dashboard.conftest import APP, pointing_at, scratch_database
+from tests.dashboard.conftest import APP, pointing_at
+from tests.support.stack import RunningStack
+from tests.support.warehouse import scratch_database
 
 
 def _metrics(at: AppTest) -> dict[str, tuple[str, str | None]]:

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from PIL import Image, ImageStat
 
 from fraudstack.settings import Settings
 from tests.dashboard.browser import Chromium
-from tests.support import free_port
+from tests.support import free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "dashboard"
@@ -82,18 +81,17 @@ def dashboard_url(known: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
     """Streamlit's health endpoint answers ``ok`` once the server can serve sessions."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         if proc.poll() is not None:
             pytest.fail(f"fraudstack dashboard exited with {proc.returncode}:\n{log.read_text()}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().decode().strip() == "ok":
-                    return
+                return bool(response.read().decode().strip() == "ok")
         except OSError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"the dashboard did not become healthy in {timeout:.0f} s:\n{log.read_text()}")
+            return False
+
+    wait_until(healthy, timeout, lambda: f"the dashboard healthy:\n{log.read_text()}", interval=0.5)
 
 
 @pytest.fixture(scope="module")

@@ -26,9 +26,9 @@ from fraudstack.dashboard import queries
 from fraudstack.dashboard.filters import DIMENSIONS, FRAUD, Filters, facts_from
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect, rollups, table
-from tests.conftest import RunningStack
 from tests.dashboard import known_data
-from tests.dashboard.conftest import scratch_database
+from tests.support.stack import RunningStack
+from tests.support.warehouse import scratch_database
 
 FIRST = date(2026, 2, 1)
 DAYS = 12

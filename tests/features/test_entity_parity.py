@@ -24,7 +24,7 @@ from fraudstack.features import EntityProfiles, compute_features, definitions, l
 from fraudstack.features.online import to_micros
 from fraudstack.simulator import SimulationConfig, iter_events, iter_tables
 from tests.features.events import START, as_frame, hand_made_events
-from tests.features.test_parity import RTOL, assert_same, online_frame
+from tests.support.parity import RTOL, assert_same, online_frame
 
 ENTITY_NAMES = [f.name for group in definitions.ENTITY_FEATURES.values() for f in group]
 

@@ -8,50 +8,23 @@ what the profile aggregator computes); the entity features have their own tests 
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
 from fraudstack.features import (
     CARD_FEATURE_NAMES,
-    FEATURE_NAMES,
-    EntityProfiles,
     OnlineFeatures,
     compute_features,
     definitions,
 )
 from fraudstack.simulator import SimulationConfig, iter_events, iter_tables
 from tests.features.events import as_frame, hand_made_events
-
-#: Everything is integer arithmetic or the same float operations, except sin/cos in the distance.
-RTOL = 1e-12
-#: What the batch form gives without labels: every feature but the delayed-label ones.
-UNLABELLED = [f.name for f in definitions.FEATURES if definitions.LABELS not in f.needs]
-
-
-def online_frame(events: list[dict], deliveries: dict[int, list[dict]] | None = None) -> pd.DataFrame:
-    """Both online forms over ``events``; ``deliveries[i]``: label events that arrive before event i."""
-    online, profiles = OnlineFeatures(), EntityProfiles()
-    rows = []
-    for i, event in enumerate(events):
-        for label in (deliveries or {}).get(i, []):
-            profiles.label(label)
-        rows.append(online.update(event) + profiles.update(event))
-    return pd.DataFrame(rows, columns=list(FEATURE_NAMES))
+from tests.support.parity import assert_same, online_frame
 
 
 def card_frame(online: OnlineFeatures, events: list[dict]) -> pd.DataFrame:
     return pd.DataFrame([online.update(e) for e in events], columns=list(CARD_FEATURE_NAMES))
-
-
-def assert_same(batch: pd.DataFrame, online: pd.DataFrame) -> None:
-    """Every column of ``batch`` (all features, or all but the delayed-label ones) equals ``online``'s."""
-    assert list(batch.columns) in (list(FEATURE_NAMES), UNLABELLED)
-    for name in batch.columns:
-        np.testing.assert_allclose(
-            batch[name].to_numpy(), online[name].to_numpy(), rtol=RTOL, equal_nan=True, err_msg=name
-        )
 
 
 def test_batch_equals_online_on_hand_made_stream() -> None:

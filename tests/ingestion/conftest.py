@@ -9,11 +9,8 @@ subprocess (``python -m fraudstack bridge``), as in production.
 from __future__ import annotations
 
 import gzip
-import os
 import subprocess
-import sys
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -29,7 +26,8 @@ from fraudstack.kafka.producer import ProduceSummary, produce_events
 from fraudstack.provisioning.declaration import declare
 from fraudstack.provisioning.local import deploy
 from fraudstack.settings import Settings
-from tests.conftest import RunningStack
+from tests.support import wait_until
+from tests.support.stack import RunningStack, spawn_service
 
 _PIPELINE_KINDS = {"s3-bucket", "kinesis-stream", "iam-role", "firehose-stream"}
 
@@ -86,18 +84,15 @@ class Pipeline:
 
     def start_bridge(self, name: str = "bridge") -> subprocess.Popen[bytes]:
         """``python -m fraudstack bridge`` with this pipeline's settings; stderr to a log file."""
-        log = (self.log_dir / f"{name}.log").open("ab")
-        env = {**os.environ, **self.settings.subprocess_env(), "PYTHONUNBUFFERED": "1"}
-        try:
-            return subprocess.Popen(
-                [sys.executable, "-m", "fraudstack", "bridge", "--linger", "0.1", "--metrics-interval", "2"],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-        finally:
-            log.close()
+        return spawn_service(
+            self.settings,
+            self.log_dir / f"{name}.log",
+            "bridge",
+            "--linger",
+            "0.1",
+            "--metrics-interval",
+            "2",
+        )
 
     def lake_ids(self) -> Counter[str]:
         """How often each transaction_id appears in the lake under ``raw/`` (NDJSON, maybe gzip)."""
@@ -118,19 +113,22 @@ class Pipeline:
 
     def wait_for_lake(self, expected: set[str], timeout: float) -> Counter[str]:
         """Poll the lake until every expected id is there (fails with how many are missing)."""
-        deadline = time.monotonic() + timeout
-        while True:
+        seen: Counter[str] = Counter()
+
+        def complete() -> bool:
+            nonlocal seen
             seen = self.lake_ids()
-            missing = expected - set(seen)
-            if not missing:
-                return seen
-            if time.monotonic() >= deadline:
-                tail = "\n".join(self.bridge_log().splitlines()[-15:])
-                pytest.fail(
-                    f"{len(missing)} of {len(expected)} transactions missing from the lake after {timeout}s; "
-                    f"bridge log:\n{tail}"
-                )
-            time.sleep(1.0)
+            return expected <= set(seen)
+
+        def missing() -> str:
+            tail = "\n".join(self.bridge_log().splitlines()[-15:])
+            return (
+                f"{len(expected - set(seen))} of {len(expected)} transactions missing from the lake; "
+                f"bridge log:\n{tail}"
+            )
+
+        wait_until(complete, timeout, missing, interval=1.0)
+        return seen
 
     def bridge_log(self, name: str = "bridge") -> str:
         path = self.log_dir / f"{name}.log"
@@ -183,9 +181,8 @@ class BackgroundProducer:
 
 def wait_for_log(pipeline: Pipeline, text: str, timeout: float, name: str = "bridge") -> None:
     """Wait until the bridge's log contains ``text`` (e.g. its partition assignment)."""
-    deadline = time.monotonic() + timeout
-    while text not in pipeline.bridge_log(name):
-        assert time.monotonic() < deadline, (
-            f"no '{text}' in the bridge log after {timeout}s:\n{pipeline.bridge_log(name)}"
-        )
-        time.sleep(0.2)
+    wait_until(
+        lambda: text in pipeline.bridge_log(name),
+        timeout,
+        lambda: f"no '{text}' in the bridge log:\n{pipeline.bridge_log(name)}",
+    )

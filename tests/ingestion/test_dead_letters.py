@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
-from fraudstack.kafka.config import consumer_config, producer_config
+from fraudstack.kafka.config import producer_config
 from fraudstack.kafka.producer import produce_events
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.schema import event_to_json_bytes
-from tests.conftest import stop_process
 from tests.ingestion.conftest import Pipeline, make_events
+from tests.support.kafka import read_dead_letters
+from tests.support.stack import stop_process
 
 
 def _invalid(valid: dict[str, Any]) -> list[tuple[bytes | None, str]]:
@@ -65,7 +65,7 @@ def test_invalid_records_are_dead_lettered_and_valid_ones_flow(pipeline: Pipelin
         seen = pipeline.wait_for_lake(expected, timeout=60)
         assert set(seen) == expected  # json.loads of every lake line worked: one record per line
 
-        dead = _read_dead_letters(settings, len(sent_bad), timeout=30)
+        dead = read_dead_letters(settings, len(sent_bad), timeout=30)
         assert set(dead) == set(sent_bad), "every bad record dead-lettered once, nothing else"
         for key, (value, reason_start) in sent_bad.items():
             dead_value, headers = dead[key]
@@ -83,22 +83,3 @@ def test_invalid_records_are_dead_lettered_and_valid_ones_flow(pipeline: Pipelin
     finally:
         code = stop_process(bridge)
     assert code == 0, pipeline.bridge_log()
-
-
-def _read_dead_letters(
-    settings: Any, count: int, timeout: float
-) -> dict[str, tuple[bytes | None, dict[str, bytes]]]:
-    """The dead-letter topic's records by their (original, unique) key."""
-    consumer = Consumer(consumer_config(settings, f"{settings.bridge_group_id}-dlq-reader"))
-    consumer.subscribe([settings.topic_dead_letter])
-    records: dict[str, tuple[bytes | None, dict[str, bytes]]] = {}
-    deadline = time.monotonic() + timeout
-    try:
-        while len(records) < count and time.monotonic() < deadline:
-            for message in consumer.consume(100, 0.5):
-                if message.error() is None:
-                    headers = {k: v for k, v in message.headers() or [] if v is not None}
-                    records[(message.key() or b"").decode()] = (message.value(), headers)
-    finally:
-        consumer.close()
-    return records

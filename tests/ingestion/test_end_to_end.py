@@ -16,8 +16,8 @@ import time
 
 from fraudstack.aws import client
 from fraudstack.simulator import SimulationConfig, iter_events
-from tests.conftest import stop_process
 from tests.ingestion.conftest import Pipeline, wait_for_log
+from tests.support.stack import stop_process
 
 N = 20_000
 SIMULATION = {"customers": 2000, "days": 10, "seed": 7}

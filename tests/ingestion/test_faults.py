@@ -14,9 +14,9 @@ import pytest
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.stack.process import ManagedServer
 from fraudstack.stack.servers import broker_spec
-from tests.conftest import stop_process
 from tests.ingestion.conftest import BackgroundProducer, Pipeline, make_events, wait_for_log
 from tests.support import free_port, restart_after_kill, wait_until
+from tests.support.stack import stop_process
 
 
 def test_bridge_sigkill_and_restart_loses_nothing(pipeline: Pipeline) -> None:

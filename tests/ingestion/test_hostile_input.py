@@ -26,11 +26,11 @@ from fraudstack.jobs.etl import run as run_etl
 from fraudstack.kafka.config import producer_config
 from fraudstack.schema import event_to_json_bytes, validate_event
 from fraudstack.warehouse import connect
-from tests.conftest import stop_process
 from tests.hostile import hostile_records, nasty_valid
 from tests.ingestion.conftest import Pipeline, make_events, wait_for_log
 from tests.jobs.rawdata import put_objects
-from tests.scoring.conftest import TopicReader
+from tests.support.kafka import TopicReader
+from tests.support.stack import stop_process
 
 VALID = 5_000
 NASTY = 200

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,9 +22,9 @@ from fraudstack.kafka.config import consumer_config, producer_config
 from fraudstack.labels import LabelEvent, label_to_json_bytes
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect, migrate
-from tests.conftest import stop_process
 from tests.ingestion.conftest import Pipeline
 from tests.support import wait_until
+from tests.support.stack import stop_process
 
 MALFORMED = [
     (b"not json", "not valid JSON"),
@@ -85,14 +84,17 @@ def _dead_letters(settings: Settings, count: int) -> dict[bytes | None, str]:
     consumer = Consumer(consumer_config(settings, f"{settings.bridge_group_id}-dlq-reader"))
     consumer.subscribe([settings.topic_dead_letter])
     found: dict[bytes | None, str] = {}
-    deadline = time.monotonic() + 60
+
+    def enough() -> bool:
+        for message in consumer.consume(100, 0.5):
+            if message.error() is None:
+                headers = dict(message.headers() or [])
+                assert headers["dlq.source.topic"] == settings.topic_labels.encode()
+                found[message.value()] = (headers["dlq.reason"] or b"").decode()
+        return len(found) >= count
+
     try:
-        while len(found) < count and time.monotonic() < deadline:
-            for message in consumer.consume(100, 0.5):
-                if message.error() is None:
-                    headers = dict(message.headers() or [])
-                    assert headers["dlq.source.topic"] == settings.topic_labels.encode()
-                    found[message.value()] = (headers["dlq.reason"] or b"").decode()
+        wait_until(enough, 60, lambda: f"{len(found)} of {count} dead letters", interval=0)
     finally:
         consumer.close()
     return found

@@ -19,7 +19,7 @@ from fraudstack.kafka.dead_letters import POISON_PREFIX
 from fraudstack.kafka.producer import produce_events
 from fraudstack.observability import MetricsPublisher
 from tests.ingestion.conftest import Pipeline, make_events
-from tests.ingestion.test_dead_letters import _read_dead_letters
+from tests.support.kafka import read_dead_letters
 
 
 def test_a_record_whose_processing_raises_is_dead_lettered_and_the_rest_flow(
@@ -58,7 +58,7 @@ def test_a_record_whose_processing_raises_is_dead_lettered_and_the_rest_flow(
             worker.join(30)
     assert not worker.is_alive()
 
-    dead = _read_dead_letters(settings, 1, timeout=30)
+    dead = read_dead_letters(settings, 1, timeout=30)
     assert len(dead) == 1
     ((value, headers),) = dead.values()
     assert value is not None and json.loads(value)["transaction_id"] == poison, "the original bytes"

@@ -11,8 +11,8 @@ from confluent_kafka import Producer
 from fraudstack.kafka.config import producer_config
 from fraudstack.kafka.producer import produce_events
 from fraudstack.kafka.topics import ensure_topics
-from tests.conftest import RunningStack
 from tests.ingestion.conftest import make_events
+from tests.support.stack import RunningStack
 
 
 class _Probe(Producer):

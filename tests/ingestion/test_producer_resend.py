@@ -6,10 +6,8 @@ that the broker stores in, which would take the session's Firehose and queues wi
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,15 +16,15 @@ from fraudstack.kafka.topics import ensure_topics
 from fraudstack.settings import Settings
 from fraudstack.stack import EmbeddedStack
 from fraudstack.stack.process import ManagedServer
-from tests.conftest import make_settings
 from tests.ingestion.conftest import make_events
 from tests.support import restart_after_kill, wait_until
+from tests.support.stack import make_settings, new_state_dir
 
 
 @pytest.fixture
 def s3_broker() -> Iterator[tuple[Settings, ManagedServer]]:
     """(settings, emulator) of a broker on S3 storage in an emulator of this test's own."""
-    settings = make_settings(Path(tempfile.mkdtemp(prefix="fraudstack-resend-")), kafka_storage="s3")
+    settings = make_settings(new_state_dir("fraudstack-resend-"), kafka_storage="s3")
     stack = EmbeddedStack(settings)
     emulator, broker = stack.servers["aws"], stack.servers["kafka"]
     try:

@@ -22,8 +22,8 @@ from fraudstack.aws import client
 from fraudstack.jobs import etl as job
 from fraudstack.settings import Settings
 from fraudstack.warehouse import Warehouse, connect
-from tests.conftest import RunningStack
 from tests.jobs.rawdata import lines, put_objects
+from tests.support.stack import RunningStack
 
 LABEL_LINE = (
     b'{"transaction_id":"%s","is_fraud":true,"source":"chargeback","known_at":"2026-11-20T08:00:00Z"}'

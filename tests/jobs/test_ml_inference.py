@@ -39,8 +39,8 @@ from fraudstack.settings import Settings
 from fraudstack.simulator import SimulationConfig, iter_tables
 from fraudstack.simulator.assemble import table_to_events
 from fraudstack.warehouse import connect, migrate
-from tests.conftest import RunningStack
 from tests.jobs.rawdata import put_objects
+from tests.support.stack import RunningStack
 
 pytestmark = pytest.mark.slow
 

@@ -15,8 +15,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from fraudstack.kafka.config import consumer_config, producer_config
 from fraudstack.kafka.stall import PartitionsStalled, StallWatch, probe_with_consumer
 from fraudstack.kafka.topics import ensure_topics
-from tests.conftest import RunningStack
 from tests.support import wait_until
+from tests.support.stack import RunningStack
 
 
 class FakeClock:

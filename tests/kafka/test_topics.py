@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fraudstack.features.definitions import LOOKBACK, MICROS_PER_SECOND
 from fraudstack.kafka.topics import topic_configs
-from tests.conftest import RunningStack
+from tests.support.stack import RunningStack
 
 
 def test_aws_keeps_the_replayed_topics_past_the_lookback_and_compacts_the_profiles(

@@ -9,8 +9,8 @@ import pytest
 
 from fraudstack.aws import client
 from fraudstack.settings import Settings
-from tests.conftest import RunningStack
 from tests.support.emulator import Aws
+from tests.support.stack import RunningStack
 
 ROLE_NAME = "fraudstack-localaws-test"
 _TRUST = {

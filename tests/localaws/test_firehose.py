@@ -18,7 +18,7 @@ from moto import mock_aws
 
 from fraudstack.localaws.firehose_delivery import FirehoseDelivery
 from tests.support import wait_until
-from tests.support.emulator import Aws, unique
+from tests.support.emulator import Aws, make_pipeline, put
 
 _KEY = re.compile(
     r"^raw/(\d{4})/(\d{2})/(\d{2})/(\d{2})/(.+)-1-(\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})-[0-9a-f-]{36}(\.gz)?$"
@@ -36,53 +36,6 @@ def in_process_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         aws: Aws = lambda service: boto3.client(service, **keys)  # noqa: E731
         aws("s3").create_bucket(Bucket="lake")
         yield aws
-
-
-def make_pipeline(
-    aws: Aws,
-    bucket: str,
-    shards: int,
-    size_mb: int,
-    interval_s: int,
-    gzip_: bool,
-    names: tuple[str, str] | None = None,
-) -> tuple[str, str]:
-    """A Kinesis stream and a delivery stream reading it into ``bucket`` under ``raw/``.
-
-    With ``names`` (stream, delivery stream), the stream exists already: only the delivery
-    stream is created, as ``deploy`` does after an emulator restart.
-    """
-    stream, delivery = names or (unique("tx"), unique("raw-delivery"))
-    kinesis = aws("kinesis")
-    if names is None:
-        kinesis.create_stream(StreamName=stream, ShardCount=shards)
-    stream_arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
-    aws("firehose").create_delivery_stream(
-        DeliveryStreamName=delivery,
-        DeliveryStreamType="KinesisStreamAsSource",
-        KinesisStreamSourceConfiguration={
-            "KinesisStreamARN": stream_arn,
-            "RoleARN": "arn:aws:iam::123456789012:role/x",
-        },
-        ExtendedS3DestinationConfiguration={
-            "RoleARN": "arn:aws:iam::123456789012:role/x",
-            "BucketARN": f"arn:aws:s3:::{bucket}",
-            "Prefix": "raw/",
-            "ErrorOutputPrefix": "errors/",
-            "BufferingHints": {"SizeInMBs": size_mb, "IntervalInSeconds": interval_s},
-            "CompressionFormat": "GZIP" if gzip_ else "UNCOMPRESSED",
-        },
-    )
-    return stream, delivery
-
-
-def put(aws: Aws, stream: str, records: list[bytes]) -> None:
-    kinesis = aws("kinesis")
-    for start in range(0, len(records), 100):
-        batch = [
-            {"Data": r, "PartitionKey": str(start + i)} for i, r in enumerate(records[start : start + 100])
-        ]
-        assert kinesis.put_records(StreamName=stream, Records=batch)["FailedRecordCount"] == 0
 
 
 def delivered(aws: Aws, bucket: str, prefix: str = "raw/") -> list[dict[str, Any]]:

@@ -8,10 +8,8 @@ keeps Firehose in memory); the Kinesis stream and its records come back from dis
 from __future__ import annotations
 
 import json
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,16 +17,15 @@ from fraudstack import aws
 from fraudstack.settings import Settings
 from fraudstack.stack import EmbeddedStack
 from fraudstack.stack.process import ManagedServer
-from tests.conftest import make_settings
-from tests.localaws.test_firehose import make_pipeline, put
 from tests.support import restart_after_kill, wait_until
-from tests.support.emulator import Aws
+from tests.support.emulator import Aws, make_pipeline, put
+from tests.support.stack import make_settings, new_state_dir
 
 
 @pytest.fixture
 def emulator() -> Iterator[tuple[ManagedServer, Settings]]:
     """A running emulator of this test's own, stopped at the end."""
-    settings = make_settings(Path(tempfile.mkdtemp(prefix="fraudstack-kinesis-durable-")))
+    settings = make_settings(new_state_dir("fraudstack-kinesis-durable-"))
     server = EmbeddedStack(settings).servers["aws"]
     server.spawn()
     try:

@@ -25,9 +25,9 @@ from fraudstack.localaws.glue_runner import GlueRunner
 from fraudstack.localaws.kinesis_store import KinesisStore
 from fraudstack.localaws.lambda_runtime import LambdaRuntime
 from fraudstack.localaws.s3_store import S3Store
-from tests.conftest import RunningStack
 from tests.support import wait_until
 from tests.support.emulator import Aws, unique
+from tests.support.stack import RunningStack
 
 REPO = Path(__file__).resolve().parents[2]
 #: The shard index patches (``kinesis-durable-*``, the on-disk log, has test_kinesis_durable.py).

@@ -15,8 +15,8 @@ from fraudstack.cli.app import main
 from fraudstack.model.data import Dataset, from_file
 from fraudstack.model.registry import load_local, publish, save_local
 from fraudstack.model.training import TrainingResult, train
-from tests.conftest import RunningStack
 from tests.model.conftest import SMALL_CONFIG
+from tests.support.stack import RunningStack
 
 #: The five required columns and a merchant: no devices, IPs, locations or categories.
 MINIMAL = {

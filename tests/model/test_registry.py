@@ -19,7 +19,7 @@ from fraudstack.model import registry
 from fraudstack.model.release import release
 from fraudstack.model.training import TrainingResult
 from fraudstack.settings import Settings
-from tests.conftest import RunningStack
+from tests.support.stack import RunningStack
 
 
 @pytest.fixture

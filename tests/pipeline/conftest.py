@@ -26,8 +26,8 @@ from fraudstack.provisioning.declaration import Declaration, declare
 from fraudstack.provisioning.local import deploy
 from fraudstack.settings import Settings
 from fraudstack.warehouse import Warehouse, connect, migrate
-from tests.conftest import RunningStack
 from tests.jobs.rawdata import lines, put_objects
+from tests.support.stack import RunningStack
 
 STANDIN_INFERENCE = Path(__file__).with_name("standin_inference_job.py")
 

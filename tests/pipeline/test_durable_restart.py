@@ -14,9 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,9 +26,9 @@ from fraudstack.schema import event_to_json_bytes
 from fraudstack.settings import Settings
 from fraudstack.stack import EmbeddedStack
 from fraudstack.warehouse import connect, migrate
-from tests.conftest import make_settings
 from tests.jobs.rawdata import put_objects
 from tests.pipeline.conftest import alert_ids, drain
+from tests.support.stack import make_settings, new_state_dir
 
 #: Spark job runs under the local Glue runner: minutes each on a loaded 2-core machine.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -87,9 +85,7 @@ def _release_small_model(settings: Settings) -> None:
 def test_down_up_keeps_lake_registry_and_warehouse_and_alerts_nothing_twice() -> None:
     from fraudstack.simulator import SimulationConfig, iter_events
 
-    state_dir = Path(tempfile.mkdtemp(prefix="fraudstack-restart-"))
-    state_dir.chmod(0o755)  # PostgreSQL runs as another user when the tests run as root
-    settings = make_settings(state_dir)
+    settings = make_settings(new_state_dir("fraudstack-restart-"))
     stack = EmbeddedStack(settings)
     events = list(iter_events(SimulationConfig.create(**STREAM)))
     half = len(events) // 2

@@ -28,9 +28,9 @@ from fraudstack.provisioning.local import deploy
 from fraudstack.settings import Settings
 from fraudstack.simulator import SimulationConfig, iter_labelled_tables
 from fraudstack.warehouse import connect
-from tests.conftest import RunningStack
-from tests.dashboard.conftest import scratch_database
+from tests.support.stack import RunningStack
 from tests.support.star import load_events
+from tests.support.warehouse import scratch_database
 
 #: Small enough for seconds of training, with frauds known in every window (analyst verdicts).
 SIMULATION = {"customers": 300, "days": 16, "fraud_rate": 0.03, "seed": 17}

@@ -19,9 +19,9 @@ from fraudstack.provisioning.base import Change, Outcome
 from fraudstack.provisioning.declaration import declare
 from fraudstack.provisioning.local import deploy
 from fraudstack.settings import Settings, load_settings
-from tests.conftest import RunningStack
 from tests.support import free_port
 from tests.support.names import LOCAL_ONLY_FIELDS, RESOURCE_NAME_FIELDS
+from tests.support.stack import RunningStack
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,7 @@ published through their registry. Fault tests run the scorer as a real subproces
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,11 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from fraudstack.aws import client
 from fraudstack.features import CARD_FEATURE_NAMES, compute_features
-from fraudstack.kafka.config import consumer_config
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.model import registry
 from fraudstack.model.data import simulated
@@ -36,16 +31,11 @@ from fraudstack.model.training import TrainConfig, train
 from fraudstack.provisioning.declaration import declare
 from fraudstack.provisioning.local import deploy
 from fraudstack.settings import Settings
-from fraudstack.simulator import SimulationConfig
-from fraudstack.simulator.stream import iter_events
-from tests.conftest import RunningStack, stop_process
+from tests.support import wait_until
+from tests.support.kafka import TopicReader
+from tests.support.stack import RunningStack, spawn_service, stop_process
 
 _RESOURCE_KINDS = {"s3-bucket", "sqs-queue", "sns-topic"}
-
-
-def stream_events(customers: int, days: int, seed: int) -> list[dict[str, Any]]:
-    """A simulated stream with enough fraud that reviews and declines occur in a few thousand events."""
-    return list(iter_events(SimulationConfig(customers=customers, days=days, fraud_rate=0.05, seed=seed)))
 
 
 def batch_reference(model: FraudModel, events: list[dict[str, Any]]) -> pd.DataFrame:
@@ -76,26 +66,6 @@ def assert_matches_batch(decisions: list[dict[str, Any]], reference: pd.DataFram
     np.testing.assert_allclose(scores, expected["score"].to_numpy(), rtol=0, atol=1e-6)
 
 
-class TopicReader:
-    """Reads a whole topic from the beginning without a consumer group (sees everything, commits nothing)."""
-
-    def __init__(self, settings: Settings, topic: str) -> None:
-        self._consumer = Consumer(consumer_config(settings, f"reader-{uuid.uuid4().hex[:8]}"))
-        partitions = self._consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        self._consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-        self.messages: list[Any] = []
-
-    def read(self, seconds: float = 0.2) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            for message in self._consumer.consume(10_000, 0.05):
-                if message.error() is None:
-                    self.messages.append(message)
-
-    def close(self) -> None:
-        self._consumer.close()
-
-
 class DecisionReader(TopicReader):
     """The decisions topic as parsed records; :meth:`wait_for` polls until given ids were decided."""
 
@@ -104,16 +74,22 @@ class DecisionReader(TopicReader):
         return [json.loads(m.value()) for m in self.messages]
 
     def wait_for(self, ids: set[str], timeout: float, alive: Any = None) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while True:
+        """Read until every id in ``ids`` was decided, calling ``alive`` (a check that fails fast) between."""
+
+        def all_decided() -> bool:
             self.read()
-            decided = {d["transaction_id"] for d in self.decisions}
-            if ids <= decided:
-                return self.decisions
+            if ids <= {d["transaction_id"] for d in self.decisions}:
+                return True
             if alive is not None:
                 alive()
-            if time.monotonic() >= deadline:
-                pytest.fail(f"{len(ids - decided)} of {len(ids)} transactions not decided after {timeout}s")
+            return False
+
+        def missing() -> str:
+            undecided = ids - {d["transaction_id"] for d in self.decisions}
+            return f"{len(undecided)} of {len(ids)} transactions not decided"
+
+        wait_until(all_decided, timeout, missing, interval=0)
+        return self.decisions
 
 
 @dataclass
@@ -126,28 +102,16 @@ class ScorerRun:
 
     def start(self, name: str = "scorer", *args: str) -> subprocess.Popen[bytes]:
         """``python -m fraudstack score`` with these settings; output to ``<name>.log``."""
-        log = (self.log_dir / f"{name}.log").open("ab")
-        env = {**os.environ, **self.settings.subprocess_env(), "PYTHONUNBUFFERED": "1"}
-        try:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "fraudstack",
-                    "score",
-                    "--commit-interval",
-                    "0.2",
-                    "--metrics-interval",
-                    "2",
-                    *args,
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-        finally:
-            log.close()
+        proc = spawn_service(
+            self.settings,
+            self.log_dir / f"{name}.log",
+            "score",
+            "--commit-interval",
+            "0.2",
+            "--metrics-interval",
+            "2",
+            *args,
+        )
         self.procs.append(proc)
         return proc
 
@@ -163,13 +127,15 @@ class ScorerRun:
     def wait_for_log(
         self, msg: str, name: str = "scorer", timeout: float = 90.0, count: int = 1
     ) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = [line for line in self.log_lines(name) if line["msg"] == msg]
-            if len(found) >= count:
-                return found[count - 1]
-            time.sleep(0.1)
-        pytest.fail(f"no {msg!r} (x{count}) in the {name} log after {timeout}s:\n{self.log_tail(name)}")
+        found = wait_until(
+            lambda: (
+                len(lines := [line for line in self.log_lines(name) if line["msg"] == msg]) >= count and lines
+            ),
+            timeout,
+            lambda: f"no {msg!r} (x{count}) in the {name} log:\n{self.log_tail(name)}",
+            interval=0.1,
+        )
+        return found[count - 1]
 
 
 @pytest.fixture(scope="session")
@@ -253,8 +219,8 @@ def alert_ids(settings: Settings, expected: int, timeout: float = 60.0) -> set[s
     sqs = client("sqs", settings)
     url = sqs.get_queue_url(QueueName=settings.alerts_tap_queue)["QueueUrl"]
     found: set[str] = set()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and len(found) < expected:
+
+    def enough() -> bool:
         # A long visibility timeout instead of deletes: each message is read once, in fewer calls.
         answer = sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=600
@@ -262,4 +228,7 @@ def alert_ids(settings: Settings, expected: int, timeout: float = 60.0) -> set[s
         for message in answer.get("Messages", []):
             body = json.loads(message["Body"])["Message"]
             found.add(json.loads(body.splitlines()[-1])["transaction_id"])
+        return len(found) >= expected
+
+    wait_until(enough, timeout, lambda: f"{len(found)} of {expected} alerts on the tap queue", interval=0)
     return found

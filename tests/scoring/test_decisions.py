@@ -16,7 +16,7 @@ from fraudstack.scoring import DECISION_TYPES, Thresholds
 from fraudstack.scoring.decisions import alert_message, decision_record, encode_decision
 from fraudstack.settings import load_settings
 from fraudstack.wire import parse_event, wire_form
-from tests.scoring.conftest import stream_events
+from tests.support.simulated import stream_events
 
 
 def encode(record: dict[str, object]) -> bytes:

@@ -15,7 +15,9 @@ from confluent_kafka import Producer
 from fraudstack.kafka.config import producer_config
 from fraudstack.schema import event_to_json_bytes, validate_event
 from tests.hostile import hostile_records, nasty_valid
-from tests.scoring.conftest import DecisionReader, ScorerRun, TopicReader, stream_events
+from tests.scoring.conftest import DecisionReader, ScorerRun
+from tests.support.kafka import TopicReader
+from tests.support.simulated import stream_events
 
 VALID = 5_000
 NASTY = 200

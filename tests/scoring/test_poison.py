@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,14 +24,9 @@ from fraudstack.observability import MetricsPublisher
 from fraudstack.scoring import Scorer
 from fraudstack.scoring import scorer as scorer_module
 from fraudstack.scoring.models import ScoringModel
-from tests.scoring.conftest import (
-    DecisionReader,
-    ScorerRun,
-    TopicReader,
-    assert_matches_batch,
-    batch_reference,
-    stream_events,
-)
+from tests.scoring.conftest import DecisionReader, ScorerRun, assert_matches_batch, batch_reference
+from tests.support.kafka import TopicReader
+from tests.support.simulated import stream_events
 
 
 def test_a_record_that_raises_is_dead_lettered_and_the_rest_are_decided(
@@ -107,9 +101,7 @@ def test_a_record_that_raises_is_dead_lettered_and_the_rest_are_decided(
     )
 
     dead = TopicReader(settings, settings.topic_dead_letter)
-    deadline = time.monotonic() + 20
-    while len(dead.messages) < len(poisoned) and time.monotonic() < deadline:
-        dead.read()
+    dead.wait_for_count(len(poisoned), timeout=20)
     dead.close()
     reasons = {json.loads(m.value())["transaction_id"]: dict(m.headers()) for m in dead.messages}
     assert len(dead.messages) == len(poisoned), "each dead-lettered once, with its original value"

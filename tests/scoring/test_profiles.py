@@ -29,8 +29,9 @@ from fraudstack.kafka.topics import ensure_topics
 from fraudstack.labels import LabelEvent, label_to_json_bytes
 from fraudstack.scoring.profiles import ProfileAggregator, ProfileTable, as_of, decode_profile
 from fraudstack.settings import Settings
-from tests.scoring.conftest import TopicReader, stream_events
 from tests.support import wait_until
+from tests.support.kafka import TopicReader
+from tests.support.simulated import stream_events
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from tests.scoring.conftest import (
     assert_matches_batch,
     batch_reference,
     publish_model,
-    stream_events,
 )
+from tests.support.simulated import stream_events
 
 
 def test_rollback_restores_the_previous_model_in_a_running_scorer(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -30,13 +29,13 @@ from fraudstack.scoring import DECISION_TYPES, Scorer, Thresholds
 from tests.scoring.conftest import (
     DecisionReader,
     ScorerRun,
-    TopicReader,
     alert_ids,
     assert_matches_batch,
     batch_reference,
     publish_model,
-    stream_events,
 )
+from tests.support.kafka import TopicReader
+from tests.support.simulated import stream_events
 
 
 def _produce_in_background(run: ScorerRun, events: list[dict], rate: float) -> threading.Thread:
@@ -112,9 +111,7 @@ def test_malformed_events_go_to_the_dead_letter_topic(run: ScorerRun) -> None:
     reader.close()
     assert "tx_bad_amount" not in {d["transaction_id"] for d in decisions}
     dead = TopicReader(settings, settings.topic_dead_letter)
-    deadline = time.monotonic() + 20
-    while len(dead.messages) < len(bad) and time.monotonic() < deadline:
-        dead.read()
+    dead.wait_for_count(len(bad), timeout=20)
     dead.close()
     reasons = sorted(dict(m.headers())["dlq.reason"].decode() for m in dead.messages)
     assert len(reasons) == len(bad), reasons
@@ -165,13 +162,13 @@ def test_rebalance_between_two_scorers_keeps_every_transaction_decided(
     first = run.start("first")
     run.wait_for_log("partitions assigned", name="first")
     producing = _produce_in_background(run, events, rate=1500)
-    time.sleep(1.0)
+    reader = DecisionReader(run.settings, run.settings.topic_decisions)
+    reader.wait_for_count(1, timeout=60)  # the first scorer is deciding: the second joins mid-stream
     second = run.start("second")
     joined = run.wait_for_log("partitions assigned", name="second")["partitions"]
     assert joined, "the second scorer should take over some partitions"
 
     producing.join()
-    reader = DecisionReader(run.settings, run.settings.topic_decisions)
     decisions = reader.wait_for(ids, timeout=120)
     reader.close()
     assert_matches_batch(decisions, batch_reference(tiny_model, events))

@@ -11,8 +11,9 @@ from fraudstack.aws import client
 from fraudstack.kafka.producer import produce_events
 from fraudstack.model.drift import CALENDAR_FEATURES, measure
 from fraudstack.model.scoring import FraudModel
-from tests.scoring.conftest import DecisionReader, ScorerRun, batch_reference, stream_events
+from tests.scoring.conftest import DecisionReader, ScorerRun, batch_reference
 from tests.support import wait_until
+from tests.support.simulated import stream_events
 
 
 def test_an_amount_shift_reads_as_drift_in_the_scorer_and_reaches_the_drift_alarm_metrics(

@@ -10,7 +10,6 @@ import io
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from boto3.s3.transfer import TransferConfig
@@ -19,14 +18,8 @@ from fraudstack import aws
 from fraudstack.settings import Settings
 from fraudstack.stack import EmbeddedStack
 from fraudstack.stack.process import port_is_free
-from tests.conftest import make_settings
 from tests.support import restart_after_kill
-
-
-def _state_dir() -> Path:
-    path = Path(tempfile.mkdtemp(prefix="fraudstack-durable-"))
-    path.chmod(0o755)  # PostgreSQL runs as another user when the tests run as root
-    return path
+from tests.support.stack import make_settings, new_state_dir
 
 
 def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -42,7 +35,7 @@ def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_s3_objects_survive_kill_9_of_the_emulator() -> None:
-    settings = make_settings(_state_dir())
+    settings = make_settings(new_state_dir("fraudstack-durable-"))
     emulator = EmbeddedStack(settings).servers["aws"]
     emulator.spawn()
     try:
@@ -94,7 +87,7 @@ def test_s3_objects_survive_kill_9_of_the_emulator() -> None:
 
 
 def test_reset_needs_a_yes_without_a_tty_then_leaves_nothing() -> None:
-    settings = make_settings(_state_dir())
+    settings = make_settings(new_state_dir("fraudstack-durable-"))
     stack = EmbeddedStack(settings)
     try:
         stack.up()
@@ -127,7 +120,7 @@ def test_reset_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:
 
 def test_a_graceful_stop_delivers_the_firehose_buffers_first() -> None:
     """Kinesis and Firehose buffers are in the emulator's memory: SIGTERM delivers them before exiting."""
-    settings = make_settings(_state_dir())
+    settings = make_settings(new_state_dir("fraudstack-durable-"))
     emulator = EmbeddedStack(settings).servers["aws"]
     emulator.spawn()
     try:

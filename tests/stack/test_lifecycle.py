@@ -7,22 +7,15 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from fraudstack.stack import EmbeddedStack
 from fraudstack.stack.process import port_is_free
-from tests.conftest import make_settings
-
-
-def _state_dir() -> Path:
-    path = Path(tempfile.mkdtemp(prefix="fraudstack-lifecycle-"))
-    path.chmod(0o755)
-    return path
+from tests.support.stack import make_settings, new_state_dir
 
 
 def test_port_taken_gives_one_line_and_leaves_nothing_running() -> None:
-    settings = make_settings(_state_dir())
+    settings = make_settings(new_state_dir("fraudstack-lifecycle-"))
     env = {**os.environ, **settings.subprocess_env()}
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", settings.kafka_port))
@@ -47,7 +40,7 @@ def test_port_taken_gives_one_line_and_leaves_nothing_running() -> None:
 
 
 def test_down_stops_everything_it_started_and_nothing_else() -> None:
-    settings = make_settings(_state_dir())
+    settings = make_settings(new_state_dir("fraudstack-lifecycle-"))
     stack = EmbeddedStack(settings)
     bystander = subprocess.Popen(["sleep", "60"])
     try:

@@ -12,7 +12,7 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from fraudstack import aws
-from tests.conftest import RunningStack
+from tests.support.stack import RunningStack
 
 
 def test_kafka_produce_and_consume(stack: RunningStack) -> None:

@@ -23,16 +23,36 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.2) -> T:
-    """Poll ``condition`` until it returns something truthy (returned); fail naming ``what``."""
+def poll(condition: Callable[[], T], timeout: float, interval: float = 0.2) -> T | None:
+    """The first truthy value ``condition`` returns within ``timeout``; None if it never does.
+
+    For callers that report what is missing rather than fail (the chaos test counts every
+    stage); the others use :func:`wait_until`. ``interval`` 0 suits a condition that blocks on
+    its own (a consumer poll, an SQS long poll).
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError(f"{what}: not after {timeout}s")
-        time.sleep(interval)
+            return None
+        if interval:
+            time.sleep(interval)
+
+
+def wait_until(
+    condition: Callable[[], T], timeout: float, what: str | Callable[[], str], interval: float = 0.2
+) -> T:
+    """Poll ``condition`` until it returns something truthy (returned); fail naming ``what``.
+
+    ``what`` may be a callable, evaluated only on failure: a log tail or a count of what is
+    still missing says more than a fixed text.
+    """
+    value = poll(condition, timeout, interval)
+    if value is None:
+        raise AssertionError(f"{what() if callable(what) else what}: not after {timeout}s")
+    return value
 
 
 def restart_after_kill(server: ManagedServer, timeout: float = 30.0) -> None:

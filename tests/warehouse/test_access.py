@@ -9,7 +9,7 @@ import pytest
 
 from fraudstack.errors import FraudstackError
 from fraudstack.warehouse import TABLES, CsvParts, Dialect, Warehouse, applied_versions, connect, migrate
-from tests.conftest import RunningStack
+from tests.support.stack import RunningStack
 
 
 @pytest.fixture(scope="module")
