@@ -22,17 +22,17 @@ from fraudstack.model.gate import decide
 from fraudstack.model.scoring import FraudModel
 from fraudstack.model.shadow import evaluate, release
 from fraudstack.warehouse import connect
-from tests.dashboard.conftest import scratch_database
 from tests.scoring.conftest import (
     DecisionReader,
     ScorerRun,
-    TopicReader,
     assert_matches_batch,
     batch_reference,
     publish_model,
-    stream_events,
 )
 from tests.support import wait_until
+from tests.support.kafka import TopicReader
+from tests.support.simulated import stream_events
+from tests.support.warehouse import scratch_database
 
 
 def _cli(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
