@@ -16,9 +16,9 @@ from fraudstack.model.performance import MATURITY, TABLE, refresh
 from fraudstack.settings import Settings
 from fraudstack.simulator import SimulationConfig, iter_tables
 from fraudstack.warehouse import connect
-from tests.conftest import RunningStack
-from tests.dashboard.conftest import scratch_database
+from tests.support.stack import RunningStack
 from tests.support.star import load_events
+from tests.support.warehouse import scratch_database
 
 
 @pytest.fixture(scope="module")
