@@ -61,7 +61,7 @@ from fraudstack.dashboard import app_script
 from fraudstack.schema import FRAUD_TYPES
 from fraudstack.settings import Settings, load_settings
 from fraudstack.warehouse import CsvParts, Dialect, Warehouse, connect, migrate, rollups, table
-from fraudstack.warehouse.schema import index_sql
+from fraudstack.warehouse.star_schema import index_sql
 from tests.support.stack import ephemeral_stack
 
 REPO = Path(__file__).resolve().parents[1]

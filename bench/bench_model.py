@@ -36,9 +36,9 @@ import pyarrow.parquet as pq
 from fraudstack.features import OnlineFeatures
 from fraudstack.features.definitions import ENTITIES
 from fraudstack.model.data import simulated
-from fraudstack.model.decisions import Thresholds
+from fraudstack.model.decision_rule import Thresholds
+from fraudstack.model.fraud_model import FraudModel
 from fraudstack.model.inference import FRAUD_KNOWN_AT, TARGET, entity_rows, score_new_rows
-from fraudstack.model.scoring import FraudModel
 from fraudstack.model.training import TrainConfig, train
 from fraudstack.settings import load_settings
 from fraudstack.simulator import SimulationConfig, iter_events

@@ -33,8 +33,8 @@ from confluent_kafka import Producer
 
 from fraudstack.features import OnlineFeatures
 from fraudstack.model.data import simulated
-from fraudstack.model.decisions import Thresholds
-from fraudstack.model.scoring import FraudModel
+from fraudstack.model.decision_rule import Thresholds
+from fraudstack.model.fraud_model import FraudModel
 from fraudstack.model.training import TrainConfig, train
 from fraudstack.schema import event_to_json_bytes
 from fraudstack.scoring.drift import StreamDrift, _Reference

@@ -17,7 +17,7 @@ schema change must update the patterns here: ``tests/test_wire.py`` fails until 
 
 Events come out as :func:`wire_form` gives a model's: the JSON types (times as their
 canonical text, ``amount`` a float), which :meth:`fraudstack.features.OnlineFeatures.update`
-and :func:`fraudstack.scoring.decisions.decision_record` read. Only the fields a scorer or
+and :func:`fraudstack.scoring.decision_records.decision_record` read. Only the fields a scorer or
 a check needs are kept.
 """
 

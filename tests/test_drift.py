@@ -27,8 +27,8 @@ from fraudstack.features import compute_features
 from fraudstack.model import registry
 from fraudstack.model.data import simulated
 from fraudstack.model.drift import measure
+from fraudstack.model.fraud_model import FraudModel
 from fraudstack.model.inference import NO_LABELS
-from fraudstack.model.scoring import FraudModel
 from fraudstack.model.training import TrainConfig, train
 from fraudstack.settings import Settings
 from fraudstack.simulator import SimulationConfig, iter_tables

@@ -2,7 +2,7 @@
 
 Why: to evaluate a model on a user's own data (a later month, another portfolio) the way it
 would decide in production, without the stack: the same features, the same decision rule as
-the inference job and the scorer (:class:`~fraudstack.model.decisions.Thresholds`) and the same
+the inference job and the scorer (:class:`~fraudstack.model.decision_rule.Thresholds`) and the same
 reason codes, written to Parquet for whatever tool reads them.
 
 A model whose features need columns the file lacks is refused rather than fed missing values:
@@ -23,7 +23,7 @@ from fraudstack.errors import ConfigError
 from fraudstack.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from fraudstack.model.scoring import FraudModel
+    from fraudstack.model.fraud_model import FraudModel
 
 #: Columns of the input carried into the output beside the scores, when the file has them.
 CARRIED = ("event_time", "card_id", "amount", "is_fraud", "fraud_type")
@@ -58,7 +58,7 @@ def predict_command(
     """Write score, decision and reason codes per transaction of a file."""
     # Imported here: xgboost and pandas are slow to import for other commands.
     from fraudstack.model import data as datasets
-    from fraudstack.model.decisions import Thresholds
+    from fraudstack.model.decision_rule import Thresholds
     from fraudstack.model.inference import score_file
 
     if out.suffix.lower() != ".parquet":

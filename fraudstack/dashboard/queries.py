@@ -1,6 +1,6 @@
 """Every query the dashboard runs, cached and parameterised, through the warehouse module.
 
-Why one module: the SQL is the contract with the star schema (:mod:`fraudstack.warehouse.schema`),
+Why one module: the SQL is the contract with the star schema (:mod:`fraudstack.warehouse.star_schema`),
 so it lives in one reviewable place; views only receive DataFrames. Values always travel as
 ``%s`` parameters; the only SQL built from strings is our own fixed identifiers and
 placeholders (see :mod:`.filters`). Results are cached for :data:`CACHE_SECONDS` per filter

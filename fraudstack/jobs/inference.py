@@ -48,10 +48,10 @@ import pandas as pd
 
 from fraudstack.features.definitions import ENTITIES, ENTITY_FEATURES, INPUT_COLUMNS, KEY, LOOKBACK
 from fraudstack.gluejob import glue_job
-from fraudstack.model.decisions import Thresholds
+from fraudstack.model.decision_rule import Thresholds
+from fraudstack.model.fraud_model import FraudModel
 from fraudstack.model.inference import FRAUD_KNOWN_AT, TARGET
 from fraudstack.model.registry import load_current_model, model_to_bytes
-from fraudstack.model.scoring import FraudModel
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect, rollups
 

@@ -13,8 +13,8 @@ import pandas as pd
 
 from fraudstack.features import compute_features
 from fraudstack.features.definitions import ENTITY_FEATURES
-from fraudstack.model.decisions import Thresholds
-from fraudstack.model.scoring import FraudModel
+from fraudstack.model.decision_rule import Thresholds
+from fraudstack.model.fraud_model import FraudModel
 
 #: Column marking the rows to score; the other rows are history only.
 TARGET = "target"
@@ -77,7 +77,7 @@ def score_new_rows(
     computed on that entity's history, :func:`entity_rows`). Returns ``transaction_id``,
     ``score``, ``decision`` and ``reason_codes`` (JSON text of the top-k reasons for rows at or
     above the review threshold; ``None`` for approved rows). Decisions follow
-    :class:`~fraudstack.model.decisions.Thresholds`, the streaming scorer's rule.
+    :class:`~fraudstack.model.decision_rule.Thresholds`, the streaming scorer's rule.
     """
     profiled = [name for name in history.columns if name in _PROFILE_NAMES]
     features = compute_features(history.drop(columns=[TARGET, *profiled]), entities=())

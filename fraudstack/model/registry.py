@@ -41,7 +41,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from fraudstack.aws import client
 from fraudstack.errors import FraudstackError
-from fraudstack.model.scoring import FraudModel
+from fraudstack.model.fraud_model import FraudModel
 from fraudstack.settings import Settings
 
 PREFIX = "models/"

@@ -38,10 +38,10 @@ from fraudstack.features.definitions import DAY
 from fraudstack.labels import DEFAULT_LABEL_DELAY
 from fraudstack.model import drift
 from fraudstack.model.data import LABEL, Dataset
+from fraudstack.model.fraud_model import NTHREAD, FraudModel
 from fraudstack.model.label_cutoff import KnownLabels, known_by
 from fraudstack.model.metrics import ThresholdMode, ThresholdPolicy, choose_threshold, evaluate
 from fraudstack.model.registry import model_to_bytes
-from fraudstack.model.scoring import NTHREAD, FraudModel
 
 
 class TrainConfig(BaseModel):

@@ -15,8 +15,8 @@ from functools import lru_cache
 from typing import Any
 
 from fraudstack.features import FEATURE_NAMES
-from fraudstack.model.decisions import DecisionType
-from fraudstack.model.scoring import Reason
+from fraudstack.model.decision_rule import DecisionType
+from fraudstack.model.fraud_model import Reason
 
 
 def _clean(value: float) -> float | None:

@@ -23,7 +23,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from fraudstack.model.scoring import Reason
+from fraudstack.model.fraud_model import Reason
 from fraudstack.scoring.models import ScoringModel
 
 Job = TypeVar("Job")

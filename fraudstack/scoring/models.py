@@ -24,7 +24,7 @@ from fraudstack import aws
 from fraudstack.errors import FraudstackError
 from fraudstack.features.definitions import CARD_FEATURE_NAMES
 from fraudstack.model import registry
-from fraudstack.model.scoring import FraudModel, Reason
+from fraudstack.model.fraud_model import FraudModel, Reason
 from fraudstack.observability import MetricsPublisher
 from fraudstack.settings import Settings
 

@@ -70,12 +70,12 @@ from fraudstack.kafka.config import consumer_config, producer_config
 from fraudstack.kafka.dead_letters import dead_letter_headers, poison_reason
 from fraudstack.kafka.stall import StallWatch, probe_with_consumer
 from fraudstack.kafka.topics import ensure_topics
-from fraudstack.model.decisions import DECISION_TYPES, Thresholds
-from fraudstack.model.scoring import Reason
+from fraudstack.model.decision_rule import DECISION_TYPES, Thresholds
+from fraudstack.model.fraud_model import Reason
 from fraudstack.observability import MetricsPublisher
 from fraudstack.schema import utc_text, validate_event
-from fraudstack.scoring.alerts import AlertPublisher
-from fraudstack.scoring.decisions import (
+from fraudstack.scoring.alert_publisher import AlertPublisher
+from fraudstack.scoring.decision_records import (
     alert_message,
     decision_record,
     encode_decision,

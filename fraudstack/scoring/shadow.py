@@ -88,7 +88,7 @@ def _records(
     scores = shadow.score(shadow.inputs(matrix)).tolist()
     theirs = champion_scores.tolist()
     # A template rather than json.dumps per record (~3x the time): ids and times are safe text
-    # by the schema (as :func:`fraudstack.scoring.decisions.encode_decision` relies on), the
+    # by the schema (as :func:`fraudstack.scoring.decision_records.encode_decision` relies on), the
     # versions are encoded once per batch, floats spelled as the encoder spells them.
     tail = (
         f'"model_version":{json.dumps(shadow.version)},"champion_version":{json.dumps(champion_version)},'

@@ -95,7 +95,7 @@ def forget_broker_positions(settings: Settings) -> str:
     # xgboost, a second of start-up that the light `stack` commands must not pay.
     name = settings.artifacts_bucket or settings.bucket
     # Snapshots only (fraudstack.scoring.state names them *.snap): the alert markers beside them
-    # (fraudstack.scoring.alerts) say which transactions were alerted, whatever the topics hold.
+    # (fraudstack.scoring.alert_publisher) say which transactions were alerted, whatever the topics hold.
     snapshots = [
         key
         for key in _keys(settings, name)

@@ -12,7 +12,7 @@ Public API (everything else here is internal)::
         wh.copy("some_table", columns, CsvParts("s3://bucket/prefix/"))
         rollups.refresh(wh, [20260105])           # recompute the dashboard's rollups of a day
 
-Tables: see :data:`fraudstack.warehouse.schema.TABLES` (``python -m fraudstack.warehouse``
+Tables: see :data:`fraudstack.warehouse.star_schema.TABLES` (``python -m fraudstack.warehouse``
 re-renders the DDL files under ``data/warehouse/``).
 """
 
@@ -21,7 +21,7 @@ from fraudstack.warehouse.connection import LoadResult, Staged, Warehouse, conne
 from fraudstack.warehouse.dialect import Dialect
 from fraudstack.warehouse.load import SPARK_CSV_OPTIONS, CsvParts
 from fraudstack.warehouse.migrations import MIGRATIONS, applied_versions, migrate
-from fraudstack.warehouse.schema import TABLES, Table, table
+from fraudstack.warehouse.star_schema import TABLES, Table, table
 
 __all__ = [
     "MIGRATIONS",

@@ -34,7 +34,7 @@ from fraudstack.warehouse import dialect as sqlx
 from fraudstack.warehouse import secret
 from fraudstack.warehouse.dialect import Dialect
 from fraudstack.warehouse.load import CsvParts, Rows, rows_to_csv
-from fraudstack.warehouse.schema import table as table_def
+from fraudstack.warehouse.star_schema import table as table_def
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ recorded in ``schema_migrations`` with a checksum of the SQL that ran, so an edi
 already-applied migration is detected instead of silently diverging.
 
 Adding a change: append a :class:`Migration` with the next version whose SQL makes the
-change (``ALTER TABLE ...``) and update :mod:`.schema` to the new shape; then regenerate the
+change (``ALTER TABLE ...``) and update :mod:`.star_schema` to the new shape; then regenerate the
 files under ``data/warehouse/`` with ``python -m fraudstack.warehouse``. Migration 1 renders
 the current table definitions except those a later migration changed, which it renders
 from a frozen copy of their version-1 shape (so its checksum never changes): so far
-``fraud_alerts`` (migration 3). Migration 2 only drops constraints, which :mod:`.schema`
+``fraud_alerts`` (migration 3). Migration 2 only drops constraints, which :mod:`.star_schema`
 keeps declaring for the loader's checks.
 """
 
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from fraudstack.errors import FraudstackError
 from fraudstack.warehouse.dialect import Dialect, default_now, lock_for_migrations
 from fraudstack.warehouse.rollups import build_sql
-from fraudstack.warehouse.schema import (
+from fraudstack.warehouse.star_schema import (
     FACT_LABELS,
     MODEL_DRIFT,
     MODEL_PERFORMANCE,

@@ -22,7 +22,7 @@ again once the broker accepts writes (fraudstack.kafka.producer.RESENT_ERRORS), 
 reported failed.
 
 Alerts: the scorer replays what it had not committed after its kill, and the publisher's
-markers (fraudstack.scoring.alerts) keep those replays from going out again. An alert SNS
+markers (fraudstack.scoring.alert_publisher) keep those replays from going out again. An alert SNS
 accepted in the milliseconds before the emulator's kill, before its marker was written, goes
 again: repeats are counted and printed, not asserted to be zero.
 The single-fault tests (tests/ingestion/test_faults.py, tests/scoring/test_scorer.py) cover each

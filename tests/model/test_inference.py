@@ -8,7 +8,7 @@ import numpy as np
 
 from fraudstack.features.definitions import ENTITIES
 from fraudstack.model.data import Dataset
-from fraudstack.model.decisions import Thresholds
+from fraudstack.model.decision_rule import Thresholds
 from fraudstack.model.inference import FRAUD_KNOWN_AT, TARGET, entity_rows, score_new_rows
 from fraudstack.model.training import TrainingResult
 from fraudstack.settings import load_settings

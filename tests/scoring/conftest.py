@@ -26,7 +26,7 @@ from fraudstack.features import CARD_FEATURE_NAMES, compute_features
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.model import registry
 from fraudstack.model.data import simulated
-from fraudstack.model.scoring import FraudModel
+from fraudstack.model.fraud_model import FraudModel
 from fraudstack.model.training import TrainConfig, train
 from fraudstack.provisioning.declaration import declare
 from fraudstack.provisioning.local import deploy

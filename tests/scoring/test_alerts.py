@@ -12,7 +12,7 @@ from fraudstack.aws import client
 from fraudstack.errors import FraudstackError
 from fraudstack.provisioning.declaration import declare
 from fraudstack.provisioning.local import deploy
-from fraudstack.scoring.alerts import AlertPublisher
+from fraudstack.scoring.alert_publisher import AlertPublisher
 from fraudstack.settings import Settings
 from tests.scoring.conftest import alert_ids
 from tests.support import wait_until

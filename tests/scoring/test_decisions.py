@@ -10,10 +10,10 @@ import pytest
 
 from fraudstack.errors import ConfigError
 from fraudstack.features import FEATURE_NAMES
-from fraudstack.model.scoring import Reason
+from fraudstack.model.fraud_model import Reason
 from fraudstack.schema import event_to_json_bytes, validate_event
 from fraudstack.scoring import DECISION_TYPES, Thresholds
-from fraudstack.scoring.decisions import alert_message, decision_record, encode_decision
+from fraudstack.scoring.decision_records import alert_message, decision_record, encode_decision
 from fraudstack.settings import load_settings
 from fraudstack.wire import parse_event, wire_form
 from tests.support.simulated import stream_events

@@ -19,7 +19,7 @@ import pytest
 from fraudstack.features import OnlineFeatures
 from fraudstack.kafka.dead_letters import POISON_PREFIX
 from fraudstack.kafka.producer import produce_events
-from fraudstack.model.scoring import FraudModel
+from fraudstack.model.fraud_model import FraudModel
 from fraudstack.observability import MetricsPublisher
 from fraudstack.scoring import Scorer
 from fraudstack.scoring import scorer as scorer_module

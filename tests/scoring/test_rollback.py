@@ -11,7 +11,7 @@ from pathlib import Path
 from fraudstack.aws import client
 from fraudstack.kafka.producer import produce_events
 from fraudstack.model import registry
-from fraudstack.model.scoring import FraudModel
+from fraudstack.model.fraud_model import FraudModel
 from tests.scoring.conftest import (
     DecisionReader,
     ScorerRun,

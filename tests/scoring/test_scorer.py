@@ -20,7 +20,7 @@ from confluent_kafka import Producer
 from fraudstack.aws import client
 from fraudstack.kafka.config import producer_config
 from fraudstack.kafka.producer import produce_events
-from fraudstack.model.scoring import FraudModel
+from fraudstack.model.fraud_model import FraudModel
 from fraudstack.observability import MetricsPublisher
 from fraudstack.provisioning.declaration import declare
 from fraudstack.provisioning.local import deploy

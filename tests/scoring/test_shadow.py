@@ -18,8 +18,8 @@ import pandas as pd
 from fraudstack.aws import client
 from fraudstack.kafka.producer import produce_events
 from fraudstack.model import registry
+from fraudstack.model.fraud_model import FraudModel
 from fraudstack.model.gate import decide
-from fraudstack.model.scoring import FraudModel
 from fraudstack.model.shadow import evaluate, release
 from fraudstack.warehouse import connect
 from tests.scoring.conftest import (

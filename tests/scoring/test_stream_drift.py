@@ -10,7 +10,7 @@ import pytest
 from fraudstack.aws import client
 from fraudstack.kafka.producer import produce_events
 from fraudstack.model.drift import CALENDAR_FEATURES, measure
-from fraudstack.model.scoring import FraudModel
+from fraudstack.model.fraud_model import FraudModel
 from tests.scoring.conftest import DecisionReader, ScorerRun, batch_reference
 from tests.support import wait_until
 from tests.support.simulated import stream_events
