@@ -187,9 +187,9 @@ def patch_this_process(work: Path) -> None:
 @contextmanager
 def server(work: Path, plain_moto: bool) -> Iterator[tuple[Any, int]]:
     """(client, pid) of the fraudstack emulator, or of plain ``moto.server`` when ``plain_moto``."""
+    from fraudstack.embedded.process import ManagedServer, ServerSpec
+    from fraudstack.embedded.servers import emulator_spec
     from fraudstack.settings import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, load_settings
-    from fraudstack.stack.process import ManagedServer, ServerSpec
-    from fraudstack.stack.servers import emulator_spec
 
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"

@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from fraudstack.embedded import EmbeddedStack
 from fraudstack.settings import load_settings
-from fraudstack.stack import EmbeddedStack
 from tests.support import free_port
 
 

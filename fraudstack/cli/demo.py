@@ -40,13 +40,13 @@ from rich.table import Table
 
 from fraudstack.aws import client
 from fraudstack.cli.pipeline import print_event, print_outcome
+from fraudstack.embedded import EmbeddedStack
 from fraudstack.errors import ConfigError, FraudstackError
 from fraudstack.kafka.producer import produce_events
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.pipeline import PipelineRun, StateEvent, run_pipeline
 from fraudstack.provisioning.local import deploy, format_change
 from fraudstack.settings import Settings, load_settings
-from fraudstack.stack import EmbeddedStack
 from fraudstack.warehouse import connect
 
 #: The simulated stream: a world and window that give a few thousand transactions, ~1% fraud.

@@ -12,9 +12,9 @@ from typing import Annotated
 
 import typer
 
+from fraudstack.embedded import EmbeddedStack, StackStatus
 from fraudstack.errors import ConfigError, StackError
 from fraudstack.settings import load_settings
-from fraudstack.stack import EmbeddedStack, StackStatus
 
 stack_app = typer.Typer(help="Start, stop and inspect the embedded stack (Kafka, AWS emulator, PostgreSQL).")
 

@@ -44,6 +44,8 @@ from typing import Any, cast
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 from fraudstack.aws import client
+from fraudstack.embedded import EmbeddedStack
+from fraudstack.embedded.process import ManagedServer, port_is_free
 from fraudstack.errors import StackError
 from fraudstack.kafka.config import consumer_config, producer_config
 from fraudstack.kafka.producer import ProduceSummary, produce_events
@@ -52,8 +54,6 @@ from fraudstack.provisioning.base import Resource
 from fraudstack.provisioning.declaration import declare
 from fraudstack.provisioning.local import deploy
 from fraudstack.settings import Settings
-from fraudstack.stack import EmbeddedStack
-from fraudstack.stack.process import ManagedServer, port_is_free
 from fraudstack.warehouse import connect
 from tests.support import poll, wait_until
 from tests.support.stack import make_settings, spawn_service, stop_process

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from fraudstack.embedded.process import ManagedServer
+from fraudstack.embedded.servers import broker_spec
 from fraudstack.kafka.topics import ensure_topics
-from fraudstack.stack.process import ManagedServer
-from fraudstack.stack.servers import broker_spec
 from tests.ingestion.conftest import BackgroundProducer, Pipeline, make_events, wait_for_log
 from tests.support import free_port, restart_after_kill, wait_until
 from tests.support.stack import stop_process

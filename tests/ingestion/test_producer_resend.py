@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from fraudstack.embedded import EmbeddedStack
+from fraudstack.embedded.process import ManagedServer
 from fraudstack.kafka.producer import ProduceSummary, produce_events
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.settings import Settings
-from fraudstack.stack import EmbeddedStack
-from fraudstack.stack.process import ManagedServer
 from tests.ingestion.conftest import make_events
 from tests.support import restart_after_kill, wait_until
 from tests.support.stack import make_settings, new_state_dir

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import pytest
 
 from fraudstack import aws
+from fraudstack.embedded import EmbeddedStack
+from fraudstack.embedded.process import ManagedServer
 from fraudstack.settings import Settings
-from fraudstack.stack import EmbeddedStack
-from fraudstack.stack.process import ManagedServer
 from tests.support import restart_after_kill, wait_until
 from tests.support.emulator import Aws, make_pipeline, put
 from tests.support.stack import make_settings, new_state_dir

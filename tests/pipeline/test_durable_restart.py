@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 
 from fraudstack.aws import client
+from fraudstack.embedded import EmbeddedStack
 from fraudstack.pipeline import run_pipeline
 from fraudstack.provisioning.local import deploy
 from fraudstack.schema import event_to_json_bytes
 from fraudstack.settings import Settings
-from fraudstack.stack import EmbeddedStack
 from fraudstack.warehouse import connect, migrate
 from tests.jobs.rawdata import put_objects
 from tests.pipeline.conftest import alert_ids, drain

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from fraudstack.stack.process import ManagedServer, port_is_free
+from fraudstack.embedded.process import ManagedServer, port_is_free
 
 T = TypeVar("T")
 

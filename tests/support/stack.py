@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from fraudstack.embedded import EmbeddedStack
 from fraudstack.settings import Settings, load_settings
-from fraudstack.stack import EmbeddedStack
 from tests.support import free_port
 
 

@@ -15,11 +15,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from fraudstack.embedded import consistency
+from fraudstack.embedded.process import ManagedServer, ServerState
+from fraudstack.embedded.servers import broker_spec, emulator_spec, warehouse_spec
 from fraudstack.errors import StackError
 from fraudstack.settings import Settings
-from fraudstack.stack import consistency
-from fraudstack.stack.process import ManagedServer, ServerState
-from fraudstack.stack.servers import broker_spec, emulator_spec, warehouse_spec
 
 #: Start phases: servers in one phase start concurrently; phases run in order.
 _PHASES: tuple[tuple[str, ...], ...] = (("aws", "warehouse"), ("kafka",))

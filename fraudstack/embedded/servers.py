@@ -24,9 +24,9 @@ import psycopg2
 import psycopg2.extensions
 
 from fraudstack import aws
+from fraudstack.embedded.process import ServerSpec, account_ids
 from fraudstack.errors import StackError
 from fraudstack.settings import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, Settings
-from fraudstack.stack.process import ServerSpec, account_ids
 
 
 def emulator_spec(settings: Settings) -> ServerSpec:

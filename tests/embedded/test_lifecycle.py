@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fraudstack.stack import EmbeddedStack
-from fraudstack.stack.process import port_is_free
+from fraudstack.embedded import EmbeddedStack
+from fraudstack.embedded.process import port_is_free
 from tests.support.stack import make_settings, new_state_dir
 
 

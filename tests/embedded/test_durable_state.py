@@ -15,9 +15,9 @@ from pathlib import Path
 from boto3.s3.transfer import TransferConfig
 
 from fraudstack import aws
+from fraudstack.embedded import EmbeddedStack
+from fraudstack.embedded.process import port_is_free
 from fraudstack.settings import Settings
-from fraudstack.stack import EmbeddedStack
-from fraudstack.stack.process import port_is_free
 from tests.support import restart_after_kill
 from tests.support.stack import make_settings, new_state_dir
 
