@@ -9,7 +9,11 @@ Runs against the stack the environment points at (``fraudstack stack up`` then
 on fresh topics and consumer groups. It uses the registry's current model, or trains and
 promotes a small one when there is none.
 
-    .venv/bin/python bench/bench_scorer.py [--events 200000] [--rate 2000] [--seconds 20]
+    .venv/bin/python bench/bench_scorer.py [--events 200000] [--rate 2000] [--seconds 20] [--shadow]
+
+``--shadow`` stages a copy of the current model as the challenger for the run (shadow scoring:
+every transaction scored twice, one more record produced per transaction), to compare with a
+run without it on the same stack.
 
 Phases:
 1. raw: produce ``--events`` simulated transactions, then consume them with a bare consumer
@@ -95,6 +99,20 @@ def ensure_model(settings: Settings) -> str:
     return model.version
 
 
+def stage_copy(settings: Settings, version: str) -> str:
+    """Publish the current model again under another version and stage it as the challenger:
+    the scorer then scores every transaction twice (a challenger as costly as the champion)."""
+    model = registry.load_model(settings, version)
+    copy = f"{version}-shadow"
+    model.version = copy
+    model.manifest = {**model.manifest, "version": copy}
+    directory = Path(tempfile.mkdtemp(prefix="bench-shadow-"))
+    registry.save_local(model, directory)
+    registry.publish(settings, directory)
+    registry.stage(settings, copy, reason="bench_scorer --shadow")
+    return copy
+
+
 def read_topic(settings: Settings, topic: str, expected: int, timeout: float) -> list[Any]:
     """Every record of ``topic`` from the beginning (no group), until ``expected`` or ``timeout``."""
     consumer = Consumer(consumer_config(settings, f"bench-reader-{uuid.uuid4().hex[:8]}"))
@@ -145,6 +163,7 @@ def isolated(settings: Settings, tag: str) -> Settings:
             "topic_transactions": f"bench-tx-{tag}",
             "topic_decisions": f"bench-decisions-{tag}",
             "topic_dead_letter": f"bench-dlq-{tag}",
+            "topic_shadow_scores": f"bench-shadow-{tag}",
             "topic_labels": f"bench-labels-{tag}",
             "topic_entity_events": f"bench-entity-events-{tag}",
             "topic_entity_profiles": f"bench-profiles-{tag}",
@@ -366,10 +385,28 @@ def main() -> None:
         default=0.99,
         help="SNS alert threshold; the emulator's SNS takes 0.1-0.5 s a call (it would be measured instead)",
     )
+    parser.add_argument(
+        "--shadow",
+        action="store_true",
+        help="stage a copy of the current model as the challenger (shadow scoring) for the run; "
+        "unstaged at the end",
+    )
     args = parser.parse_args()
 
     base = load_settings(kafka_session_timeout_ms=6000, scorer_alert_threshold=args.alert_threshold)
-    print(f"model {ensure_model(base)}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    version = ensure_model(base)
+    print(f"model {version}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    if args.shadow:
+        print(f"challenger in shadow: {stage_copy(base, version)}")
+    try:
+        run_phases(base, args)
+    finally:
+        if args.shadow:
+            registry.unstage(base, reason="bench_scorer --shadow done")
+
+
+def run_phases(base: Settings, args: argparse.Namespace) -> None:
+    """Raw, throughput, broker-floor and latency phases on topics of their own."""
     days = max(2, args.events // 40_000 + 1)
     events = list(iter_events(SimulationConfig(customers=20_000, days=days, seed=9)))[: args.events]
     if len(events) < args.events:

@@ -88,6 +88,7 @@ class ModelWatcher:
         #: The challenger scored in shadow, or None; replaced whole by the watcher thread, so a
         #: batch reads one model or the other, never half of a swap.
         self.shadow: ScoringModel | None = None
+        self._shadow_failed: str | None = None  # a staged version that failed to load
         self._poll_shadow()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="model-watcher", daemon=True)
@@ -126,10 +127,30 @@ class ModelWatcher:
                 log.warning("model registry poll failed", extra={"error": str(exc)})
 
     def _poll_shadow(self) -> None:
-        staged = registry.staged_version(self._settings, self._s3)
-        held = None if self.shadow is None else self.shadow.version
-        if staged == held:
+        """Load the staged challenger when it changes. A challenger that fails to load (another
+        feature version, a damaged object, an unreachable registry) leaves the scorer without a
+        shadow - logged, tried again only once the staged version changes - never without its
+        champion."""
+        try:
+            staged = registry.staged_version(self._settings, self._s3)
+        except (ClientError, BotoCoreError, FraudstackError) as exc:
+            log.warning("staged challenger poll failed", extra={"error": str(exc)})
             return
-        loaded = None if staged is None else registry.load_model(self._settings, staged, self._s3)
-        self.shadow = None if loaded is None else ScoringModel(loaded)
+        held = None if self.shadow is None else self.shadow.version
+        if staged in (held, self._shadow_failed):
+            return
+        try:
+            loaded = (
+                None
+                if staged is None
+                else ScoringModel(registry.load_model(self._settings, staged, self._s3))
+            )
+        except Exception as exc:
+            log.error(
+                "staged challenger not loaded: no shadow scoring",
+                extra={"model_version": staged, "error": str(exc)},
+            )
+            self._shadow_failed, self.shadow = staged, None
+            return
+        self.shadow, self._shadow_failed = loaded, None
         log.info("shadow model", extra={"from_version": held, "model_version": staged})

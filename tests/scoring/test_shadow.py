@@ -70,7 +70,12 @@ def test_a_staged_challenger_is_scored_in_shadow_and_gated_on_its_labelled_score
         registry.publish(settings, tmp_path / "challenger")
         staged = _cli(settings, "stage", challenger.version, "--reason", "shadow test")
         assert staged.returncode == 0, staged.stderr
-        assert _cli(settings, "stage", tiny_model.version).stderr.strip().count("\n") == 0  # one line
+        refused = _cli(settings, "stage", tiny_model.version)
+        assert refused.returncode != 0
+        assert (
+            refused.stderr.strip()
+            == f"error: model version '{tiny_model.version}' is the current model: nothing to compare it with"
+        )
         run.settings = settings
 
         events = stream_events(customers=200, days=3, seed=29)
@@ -147,3 +152,28 @@ def test_a_staged_challenger_is_scored_in_shadow_and_gated_on_its_labelled_score
         else:
             assert unstaged.returncode == 0, unstaged.stderr
             assert registry.staged_version(settings) is None
+
+
+def test_a_challenger_that_fails_to_load_leaves_the_champion_deciding(
+    run: ScorerRun, tiny_model: FraudModel, tmp_path: Path
+) -> None:
+    settings = run.settings.model_copy(update={"artifacts_bucket": f"artifacts-shb-{uuid.uuid4().hex[:8]}"})
+    client("s3", settings).create_bucket(Bucket=settings.artifacts_bucket)
+    publish_model(settings, tiny_model, tmp_path / "champion")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_text(json.dumps({**tiny_model.manifest, "version": "broken"}))
+    (broken / "model.ubj").write_bytes(b"not a booster")
+    registry.publish(settings, broken)
+    registry.stage(settings, "broken", reason="a damaged challenger")
+    run.settings = settings
+
+    events = stream_events(customers=100, days=2, seed=31)
+    run.start()
+    failed = run.wait_for_log("staged challenger not loaded: no shadow scoring")
+    assert failed["model_version"] == "broken"
+    produce_events(settings, events)
+    reader = DecisionReader(settings, settings.topic_decisions)
+    decisions = reader.wait_for({e["transaction_id"] for e in events}, timeout=120)
+    reader.close()
+    assert {d["model_version"] for d in decisions} == {tiny_model.version}
