@@ -27,6 +27,7 @@ from fraudstack.localaws.lambda_runtime import LambdaRuntime
 from fraudstack.localaws.s3_store import S3Store
 from tests.support import wait_until
 from tests.support.emulator import Aws, unique
+from tests.support.kinesis import iterator, put_numbered, read_pages, scenario, shards
 from tests.support.stack import RunningStack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,101 +39,13 @@ KINESIS_PATCHES = {
 }
 
 
-# --- one scenario, run on the emulator and on unpatched moto --------------------------------------
-def _read(kinesis: Any, iterator: str | None, limit: int | None = None, calls: int = 200) -> list[Any]:
-    """Follow ``iterator`` until a call returns nothing: per call, (sequence numbers, data, at_newest)."""
-    pages: list[Any] = []
-    for _ in range(calls):
-        if iterator is None:
-            break
-        answer = kinesis.get_records(ShardIterator=iterator, **({"Limit": limit} if limit else {}))
-        records = answer["Records"]
-        millis = answer["MillisBehindLatest"]
-        assert millis >= 0
-        pages.append(([r["SequenceNumber"] for r in records], [r["Data"].decode() for r in records]))
-        if not records:
-            assert millis == 0
-            break
-        iterator = answer.get("NextShardIterator")
-    return pages
-
-
-def _iterator(kinesis: Any, stream: str, shard: str, kind: str, **extra: Any) -> str:
-    return str(
-        kinesis.get_shard_iterator(StreamName=stream, ShardId=shard, ShardIteratorType=kind, **extra)[
-            "ShardIterator"
-        ]
-    )
-
-
-def _shards(kinesis: Any, stream: str) -> list[dict[str, Any]]:
-    return list(kinesis.list_shards(StreamName=stream)["Shards"])
-
-
-def _put(kinesis: Any, stream: str, first: int, count: int) -> list[str]:
-    numbers: list[str] = []
-    for start in range(first, first + count, 50):
-        batch = [
-            {"Data": f"r{i}".encode(), "PartitionKey": f"k{i}"}
-            for i in range(start, min(start + 50, first + count))
-        ]
-        answer = kinesis.put_records(StreamName=stream, Records=batch)
-        assert answer["FailedRecordCount"] == 0
-        numbers += [r["SequenceNumber"] for r in answer["Records"]]
-    return numbers
-
-
-def scenario(kinesis: Any, stream: str) -> dict[str, Any]:
-    """Puts, every deterministic iterator type, Limit variants, split and merge; a JSON summary."""
-    out: dict[str, Any] = {}
-    kinesis.create_stream(StreamName=stream, ShardCount=1)
-    shard = _shards(kinesis, stream)[0]["ShardId"]
-
-    def it(kind: str, **extra: Any) -> str:
-        """An iterator of the stream's first shard."""
-        return _iterator(kinesis, stream, shard, kind, **extra)
-
-    out["empty_shards"] = _shards(kinesis, stream)
-    latest_before = it("LATEST")
-    numbers = _put(kinesis, stream, 0, 40)
-    single = kinesis.put_record(StreamName=stream, Data=b"single", PartitionKey="k-single")
-    numbers.append(single["SequenceNumber"])
-    out["numbers"] = numbers
-    out["shards"] = _shards(kinesis, stream)
-    for limit in (None, 4, 500):
-        out[f"trim_horizon_{limit}"] = _read(kinesis, it("TRIM_HORIZON"), limit)
-    out["latest_before"] = _read(kinesis, latest_before, 25)
-    out["latest_after"] = _read(kinesis, it("LATEST"))
-    for position in (0, 10, 39, 40):
-        at = {"StartingSequenceNumber": numbers[position]}
-        out[f"at_{position}"] = _read(kinesis, it("AT_SEQUENCE_NUMBER", **at), 25)
-        out[f"after_{position}"] = _read(kinesis, it("AFTER_SEQUENCE_NUMBER", **at), 25)
-    old, future = datetime(2020, 1, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1)
-    out["at_old_timestamp"] = _read(kinesis, it("AT_TIMESTAMP", Timestamp=old))
-    out["at_future_timestamp"] = _read(kinesis, it("AT_TIMESTAMP", Timestamp=future))
-
-    kinesis.split_shard(StreamName=stream, ShardToSplit=shard, NewStartingHashKey=str(2**127))
-    out["split_numbers"] = _put(kinesis, stream, 1000, 40)
-    out["split_shards"] = _shards(kinesis, stream)
-    for listed in out["split_shards"]:
-        sid = listed["ShardId"]
-        out[f"split_read_{sid}"] = _read(kinesis, _iterator(kinesis, stream, sid, "TRIM_HORIZON"), 100)
-    children = [s["ShardId"] for s in out["split_shards"] if s.get("ParentShardId") == shard]
-    kinesis.merge_shards(StreamName=stream, ShardToMerge=children[0], AdjacentShardToMerge=children[1])
-    out["merged_numbers"] = _put(kinesis, stream, 2000, 30)
-    out["merged_shards"] = _shards(kinesis, stream)
-    for listed in out["merged_shards"]:
-        sid = listed["ShardId"]
-        out[f"merged_read_{sid}"] = _read(kinesis, _iterator(kinesis, stream, sid, "TRIM_HORIZON"), 100)
-    return json.loads(json.dumps(out))  # tuples as lists, as they come back from the subprocess
-
-
+# --- one scenario (tests.support.kinesis), run on the emulator and on unpatched moto ------------
 _UNPATCHED = """
 import json, sys
 import boto3
 from moto import mock_aws
 from moto.kinesis.models import Shard
-from tests.localaws.test_kinesis_patch import scenario
+from tests.support.kinesis import scenario
 
 assert not hasattr(Shard.put_record, "_fraudstack_patch"), "baseline must be unpatched moto"
 with mock_aws():
@@ -184,25 +97,25 @@ def test_emulator_answers_like_unpatched_moto(aws: Aws) -> None:
 def test_at_timestamp_and_millis_behind_latest(aws: Aws) -> None:
     kinesis, stream = aws("kinesis"), unique("kpatch-ts")
     kinesis.create_stream(StreamName=stream, ShardCount=1)
-    shard = _shards(kinesis, stream)[0]["ShardId"]
-    _put(kinesis, stream, 0, 5)
+    shard = shards(kinesis, stream)[0]["ShardId"]
+    put_numbered(kinesis, stream, 0, 5)
     # A timestamp strictly between r4's arrival and r5's: poll the clock past each, no fixed sleep.
-    r4 = kinesis.get_records(ShardIterator=_iterator(kinesis, stream, shard, "TRIM_HORIZON"))["Records"][-1]
+    r4 = kinesis.get_records(ShardIterator=iterator(kinesis, stream, shard, "TRIM_HORIZON"))["Records"][-1]
     gap = timedelta(milliseconds=50)
     between = wait_until(
         lambda: (now := datetime.now(UTC)) > r4["ApproximateArrivalTimestamp"] + gap and now, 10, "r4 past"
     )
     wait_until(lambda: datetime.now(UTC) > between + gap, 10, "the clock past the chosen timestamp")
-    _put(kinesis, stream, 5, 5)
+    put_numbered(kinesis, stream, 5, 5)
 
-    pages = _read(kinesis, _iterator(kinesis, stream, shard, "AT_TIMESTAMP", Timestamp=between))
+    pages = read_pages(kinesis, iterator(kinesis, stream, shard, "AT_TIMESTAMP", Timestamp=between))
     assert [d for _, data in pages for d in data] == [f"r{i}" for i in range(5, 10)]
 
-    everything = kinesis.get_records(ShardIterator=_iterator(kinesis, stream, shard, "TRIM_HORIZON"))[
+    everything = kinesis.get_records(ShardIterator=iterator(kinesis, stream, shard, "TRIM_HORIZON"))[
         "Records"
     ]
     arrival = {r["Data"]: r["ApproximateArrivalTimestamp"] for r in everything}
-    first = kinesis.get_records(ShardIterator=_iterator(kinesis, stream, shard, "TRIM_HORIZON"), Limit=5)
+    first = kinesis.get_records(ShardIterator=iterator(kinesis, stream, shard, "TRIM_HORIZON"), Limit=5)
     assert [r["Data"] for r in first["Records"]] == [f"r{i}".encode() for i in range(5)]
     # How far the last record returned (r4) is behind the newest (r9), as their arrivals say.
     behind_ms = (arrival[b"r9"] - arrival[b"r4"]).total_seconds() * 1000
