@@ -10,26 +10,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 from fraudstack.embedded import EmbeddedStack
-from fraudstack.settings import load_settings
-from tests.support import free_port
+from tests.support.stack import make_settings, new_state_dir
 
 
 def cold_start(kafka_storage: str) -> tuple[float, float]:
     """Seconds for ``up`` from an empty state dir, and for ``down``."""
-    state = Path(tempfile.mkdtemp(prefix="fraudstack-bench-"))
-    state.chmod(0o755)
-    settings = load_settings(
-        state_dir=state,
-        kafka_port=free_port(),
-        moto_port=free_port(),
-        postgres_port=free_port(),
-        kafka_storage=kafka_storage,
-    )
+    # Not tests.support.stack.ephemeral_stack: up and down are what is timed here.
+    settings = make_settings(new_state_dir("fraudstack-bench-"), kafka_storage=kafka_storage)
     stack = EmbeddedStack(settings)
     started = time.perf_counter()
     try:
