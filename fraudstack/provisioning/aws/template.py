@@ -53,6 +53,7 @@ CONTAINER_SETTINGS: tuple[str, ...] = (
     "topic_transactions",
     "topic_dead_letter",
     "topic_decisions",
+    "topic_shadow_scores",
     "bucket",
     "artifacts_bucket",
     "kinesis_stream",
