@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.chaos.harness import ChaosStack, chaos_settings
-from tests.scoring.conftest import publish_model, scoring_base, tiny_model
+from tests.support.scoring import publish_model, scoring_base, tiny_model
 from tests.support.stack import new_state_dir
 
 __all__ = ["chaos", "scoring_base", "tiny_model"]

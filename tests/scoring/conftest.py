@@ -24,18 +24,14 @@ import pytest
 from fraudstack.aws import client
 from fraudstack.features import CARD_FEATURE_NAMES, compute_features
 from fraudstack.kafka.topics import ensure_topics
-from fraudstack.model import registry
-from fraudstack.model.data import simulated
 from fraudstack.model.fraud_model import FraudModel
-from fraudstack.model.training import TrainConfig, train
-from fraudstack.provisioning.declaration import declare
-from fraudstack.provisioning.local import deploy
 from fraudstack.settings import Settings
 from tests.support import wait_until
 from tests.support.kafka import TopicReader
-from tests.support.stack import RunningStack, spawn_service, stop_process
+from tests.support.scoring import scoring_base, tiny_model
+from tests.support.stack import spawn_service, stop_process
 
-_RESOURCE_KINDS = {"s3-bucket", "sqs-queue", "sns-topic"}
+__all__ = ["scoring_base", "tiny_model"]  # the session fixtures every scoring test builds on
 
 
 def batch_reference(model: FraudModel, events: list[dict[str, Any]]) -> pd.DataFrame:
@@ -136,54 +132,6 @@ class ScorerRun:
             interval=0.1,
         )
         return found[count - 1]
-
-
-@pytest.fixture(scope="session")
-def scoring_base(stack: RunningStack) -> Settings:
-    """Registry bucket, alerts topic and tap queue of their own, deployed once."""
-    tag = uuid.uuid4().hex[:8]
-    settings = stack.settings.model_copy(
-        update={
-            "bucket": f"lake-sc-{tag}",
-            "artifacts_bucket": f"artifacts-sc-{tag}",
-            "sns_topic": f"alerts-sc-{tag}",
-            "alerts_tap_queue": f"alerts-tap-sc-{tag}",
-            "ops_topic": f"ops-sc-{tag}",
-            "ops_tap_queue": f"ops-tap-sc-{tag}",
-            "kafka_session_timeout_ms": 6000,
-        }
-    )
-    deploy(settings, [r for r in declare(settings) if r.kind in _RESOURCE_KINDS])
-    return settings
-
-
-@pytest.fixture(scope="session")
-def tiny_model(scoring_base: Settings, tmp_path_factory: pytest.TempPathFactory) -> FraudModel:
-    """A small model trained with the model engineer's API, published and made current.
-
-    On the card's own features: those the scorer computes exactly, so its decisions must equal
-    the batch scores.
-    """
-    dataset = simulated(customers=600, days=14, fraud_rate=0.02, seed=3)
-    config = TrainConfig(
-        card_only=True,
-        warmup_days=1,
-        val_days=3,
-        test_days=3,
-        gap_days=0,
-        max_rounds=40,
-        early_stopping_rounds=40,
-        max_depth=4,
-    )
-    model = train(dataset, config).model
-    publish_model(scoring_base, model, tmp_path_factory.mktemp("model"))
-    return model
-
-
-def publish_model(settings: Settings, model: FraudModel, directory: Path) -> None:
-    registry.save_local(model, directory)
-    registry.publish(settings, directory)
-    registry.set_current(settings, model.version, reason="scorer tests")
 
 
 @pytest.fixture

@@ -12,13 +12,8 @@ from fraudstack.aws import client
 from fraudstack.kafka.producer import produce_events
 from fraudstack.model import registry
 from fraudstack.model.fraud_model import FraudModel
-from tests.scoring.conftest import (
-    DecisionReader,
-    ScorerRun,
-    assert_matches_batch,
-    batch_reference,
-    publish_model,
-)
+from tests.scoring.conftest import DecisionReader, ScorerRun, assert_matches_batch, batch_reference
+from tests.support.scoring import publish_model
 from tests.support.simulated import stream_events
 
 

@@ -26,15 +26,9 @@ from fraudstack.provisioning.declaration import declare
 from fraudstack.provisioning.local import deploy
 from fraudstack.schema import event_to_json_bytes
 from fraudstack.scoring import DECISION_TYPES, Scorer, Thresholds
-from tests.scoring.conftest import (
-    DecisionReader,
-    ScorerRun,
-    alert_ids,
-    assert_matches_batch,
-    batch_reference,
-    publish_model,
-)
+from tests.scoring.conftest import DecisionReader, ScorerRun, alert_ids, assert_matches_batch, batch_reference
 from tests.support.kafka import TopicReader
+from tests.support.scoring import publish_model
 from tests.support.simulated import stream_events
 
 

@@ -22,15 +22,10 @@ from fraudstack.model.fraud_model import FraudModel
 from fraudstack.model.gate import decide
 from fraudstack.model.shadow import evaluate, release
 from fraudstack.warehouse import connect
-from tests.scoring.conftest import (
-    DecisionReader,
-    ScorerRun,
-    assert_matches_batch,
-    batch_reference,
-    publish_model,
-)
+from tests.scoring.conftest import DecisionReader, ScorerRun, assert_matches_batch, batch_reference
 from tests.support import wait_until
 from tests.support.kafka import TopicReader
+from tests.support.scoring import publish_model
 from tests.support.simulated import stream_events
 from tests.support.warehouse import scratch_database
 
