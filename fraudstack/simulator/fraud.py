@@ -37,7 +37,6 @@ from fraudstack.simulator.core import (
     empty_rows,
     haversine_km,
     position_in_session,
-    sample_rows,
     session_offsets,
 )
 from fraudstack.simulator.drift import rate_segments
@@ -52,7 +51,7 @@ ONLINE_CASHOUT = np.array([CAT["online_marketplace"], CAT["quasi_cash"], CAT["ai
 STORE_CASHOUT = np.array([CAT["electronics"], CAT["jewelry"], CAT["department_store"], CAT["atm_cash"]])
 #: Where card data is stolen: skimmers at pumps and tills, breached web shops.
 COMPROMISED = np.array([CAT["fuel"], CAT["restaurant"], CAT["grocery"], CAT["online_marketplace"]])
-#: Where stolen card data is used online: ordinary shops, so the category gives nothing away.
+#: Where stolen card data is used online: ordinary web shops whose goods resell.
 MC_ONLINE = np.array([CAT["online_marketplace"], CAT["department_store"], CAT["electronics"]])
 _ONLINE_ONLY = np.array([c.online_only for c in CATEGORIES])
 
@@ -77,12 +76,15 @@ class FraudParams:
     vel_size: tuple[int, int] = (3, 8)
     vel_gap_us: tuple[int, int] = (20 * US_PER_SECOND, 4 * US_PER_MINUTE)
     vel_usd: tuple[float, float] = (200.0, 1_500.0)
+    # cloned cards are cashed out where the ring operates: this often the victim's own city,
+    # else any city (velocity attacks and merchant compromise)
+    ring_home_share: float = 0.5
     # impossible travel: a cloned card used far away shortly after a genuine purchase at home
     travel_min_km: float = 2_000.0
     travel_min_speed_kmh: float = 1_200.0
     travel_gap_us: tuple[int, int] = (10 * US_PER_MINUTE, 2 * US_PER_HOUR)
     travel_extra: tuple[int, int] = (0, 2)  # more fraud rows in the far city
-    travel_median_usd: float = 250.0
+    travel_median_usd: float = 250.0  # also a merchant-compromise counterfeit's in-store cash-out
     # synthetic identity: new account, small warm-up purchases, then a large cash-out
     syn_warmup: tuple[int, int] = (4, 12)
     syn_warmup_days: tuple[int, int] = (10, 25)
@@ -90,15 +92,20 @@ class FraudParams:
     syn_cashout: tuple[int, int] = (1, 3)
     syn_cashout_usd: tuple[float, float] = (1_500.0, 5_000.0)
     # merchant compromise: cards used at a breached merchant during a window are defrauded
-    # later, each fraud looking like the card's ordinary spending
+    # later by a ring that holds the cards' data, not their owners' habits
     mc_window_days: tuple[int, int] = (2, 8)
     mc_victims: tuple[int, int] = (8, 30)  # cards skimmed per incident (all defrauded later)
     mc_delay_days: tuple[float, float] = (0.5, 12.0)  # window end -> a card's first fraud
     mc_rows: tuple[int, int] = (1, 3)  # fraud rows per defrauded card
     mc_at_merchant_share: float = 0.3  # frauds back at the breached merchant itself
-    mc_online_share: float = 0.5  # of the frauds elsewhere: online, from the ring's devices
+    mc_online_share: float = 0.5  # of a till's frauds elsewhere: online, on the ring's devices
     mc_ring_devices: tuple[int, int] = (1, 3)  # devices (and IPs) one ring uses for all its cards
-    mc_amount_factor: tuple[float, float] = (1.0, 2.5)  # times an ordinary amount for the card
+    mc_ring_stores: tuple[int, int] = (2, 4)  # cash-out stores in the ring's city, for all its cards
+    mc_outings: tuple[int, int] = (1, 4)  # the ring's trips to its stores, each with many cards
+    mc_outing_us: int = 2 * US_PER_HOUR  # one trip's length
+    mc_shop_hours: tuple[int, int] = (10, 20)  # local hours of the ring's in-store frauds
+    # online and at the breach: times what a shop's ordinary customer spends there
+    mc_amount_factor: tuple[float, float] = (1.0, 2.5)
 
     def rows_per_incident(self) -> np.ndarray:
         """Expected fraud rows per incident, to turn a fraud rate into incident counts."""
@@ -245,7 +252,9 @@ class _Planner:
         online = np.repeat(rng.random(n) < 0.5, sizes)
         victims = self.victims(n)
         # Cloned cards are cashed out where the ring operates: often the victim's own city.
-        city = np.where(rng.random(n) < 0.5, world.home[victims], rng.integers(0, len(CITIES), n))
+        city = np.where(
+            rng.random(n) < p.ring_home_share, world.home[victims], rng.integers(0, len(CITIES), n)
+        )
         # Rotating categories guarantees a different merchant for every event of an attack.
         first = np.repeat(rng.integers(0, 4, n), sizes)
         cat = np.where(online, ONLINE_CASHOUT[(first + pos) % 4], STORE_CASHOUT[(first + pos) % 4])
@@ -301,10 +310,22 @@ class _Planner:
         rows["merch"] = world.pick_merchant(np.repeat(dest, sizes), cat, rng)
         rows["chan"] = np.where(cat == CAT["atm_cash"], ATM, POS)
         rows["entry"] = MAGSTRIPE
-        amount = p.travel_median_usd * rng.lognormal(0, 0.5, len(later))
-        atm_cents = np.maximum(20, np.round(amount / 20) * 20) * 100
-        rows["cents"] = np.round(np.where(cat == CAT["atm_cash"], atm_cents, amount * 100)).astype(np.int64)
+        rows["cents"] = self.cashout_cents(cat)
         return anchors, rows
+
+    def cashout_cents(self, cat: np.ndarray) -> np.ndarray:
+        """A cloned card's in-store cash-out: goods worth what the fraudster wants, ATM cash in $20s."""
+        amount = PARAMS.travel_median_usd * self.rng.lognormal(0, 0.5, len(cat))
+        atm_cents = np.maximum(20, np.round(amount / 20) * 20) * 100
+        return np.round(np.where(cat == CAT["atm_cash"], atm_cents, amount * 100)).astype(np.int64)
+
+    def shop_hours(self, after_us: np.ndarray, city: np.ndarray) -> np.ndarray:
+        """A time in ``city``'s shop hours, on the local day of ``after_us`` or the next, not before it."""
+        offset = self.world.city_offset_us[city]
+        lo, hi = PARAMS.mc_shop_hours
+        day = (after_us + offset) // US_PER_DAY * US_PER_DAY - offset
+        t = day + self.rng.integers(lo * US_PER_HOUR, hi * US_PER_HOUR, len(after_us))
+        return np.where(t < after_us, t + US_PER_DAY, t)
 
     def synthetic_identity(self, n: int) -> np.ndarray:
         """Identities ``n_real..n_real+n-1`` of the world: all their activity is fraud."""
@@ -351,11 +372,15 @@ class _Planner:
 
         Per incident: one merchant (a till or pump in a victim's home city, or a web shop) is
         breached for a window of days; the victims shop there as they always do (those visits
-        are legitimate, and the only thing the victims share), and each victim's card is used
-        days after the window - back at that merchant, online from the ring's few devices, or
-        in an ordinary shop in the victim's own city - at the card's usual hours, in its
-        usual categories, for an amount near its usual one. A card's own history shows
-        little; the merchant's and the ring devices' histories show the pattern.
+        are legitimate, and the only thing the victims share). Days after the window a ring
+        spends the stolen data. A breach yields card data, not the owners' habits, so every
+        fraud is the ring's, not a copy of the card's spending: back at the breached merchant
+        (the one place the ring knows) for a shop's ordinary amount or more; online from the
+        ring's few devices at web shops whose goods resell; or, from a till or pump's track
+        data, counterfeit cards swiped (magstripe) in the ring's own city - the victims' city
+        or any other, as in velocity attacks - at its few cash-out stores (electronics,
+        jewellery, gift cards, ATM cash), many cards per trip, during shop hours. A web shop's
+        breach yields no track data, so all its frauds are online.
         """
         p, rng, world = PARAMS, self.rng, self.world
         visits, frauds = [empty_rows()], [empty_rows()]
@@ -388,57 +413,54 @@ class _Planner:
 
             visit = empty_rows(k)
             visit["t"], visit["cust"], visit["merch"] = visit_t, victims, merchant
-            self._at(visit, np.full(k, cat), web_shop, None)
+            visit["chan"] = ECOM if web_shop else POS
+            visit["entry"] = card_present_entry(np.full(k, cat), visit["chan"], rng)
+            visit["cents"] = amounts_cents(world, victims, np.full(k, cat), rng)
+            dev, ip = own_device_and_ip(world, victims, visit_t, rng)
+            visit["dev"], visit["ip"] = (dev, ip) if web_shop else (-1, -1)
             visits.append(visit)
 
             sizes = rng.integers(p.mc_rows[0], p.mc_rows[1] + 1, k)
-            cust = np.repeat(victims, sizes)
+            m = int(sizes.sum())
             delay = (rng.uniform(*p.mc_delay_days, k) * US_PER_DAY * scale).astype(np.int64)
             gaps = session_offsets(sizes, 6 * US_PER_HOUR, 3 * US_PER_DAY, rng)
             planned = np.repeat(begin + window_us + delay, sizes) + (gaps * scale).astype(np.int64)
-            rows = empty_rows(len(cust))
-            rows["cust"] = cust
-            rows["t"] = np.maximum(planned, local_times(world, cust, planned // US_PER_DAY * US_PER_DAY, rng))
-            u = rng.random(len(cust))
-            here = u < p.mc_at_merchant_share
-            online = ~here & (rng.random(len(cust)) < p.mc_online_share)
-            usual = sample_rows(world.category_cdf, world.persona[cust].astype(np.int64), rng)
-            store_cat = np.where(_ONLINE_ONLY[usual] | (usual == CAT["atm_cash"]), CAT["grocery"], usual)
-            row_cat = np.where(here, cat, np.where(online, rng.choice(MC_ONLINE, len(cust)), store_cat))
-            elsewhere = world.pick_merchant(world.home[cust], row_cat, rng)
-            rows["merch"] = np.where(here, merchant, elsewhere)
+            here = rng.random(m) < p.mc_at_merchant_share
+            online = (here & web_shop) | (~here & (web_shop | (rng.random(m) < p.mc_online_share)))
+            store = ~here & ~online
+
+            ring_city = city if rng.random() < p.ring_home_share else rng.integers(0, len(CITIES), 1)
+            n_stores = int(rng.integers(p.mc_ring_stores[0], p.mc_ring_stores[1] + 1))
+            store_cat = rng.choice(STORE_CASHOUT, n_stores)
+            stores = world.pick_merchant(np.repeat(ring_city, n_stores), store_cat, rng)
+            n_outings = int(rng.integers(p.mc_outings[0], p.mc_outings[1] + 1))
+            out_after = begin + window_us + (rng.uniform(*p.mc_delay_days, n_outings) * US_PER_DAY * scale)
+            outings = self.shop_hours(out_after.astype(np.int64), np.repeat(ring_city, n_outings))
+            slot = rng.integers(0, n_stores, m)
+            trip_t = outings[rng.integers(0, n_outings, m)] + rng.integers(0, p.mc_outing_us, m)
+            breach_t = self.shop_hours(planned, np.repeat(city, m))
+            row_cat = np.where(here, cat, np.where(online, rng.choice(MC_ONLINE, m), store_cat[slot]))
+
+            rows = empty_rows(m)
+            rows["cust"] = np.repeat(victims, sizes)
+            rows["t"] = np.where(store, trip_t, np.where(here & ~web_shop, breach_t, planned))
+            rows["merch"] = np.where(
+                here,
+                merchant,
+                np.where(online, world.pick_merchant(np.repeat(city, m), row_cat, rng), stores[slot]),
+            )
+            atm = row_cat == CAT["atm_cash"]
+            rows["chan"] = np.where(online, ECOM, np.where(atm, ATM, POS))
+            rows["entry"] = np.where(online, card_present_entry(row_cat, rows["chan"], rng), MAGSTRIPE)
+            factor = rng.uniform(*p.mc_amount_factor, m)
+            shop_cents = np.round(amounts_cents(world, rows["cust"], row_cat, rng, spend=1.0) * factor)
+            rows["cents"] = np.where(store, self.cashout_cents(row_cat), shop_cents).astype(np.int64)
             devices = self.fraud_device(int(rng.integers(p.mc_ring_devices[0], p.mc_ring_devices[1] + 1)))
-            ring = (devices, self.fraud_ip(len(devices), 0.3))
-            self._at(rows, row_cat, online | (here & web_shop), ring)
-            factor = rng.uniform(*p.mc_amount_factor, len(cust))
-            rows["cents"] = np.round(rows["cents"] * factor).astype(np.int64)
+            pick = rng.integers(0, len(devices), m)
+            rows["dev"] = np.where(online, devices[pick], -1)
+            rows["ip"] = np.where(online, self.fraud_ip(len(devices), 0.3)[pick], -1)
             frauds.append(rows[rows["t"] < self.end_us])
         return np.concatenate(visits), np.concatenate(frauds)
-
-    def _at(
-        self,
-        rows: np.ndarray,
-        cat: np.ndarray,
-        online: np.ndarray | bool,
-        ring: tuple[np.ndarray, np.ndarray] | None,
-    ) -> None:
-        """Fill channel, entry mode, amount, device and IP as an ordinary purchase would have them.
-
-        Online rows use the customer's own device and IP, or with ``ring`` one of the ring's
-        devices and IPs (the fraudster's machine: the one thing a card's history can show).
-        """
-        rng, n = self.rng, len(rows)
-        online = np.broadcast_to(np.asarray(online), (n,))
-        rows["chan"] = np.where(online, ECOM, POS)
-        rows["entry"] = card_present_entry(cat, rows["chan"], rng)
-        rows["cents"] = amounts_cents(self.world, rows["cust"], cat, rng)
-        if ring is None:
-            dev, ip = own_device_and_ip(self.world, rows["cust"], rows["t"], rng)
-        else:
-            pick = rng.integers(0, len(ring[0]), n)
-            dev, ip = ring[0][pick], ring[1][pick]
-        rows["dev"] = np.where(online, dev, -1)
-        rows["ip"] = np.where(online, ip, -1)
 
 
 def synthetic_accounts_opened(world: World, rows: np.ndarray, rng: np.random.Generator) -> None:

@@ -49,9 +49,20 @@ def local_times(
     return day_start_us + local_us - world.city_offset_us[world.home[cust]]
 
 
-def amounts_cents(world: World, cust: np.ndarray, cat: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Log-normal amounts per category, scaled by the customer's spending level."""
-    amount = _MEDIAN[cat] * np.where(_SCALES[cat], world.spend[cust], 1.0) * rng.lognormal(0, _SIGMA[cat])
+def amounts_cents(
+    world: World,
+    cust: np.ndarray,
+    cat: np.ndarray,
+    rng: np.random.Generator,
+    spend: np.ndarray | float | None = None,
+) -> np.ndarray:
+    """Log-normal amounts per category, scaled by the customer's spending level.
+
+    ``spend`` replaces the customer's level: a fraudster spending a stolen card buys what a
+    shop's ordinary customer does, not what the card's owner would.
+    """
+    level = world.spend[cust] if spend is None else spend
+    amount = _MEDIAN[cat] * np.where(_SCALES[cat], level, 1.0) * rng.lognormal(0, _SIGMA[cat])
     amount *= np.where(rng.random(len(cat)) < BIG_PURCHASE_RATE, rng.uniform(4, 15, len(cat)), 1.0)
     atm = cat == CAT["atm_cash"]
     amount[atm] = np.maximum(20, np.round(amount[atm] / 20) * 20)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fraudstack.simulator.catalog import CITIES
 from fraudstack.simulator.fraud import PARAMS
 
 MC = "merchant_compromise"
@@ -49,24 +50,70 @@ def test_victims_share_the_visit_within_one_compromise_window(events: pd.DataFra
     assert (met.reindex(first.index).fillna(0) >= 2).mean() > 0.95
 
 
-def test_frauds_come_after_the_window_at_the_merchant_and_elsewhere(events: pd.DataFrame) -> None:
+def _at_visited_merchant(events: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The merchant-compromise frauds, and which are at a merchant the card visited before."""
     mc = events[events["fraud_type"] == MC]
     visits = _visits_before_fraud(events)
     visited = set(zip(visits["card_id"], visits["merchant_id"], strict=True))
-    at_visited = np.array([pair in visited for pair in zip(mc["card_id"], mc["merchant_id"], strict=True)])
+    pairs = zip(mc["card_id"], mc["merchant_id"], strict=True)
+    return mc, np.array([pair in visited for pair in pairs], dtype=bool)
+
+
+def _in_store_elsewhere(events: pd.DataFrame) -> pd.DataFrame:
+    """Card-present frauds away from the breached merchant: the ring's counterfeit cash-outs."""
+    mc, at_visited = _at_visited_merchant(events)
+    return mc[mc["card_present"].to_numpy() & ~at_visited]
+
+
+def test_frauds_come_after_the_window_at_the_merchant_and_elsewhere(events: pd.DataFrame) -> None:
+    mc, at_visited = _at_visited_merchant(events)
     assert 0.1 < at_visited.mean() < 0.6, "frauds both back at the breached merchant and elsewhere"
     assert (mc["channel"] == "ecom").any() and (mc["channel"] == "pos").any()
 
 
-def test_each_fraud_looks_like_the_cards_own_spending(events: pd.DataFrame) -> None:
+def test_in_store_frauds_are_counterfeit_cash_outs_not_the_cards_own_spending(events: pd.DataFrame) -> None:
+    """A breach yields card data, not the owner's habits: the ring buys what resells, at its price."""
     mc = events[events["fraud_type"] == MC]
+    assert (mc[mc["card_present"]]["entry_mode"] == "magstripe").all()  # cards cloned from track data
+    store = _in_store_elsewhere(events)
+    assert len(store) >= 20, "too few in-store frauds to measure"
+    assert set(store["merchant_category"]) <= {"electronics", "jewelry", "department_store", "atm_cash"}
+    # Amounts follow the ring, not the card: they barely rank with the card's usual amount,
+    # while a legitimate purchase in the same categories does.
     typical = events[~events["is_fraud"]].groupby("card_id")["amount"].median()
-    ratio = mc["amount"].to_numpy() / typical.reindex(mc["card_id"]).to_numpy()
-    assert np.nanmedian(ratio) < 4  # account takeover: > 10
-    assert (mc["entry_mode"] != "magstripe").mean() > 0.9  # no cloned-stripe giveaway
-    legit_hours = events[~events["is_fraud"]]["event_time"].dt.hour
-    night = legit_hours.between(1, 5).mean()
-    assert mc["event_time"].dt.hour.between(1, 5).mean() < 3 * night + 0.02
+
+    def rank_correlation(rows: pd.DataFrame) -> float:
+        usual = pd.Series(typical.reindex(rows["card_id"]).to_numpy(), index=rows.index)
+        return float(rows["amount"].corr(usual, method="spearman"))
+
+    legit = events[~events["is_fraud"] & events["card_present"]]
+    legit = legit[legit["merchant_category"].isin(["electronics", "department_store", "jewelry"])]
+    assert rank_correlation(store) < 0.3 < rank_correlation(legit)
+    # During the ring city's shop hours, whatever the card's rhythm.
+    offset_h = store["city"].map({c.name: c.utc_offset for c in CITIES})
+    local_hour = (store["event_time"] + pd.to_timedelta(offset_h, unit="h")).dt.hour
+    lo, hi = PARAMS.mc_shop_hours
+    assert local_hour.between(lo, hi - 1).all()
+
+
+def test_the_ring_cashes_out_many_cards_per_trip_often_far_from_the_victims(events: pd.DataFrame) -> None:
+    store = _in_store_elsewhere(events)[["card_id", "city", "event_time"]]
+    pairs = store.merge(store, on="city", suffixes=("", "_other"))
+    trip = pd.Timedelta(microseconds=PARAMS.mc_outing_us)
+    close = pairs[
+        (pairs["card_id"] != pairs["card_id_other"])
+        & ((pairs["event_time"] - pairs["event_time_other"]).abs() <= trip)
+    ]
+    others = close.groupby(["card_id", "city", "event_time"])["card_id_other"].nunique()
+    # Most swipes share a trip with at least two other victims' cards in the same city.
+    assert (others.reindex(pd.MultiIndex.from_frame(store)).fillna(0) >= 2).mean() > 0.6
+    home = (
+        events[~events["is_fraud"] & events["card_present"]]
+        .groupby("card_id")["city"]
+        .agg(lambda cities: cities.mode()[0])
+    )
+    away = store["city"].to_numpy() != home.reindex(store["card_id"]).to_numpy()
+    assert 0.2 < away.mean() < 0.8, "the ring's city: the victims' own or another"
 
 
 def test_merchant_compromise_has_its_share_of_frauds(events: pd.DataFrame) -> None:
