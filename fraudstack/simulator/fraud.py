@@ -374,13 +374,14 @@ class _Planner:
         breached for a window of days; the victims shop there as they always do (those visits
         are legitimate, and the only thing the victims share). Days after the window a ring
         spends the stolen data. A breach yields card data, not the owners' habits, so every
-        fraud is the ring's, not a copy of the card's spending: back at the breached merchant
-        (the one place the ring knows) for a shop's ordinary amount or more; online from the
-        ring's few devices at web shops whose goods resell; or, from a till or pump's track
-        data, counterfeit cards swiped (magstripe) in the ring's own city - the victims' city
-        or any other, as in velocity attacks - at its few cash-out stores (electronics,
-        jewellery, gift cards, ATM cash), many cards per trip, during shop hours. A web shop's
-        breach yields no track data, so all its frauds are online.
+        fraud is the ring's, not a copy of the card's spending, at the ring's times: back at
+        the breached merchant (the one place the ring knows; a counterfeit card, so magstripe,
+        at a till or pump) for a shop's ordinary amount or more; online from the ring's few
+        devices at web shops whose goods resell; or, from a till's or pump's track data,
+        counterfeit cards swiped (magstripe) in the ring's own city - the victims' city or any
+        other, as in velocity attacks - at its few cash-out stores (electronics, jewellery,
+        gift cards, ATM cash), many cards per trip, during shop hours. A web shop's breach
+        yields no track data, so all its frauds are online.
         """
         p, rng, world = PARAMS, self.rng, self.world
         visits, frauds = [empty_rows()], [empty_rows()]
