@@ -1,5 +1,5 @@
-"""The handler tests use the pipeline tests' deployment (the real Lambda zip on the session stack)."""
+"""The handler tests use the pipeline's deployment (the real Lambda zip on the session stack)."""
 
-from tests.pipeline.conftest import deployed, warehouse
+from tests.support.deployment import deployed, warehouse
 
 __all__ = ["deployed", "warehouse"]

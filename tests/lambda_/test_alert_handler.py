@@ -11,8 +11,8 @@ from fraudstack.aws import client
 from fraudstack.identity import pipeline_names
 from fraudstack.settings import Settings
 from fraudstack.warehouse import Warehouse
-from tests.pipeline.conftest import alert_ids, drain, emails_sent
 from tests.pipeline.seed import delete_seeded, seed_flagged
+from tests.support.deployment import alert_ids, drain, emails_sent
 
 INVOCATIONS = 6
 

@@ -24,8 +24,8 @@ from fraudstack.identity import pipeline_names
 from fraudstack.observability import MetricsPublisher
 from fraudstack.settings import Settings
 from fraudstack.warehouse import Warehouse
-from tests.pipeline.conftest import alert_ids, drain, emails_sent
 from tests.pipeline.seed import delete_seeded, seed_flagged
+from tests.support.deployment import alert_ids, drain, emails_sent
 
 
 def _config(settings: Settings, **changes: Any) -> DispatchConfig:

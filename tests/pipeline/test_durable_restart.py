@@ -27,7 +27,7 @@ from fraudstack.schema import event_to_json_bytes
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect, migrate
 from tests.jobs.rawdata import put_objects
-from tests.pipeline.conftest import alert_ids, drain
+from tests.support.deployment import alert_ids, drain
 from tests.support.stack import make_settings, new_state_dir
 
 #: Spark job runs under the local Glue runner: minutes each on a loaded 2-core machine.

@@ -20,7 +20,8 @@ from fraudstack.aws import client
 from fraudstack.pipeline import PipelineRun, StateEvent, run_pipeline
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect
-from tests.pipeline.conftest import alert_ids, drain, emails_sent, hour, put_batch
+from tests.pipeline.conftest import hour, put_batch
+from tests.support.deployment import alert_ids, drain, emails_sent
 
 #: Spark job runs under the local Glue runner: minutes each on a loaded 2-core machine.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]

@@ -11,8 +11,8 @@ from fraudstack.pipeline import StateEvent, run_pipeline
 from fraudstack.provisioning.local import deploy
 from fraudstack.settings import Settings
 from fraudstack.warehouse import Warehouse
-from tests.pipeline.conftest import declaration, drain, emails_sent
 from tests.pipeline.seed import delete_seeded, seed_flagged
+from tests.support.deployment import declaration, drain, emails_sent
 
 #: Spark job runs under the local Glue runner: minutes each on a loaded 2-core machine.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]

@@ -21,7 +21,7 @@ from fraudstack.schema import event_to_json_bytes
 from fraudstack.settings import Settings
 from fraudstack.warehouse import connect
 from tests.jobs.rawdata import put_objects
-from tests.pipeline.conftest import alert_ids, declaration, drain
+from tests.support.deployment import alert_ids, declaration, drain
 
 #: Spark job runs under the local Glue runner: minutes each on a loaded 2-core machine.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
