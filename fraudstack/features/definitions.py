@@ -85,7 +85,8 @@ ENTITIES: dict[str, str] = {
 #: Velocity windows of an entity: a compromised terminal or a ring shows within hours.
 ENTITY_WINDOWS: dict[str, int] = {"1h": HOUR, "24h": DAY}
 #: Windows of the new-cards count. (7-day counts and new cards were tried and dropped: merchant
-#: compromise AP on the simulator went 0.39 -> 0.30, other types no better; BENCHMARKS.md.)
+#: compromise AP went 0.39 -> 0.30, other types no better, on the simulator before 67bd07a;
+#: BENCHMARKS.md.)
 NEW_CARD_WINDOWS: tuple[str, ...] = ("24h",)
 #: A card is new to an entity when it has not used it in this long: with the longest new-card
 #: window it spans LOOKBACK, so nothing older than LOOKBACK matters to these either.
