@@ -11,11 +11,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-# The package (the dashboard app inside it) and the data files they read (event schema, migrations).
+# The package, the dashboard app inside it, and the data files it ships (event schema, DDL, state machines).
 COPY pyproject.toml README.md ./
 COPY fraudstack/ fraudstack/
-COPY data/schema/ data/schema/
-COPY data/warehouse/ data/warehouse/
 RUN --mount=type=cache,target=/root/.cache/pip \
     pip install -e ".[kafka,warehouse,ml,dashboard]"
 
@@ -46,10 +44,11 @@ RUN --mount=type=cache,target=/root/.cache/pip \
     PIP=pip tools/install-system-deps.sh \
     && rm -rf /var/lib/apt/lists/*
 
-# Editable install: the package finds vendor/jars and the job/handler sources next to it.
 COPY . .
 RUN --mount=type=cache,target=/root/.cache/pip \
     pip install -e ".[all]"
+# Local Spark reads the s3a jars the script above put in vendor/jars (not the build user's cache).
+ENV FRAUDSTACK_SPARK_JARS_DIR=/app/vendor/jars
 
 # Run as an unprivileged user; its state directory is the only place it writes.
 RUN useradd --create-home --uid 10001 fraudstack \

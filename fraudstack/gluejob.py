@@ -1,6 +1,6 @@
 """A thin Glue-job adapter: arguments, Spark and commit, the same on Glue and locally.
 
-Why: ``awsglue`` exists only inside Glue. Scripts in ``glue/`` use this module instead, so
+Why: ``awsglue`` exists only inside Glue. The jobs in :mod:`fraudstack.jobs` use this module instead, so
 each is written once: on Glue it delegates to ``getResolvedOptions`` and ``awsglue.job.Job``
 (bookmarks, commit); locally it parses the same ``--KEY value`` arguments and commit is a
 no-op (job bookmarks are not emulated). Spark starts only when a script asks for it, so

@@ -10,7 +10,7 @@ they would drift silently. Everything here is the contract:
   dead-letter prefix with that reason instead of failing the batch.
 * :func:`event_to_json_bytes` - the compact JSON wire format (producer, bridge, tests).
 * :func:`arrow_schema` - the columnar form (Parquet from the simulator, curated data).
-* ``data/schema/transaction_event.v1.json`` - the JSON Schema rendering for non-Python
+* ``fraudstack/data/schema/transaction_event.v1.json`` - the JSON Schema rendering for non-Python
   consumers, regenerated with ``python -m fraudstack.schema`` and kept in lockstep by a test.
 
 Labels: ``is_fraud`` and ``fraud_type`` travel with the event in the simulated stream only
@@ -40,13 +40,15 @@ from pydantic import (
     model_validator,
 )
 
+from fraudstack.packagedata import data_file
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     import pyarrow as pa
 
 #: The version this code writes and accepts. A breaking change adds a new version and a new
-#: ``data/schema/transaction_event.vN.json``; readers reject versions they do not know.
+#: ``fraudstack/data/schema/transaction_event.vN.json``; readers reject versions they do not know.
 SCHEMA_VERSION = 1
 SUPPORTED_VERSIONS: frozenset[int] = frozenset({SCHEMA_VERSION})
 
@@ -68,9 +70,8 @@ DeviceOS = Literal["ios", "android", "windows", "macos", "linux"]
 #: Ground-truth labels. Never features: they are not known when a transaction is scored.
 LABEL_FIELDS: tuple[str, ...] = ("is_fraud", "fraud_type")
 
-JSON_SCHEMA_PATH = (
-    Path(__file__).resolve().parent.parent / "data" / "schema" / f"transaction_event.v{SCHEMA_VERSION}.json"
-)
+#: The JSON Schema rendering, shipped as package data (``python -m fraudstack.schema`` re-renders it).
+JSON_SCHEMA_PATH = Path(str(data_file("schema", f"transaction_event.v{SCHEMA_VERSION}.json")))
 
 
 def _check_ip(value: str) -> str:
@@ -337,7 +338,7 @@ def json_schema() -> dict[str, Any]:
 
 
 def render_json_schema() -> str:
-    """The exact text of ``data/schema/transaction_event.v1.json``."""
+    """The exact text of ``fraudstack/data/schema/transaction_event.v1.json``."""
     return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
 
 

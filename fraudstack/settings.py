@@ -30,9 +30,6 @@ KafkaStorage = Literal["memory", "s3"]
 EMULATOR_ACCESS_KEY_ID = "fraudstack-local"
 EMULATOR_SECRET_ACCESS_KEY = "fraudstack-local"  # noqa: S105 - emulator placeholder, not a credential
 
-#: The s3a jars (hadoop-aws, AWS SDK bundle) that tools/install-system-deps.sh places in the repo.
-_VENDOR_JARS = Path(__file__).resolve().parents[1] / "vendor" / "jars"
-
 
 def _env(name: str) -> AliasChoices:
     """Accept ``FRAUDSTACK_NAME`` and, for contract variables, the bare standard name."""
@@ -131,7 +128,9 @@ class Settings(BaseSettings):
     moto_port: int = Field(default=5055, ge=1, le=65535)
 
     # --- Spark (local Glue runs) --------------------------------------------------------------
-    spark_jars_dir: Path = Field(default=_VENDOR_JARS, description="hadoop-aws + AWS SDK bundle jars")
+    spark_jars_dir: Path | None = Field(
+        default=None, description="folder of the hadoop-aws + AWS SDK bundle jars; default: the user cache"
+    )
     spark_driver_memory: str = Field(
         default="2g",
         pattern=r"^[1-9][0-9]*[mg]$",

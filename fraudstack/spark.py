@@ -2,7 +2,7 @@
 
 On Glue (``awsglue`` importable) the session is the one Glue provides, already wired to
 S3. Everywhere else it is a local Spark 3.5 (what Glue 5.0 runs) configured from the
-settings: ``local[2]``, the s3a jars from ``settings.spark_jars_dir`` (pyspark ships no
+settings: ``local[2]``, the s3a jars (:mod:`fraudstack.jars`: pyspark ships no
 hadoop-aws and Maven is unreachable), the emulator as the s3a endpoint with path-style
 access and its placeholder credentials, ``s3://`` mapped to S3A as on Glue, the running
 interpreter for Python workers, loopback networking, few shuffle partitions and no UI
@@ -16,13 +16,12 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from fraudstack.errors import ConfigError
+from fraudstack.jars import s3a_jars
 from fraudstack.settings import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, Settings, load_settings
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-_JARS = ("hadoop-aws-3.3.1.jar", "aws-java-sdk-bundle-1.11.901.jar")
 _S3A = "org.apache.hadoop.fs.s3a.S3AFileSystem"
 
 
@@ -33,13 +32,7 @@ def on_glue() -> bool:
 
 def local_config(settings: Settings) -> dict[str, str]:
     """Spark configuration for a local session against the configured S3."""
-    jars = [settings.spark_jars_dir / name for name in _JARS]
-    missing = [str(j) for j in jars if not j.is_file()]
-    if missing:
-        raise ConfigError(
-            f"Spark s3a jars missing: {', '.join(missing)}; run tools/install-system-deps.sh "
-            "or point FRAUDSTACK_SPARK_JARS_DIR at a folder holding them"
-        )
+    jars = s3a_jars(settings.spark_jars_dir)
     config = {
         "spark.master": "local[2]",
         "spark.driver.memory": settings.spark_driver_memory,

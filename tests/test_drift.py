@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from fraudstack.model.drift import measure
 from fraudstack.model.fraud_model import FraudModel
 from fraudstack.model.inference import NO_LABELS
 from fraudstack.model.training import TrainConfig, train
+from fraudstack.provisioning.declaration import declare
 from fraudstack.settings import Settings
 from fraudstack.simulator import SimulationConfig, iter_tables
 from fraudstack.warehouse import connect
@@ -156,15 +158,18 @@ def test_bad_windows_are_one_line(loaded: Loaded) -> None:
 
 def _glue_drift_job(settings: Settings) -> subprocess.CompletedProcess[str]:
     """The pipeline's drift step as the local Glue runner starts it (``python script --JOB_NAME``)."""
-    script = Path(__file__).resolve().parents[1] / "glue" / "model_drift_job.py"
-    return subprocess.run(
-        [sys.executable, str(script), "--JOB_NAME", "model-drift"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **settings.subprocess_env()},
-        timeout=300,
-        check=False,
-    )
+    entry = declare(settings).pipeline.drift.script  # the generated script Glue runs
+    with tempfile.TemporaryDirectory(prefix="fraudstack-drift-job-") as folder:
+        script = Path(folder) / entry.name
+        script.write_bytes(entry.read_bytes())
+        return subprocess.run(
+            [sys.executable, str(script), "--JOB_NAME", "model-drift"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **settings.subprocess_env()},
+            timeout=300,
+            check=False,
+        )
 
 
 def test_the_pipeline_step_measures_the_day_up_to_the_newest_transaction(loaded: Loaded) -> None:

@@ -4,12 +4,14 @@
 #   - Java 17 (Spark / the Glue runner),
 #   - Chromium (headless screenshots in the dashboard's browser tests),
 #   - the s3a jars Spark needs to read s3:// on the emulator (Maven is not reachable,
-#     so they come from the sagemaker-pyspark sdist on PyPI; that package itself is never installed).
+#     so they come from the sagemaker-pyspark sdist on PyPI; that package itself is never installed),
+#     into vendor/jars and linked into the user cache, where fraudstack.jars looks for them.
 # Safe to run repeatedly; prints one line per thing it had to do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PIP="${PIP:-.venv/bin/pip}"
 JARS_DIR="vendor/jars"
+JARS_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/fraudstack/jars"
 
 apt_install() {
   if [ "$(id -u)" != "0" ]; then
@@ -42,3 +44,10 @@ if [ ! -f "$JARS_DIR/hadoop-aws-3.3.1.jar" ] || [ ! -f "$JARS_DIR/aws-java-sdk-b
     sagemaker_pyspark-1.4.5/deps/jars/aws-java-sdk-bundle-1.11.901.jar
   mv "$tmp"/sagemaker_pyspark-1.4.5/deps/jars/*.jar "$JARS_DIR"/
 fi
+
+# The package reads the jars from the user cache (fraudstack.jars): link this checkout's there
+# (a copy where the cache is on another file system), so nothing downloads them again.
+mkdir -p "$JARS_CACHE"
+for jar in hadoop-aws-3.3.1.jar aws-java-sdk-bundle-1.11.901.jar; do
+  [ -f "$JARS_CACHE/$jar" ] || cp -l "$JARS_DIR/$jar" "$JARS_CACHE/" 2>/dev/null || cp "$JARS_DIR/$jar" "$JARS_CACHE/"
+done

@@ -30,7 +30,3 @@ def main() -> None:
             flush=True,
         )
         print(check(job.settings), flush=True)
-
-
-if __name__ == "__main__":
-    main()

@@ -602,7 +602,3 @@ def main() -> None:
     with glue_job(["JOB_NAME"]) as job:
         summary = run(job.spark, job.settings)
         print(summary.line(), summary.stage_line(), sep="\n", flush=True)
-
-
-if __name__ == "__main__":
-    main()

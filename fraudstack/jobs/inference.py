@@ -236,7 +236,3 @@ def main() -> None:
     """Glue entry point: ``--JOB_NAME`` (and Glue's own arguments); the rest is settings."""
     with glue_job(["JOB_NAME"]) as job:
         print(run(job.spark, job.settings).line(), flush=True)
-
-
-if __name__ == "__main__":
-    main()

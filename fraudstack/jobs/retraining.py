@@ -45,7 +45,3 @@ def main() -> None:
             print(f"gate: {evaluate_and_release(settings, run, policy).reason}")
         else:
             raise ConfigError(f"--step {step!r}: choose one of {', '.join(STEPS)}")
-
-
-if __name__ == "__main__":
-    main()

@@ -23,8 +23,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from importlib import metadata
-from pathlib import Path
+from importlib import metadata, resources
 from typing import Any
 
 import numpy as np
@@ -168,17 +167,21 @@ class TrainingResult:
 
 
 def code_version() -> str:
-    """The git commit the code came from (``+dirty`` with local changes), else the package version."""
-    root = Path(__file__).resolve().parents[2]
+    """The git commit the code came from (``+dirty`` with local changes), else the package version.
+
+    Git is asked from the package's own folder, so a checkout answers and a wheel install
+    (no repository around it) falls back to the version.
+    """
+    package = str(resources.files("fraudstack"))
     try:
         commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+            ["git", "-C", package, "rev-parse", "--short=12", "HEAD"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--", "fraudstack"],
+            ["git", "-C", package, "status", "--porcelain", "--", "."],
             capture_output=True,
             text=True,
         ).stdout.strip()

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from fraudstack.identity import pipeline_names
+from fraudstack.packagedata import data_file
 from fraudstack.provisioning.base import Resource, Statement
-from fraudstack.provisioning.packaging import REPO_ROOT
+from fraudstack.provisioning.packaging import EntryPoint
 from fraudstack.provisioning.policies import (
     alert_handler_statements,
     drift_job_statements,
@@ -183,7 +184,7 @@ def _batch_pipeline(
     etl = GlueJob(
         logical_id="EtlCleaningJob",
         name=names.etl_job,
-        script=REPO_ROOT / "glue" / "etl_cleaning_job.py",
+        script=EntryPoint("etl_cleaning_job.py", "fraudstack.jobs.etl"),
         artifacts=artifacts,
         role=etl_role,
     )
@@ -202,7 +203,7 @@ def _batch_pipeline(
     inference = GlueJob(
         logical_id="MlInferenceJob",
         name=names.inference_job,
-        script=REPO_ROOT / "glue" / "ml_inference_job.py",
+        script=EntryPoint("ml_inference_job.py", "fraudstack.jobs.inference"),
         artifacts=artifacts,
         role=inference_role,
     )
@@ -215,7 +216,7 @@ def _batch_pipeline(
     handler = LambdaFunction(
         logical_id="AlertHandler",
         name=names.alert_function,
-        source=REPO_ROOT / "lambda" / "alert_handler.py",
+        source=EntryPoint("alert_handler.py", "fraudstack.alerts.handler", "handler", runs_as_script=False),
         handler="alert_handler.handler",
         role=alert_role,
         artifacts=artifacts,
@@ -239,7 +240,7 @@ def _batch_pipeline(
     drift = GlueJob(
         logical_id="ModelDriftJob",
         name=names.drift_job,
-        script=REPO_ROOT / "glue" / "model_drift_job.py",
+        script=EntryPoint("model_drift_job.py", "fraudstack.jobs.drift"),
         artifacts=artifacts,
         role=drift_role,
         timeout_minutes=15,
@@ -260,7 +261,7 @@ def _batch_pipeline(
     machine = StateMachine(
         logical_id="FraudPipeline",
         name=names.state_machine,
-        definition=REPO_ROOT / "statemachine" / "fraud_pipeline.asl.json",
+        definition=data_file("statemachine", "fraud_pipeline.asl.json"),
         role=machine_role,
         substitutions=(
             ("EtlJobName", names.etl_job),
@@ -279,7 +280,7 @@ def _batch_pipeline(
     retraining = GlueJob(
         logical_id="RetrainingJob",
         name=names.retraining_job,
-        script=REPO_ROOT / "glue" / "retraining_job.py",
+        script=EntryPoint("retraining_job.py", "fraudstack.jobs.retraining"),
         artifacts=artifacts,
         role=retraining_role,
         timeout_minutes=60,
@@ -299,7 +300,7 @@ def _batch_pipeline(
     retraining_machine = StateMachine(
         logical_id="RetrainingMachine",
         name=names.retraining_machine,
-        definition=REPO_ROOT / "statemachine" / "retraining.asl.json",
+        definition=data_file("statemachine", "retraining.asl.json"),
         role=retraining_machine_role,
         substitutions=(
             ("RetrainingJobName", names.retraining_job),

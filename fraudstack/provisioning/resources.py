@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
@@ -31,7 +31,7 @@ from fraudstack.provisioning.base import (
     regional_arn,
     sub_arn,
 )
-from fraudstack.provisioning.packaging import LambdaPackage, build_lambda_zip
+from fraudstack.provisioning.packaging import LambdaPackage, Script, build_lambda_zip
 
 # --- S3 -----------------------------------------------------------------------------------------
 
@@ -482,13 +482,13 @@ class Secret(Resource):
 
 @dataclass(frozen=True, kw_only=True)
 class LambdaFunction(Resource):
-    """A python3.11 function whose zip is built from a handler file (:mod:`.packaging`).
+    """A python3.11 function whose zip is built from its handler module (:mod:`.packaging`).
 
     ``artifacts`` is where a template deploy finds the zip (``lambda/<name>/<sha256>.zip``,
     uploaded by the AWS packaging step); the API deploy sends the bytes directly.
     """
 
-    source: Path
+    source: Script
     handler: str
     role: IamRole
     artifacts: Bucket
@@ -562,7 +562,7 @@ class LambdaFunction(Resource):
 class GlueJob(Resource):
     """A Glue 5.0 Spark job whose script is uploaded to the artifacts bucket under ``glue/scripts/``."""
 
-    script: Path
+    script: Script
     artifacts: Bucket
     role: IamRole
     default_arguments: tuple[tuple[str, str], ...] = ()
@@ -653,7 +653,7 @@ class StateMachine(Resource):
     ``DefinitionSubstitutions`` in a template, so the ASL file is the same for both.
     """
 
-    definition: Path
+    definition: Traversable
     role: IamRole
     substitutions: tuple[tuple[str, Arn | str], ...]
 

@@ -13,7 +13,7 @@ Public API (everything else here is internal)::
         rollups.refresh(wh, [20260105])           # recompute the dashboard's rollups of a day
 
 Tables: see :data:`fraudstack.warehouse.star_schema.TABLES` (``python -m fraudstack.warehouse``
-re-renders the DDL files under ``data/warehouse/``).
+re-renders the DDL files under ``fraudstack/data/warehouse/``).
 """
 
 from fraudstack.warehouse import rollups

@@ -1,4 +1,4 @@
-"""``python -m fraudstack.warehouse``: re-render the DDL files under ``data/warehouse/``."""
+"""``python -m fraudstack.warehouse``: re-render the DDL files under ``fraudstack/data/warehouse/``."""
 
 from fraudstack.warehouse.migrations import render_files
 

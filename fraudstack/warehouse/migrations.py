@@ -8,7 +8,7 @@ already-applied migration is detected instead of silently diverging.
 
 Adding a change: append a :class:`Migration` with the next version whose SQL makes the
 change (``ALTER TABLE ...``) and update :mod:`.star_schema` to the new shape; then regenerate the
-files under ``data/warehouse/`` with ``python -m fraudstack.warehouse``. Migration 1 renders
+files under ``fraudstack/data/warehouse/`` with ``python -m fraudstack.warehouse``. Migration 1 renders
 the current table definitions except those a later migration changed, which it renders
 from a frozen copy of their version-1 shape (so its checksum never changes): so far
 ``fraud_alerts`` (migration 3). Migration 2 only drops constraints, which :mod:`.star_schema`
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fraudstack.errors import FraudstackError
+from fraudstack.packagedata import data_file
 from fraudstack.warehouse.dialect import Dialect, default_now, lock_for_migrations
 from fraudstack.warehouse.rollups import build_sql
 from fraudstack.warehouse.star_schema import (
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from fraudstack.warehouse.connection import Warehouse
 
 #: Rendered migrations, one folder per dialect (``V001__star_schema.sql``...).
-DDL_DIR = Path(__file__).resolve().parents[2] / "data" / "warehouse"
+DDL_DIR = Path(str(data_file("warehouse")))
 
 LEDGER = "schema_migrations"
 _LEDGER_DDL = (
@@ -300,7 +301,7 @@ def migrate(wh: Warehouse) -> list[int]:
 
 
 def render_files(root: Path = DDL_DIR) -> dict[Path, str]:
-    """Path -> text of every rendered migration file (what ``data/warehouse/`` must hold)."""
+    """Path -> text of every rendered migration file (what ``fraudstack/data/warehouse/`` must hold)."""
     return {
         root / dialect.value / migration.filename(): migration.sql(dialect)
         for dialect in Dialect

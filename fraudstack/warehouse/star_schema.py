@@ -1,7 +1,7 @@
 """The star schema, defined once and rendered as PostgreSQL or Redshift DDL.
 
 Why a Python definition: the two dialects must describe the same tables and columns, and
-loaders need the column lists too. The DDL files under ``data/warehouse/`` are renderings
+loaders need the column lists too. The DDL files under ``fraudstack/data/warehouse/`` are renderings
 of the migrations (``python -m fraudstack.warehouse``), kept in lockstep by a test.
 
 Design (a modified star, for the dashboard's joins and time filters and the model's scoring):

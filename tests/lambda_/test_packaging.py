@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import zipfile
 
-from fraudstack.provisioning.packaging import REPO_ROOT, build_lambda_zip
+from fraudstack.provisioning.declaration import declare
+from fraudstack.provisioning.packaging import build_lambda_zip
+from fraudstack.settings import load_settings
 
-HANDLER = REPO_ROOT / "lambda" / "alert_handler.py"
+HANDLER = declare(load_settings()).pipeline.alert_handler.source
 #: Modules the Lambda runtime cannot afford (size) or does not have.
 HEAVY = ("pandas", "numpy", "pyspark", "xgboost", "pyarrow", "confluent_kafka", "streamlit")
 

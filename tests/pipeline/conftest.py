@@ -4,7 +4,7 @@
 The ML inference job runs a TEST-ONLY stand-in script (``standin_inference_job.py``: no
 Spark, no model, a score known in advance for each transaction, so the alerts are exact);
 everything else is what ``fraudstack deploy`` deploys: the real ETL script, the alert Lambda
-zip, the state machine from ``statemachine/``. ``test_real_jobs.py`` runs the real inference
+zip, the state machine from ``fraudstack/data/statemachine/``. ``test_real_jobs.py`` runs the real inference
 job.
 
 Resource names are the session settings' own, because the Glue scripts read their settings

@@ -1,4 +1,5 @@
-"""TEST-ONLY stand-in for ``glue/ml_inference_job.py``, for the tests of the pipeline around it.
+"""TEST-ONLY stand-in for the ML inference job (:mod:`fraudstack.jobs.inference`), for the
+tests of the pipeline around it.
 
 It is NOT a model: it "scores" every unscored transaction from its ground-truth label (0.97
 for fraud, 0.02 otherwise) and writes reason codes typical of the labelled fraud type, so

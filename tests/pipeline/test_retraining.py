@@ -1,10 +1,11 @@
 """The retraining state machine, executed locally end to end on a small warehouse.
 
-The declared machine and job (``statemachine/retraining.asl.json``, ``glue/retraining_job.py``)
-run on the emulator's Step Functions and Glue runner against a scratch warehouse holding
-simulated facts and their label events. The first execution, with no champion, must promote
-its challenger; the second, asked to train a one-tree stump, must be refused by the gate
-against that champion on the same recent labelled window, and the registry must say why.
+The declared machine and job (``fraudstack/data/statemachine/retraining.asl.json``,
+:mod:`fraudstack.jobs.retraining`) run on the emulator's Step Functions and Glue runner
+against a scratch warehouse holding simulated facts and their label events. The first
+execution, with no champion, must promote its challenger; the second, asked to train a
+one-tree stump, must be refused by the gate against that champion on the same recent labelled
+window, and the registry must say why.
 """
 
 from __future__ import annotations

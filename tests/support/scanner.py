@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fraudstack.provisioning.packaging import REPO_ROOT
+from tests import REPO_ROOT
 
 
 @dataclass

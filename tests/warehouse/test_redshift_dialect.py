@@ -30,6 +30,7 @@ from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
 
 from fraudstack.warehouse import dialect
 from fraudstack.warehouse.dialect import Dialect
+from fraudstack.warehouse.migrations import DDL_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Modules whose SQL can run on the aws target (the embedded stack's own code is not here).
@@ -42,7 +43,7 @@ AWS_SQL_SOURCES = (
     "fraudstack/provisioning/cloudformation.py",
     "fraudstack/dashboard",
 )
-REDSHIFT_MIGRATIONS = ROOT / "data" / "warehouse" / "redshift"
+REDSHIFT_MIGRATIONS = DDL_DIR / "redshift"
 
 #: PostgreSQL-only constructs Redshift rejects (or reads differently), and what to write instead.
 POSTGRES_ONLY: dict[str, str] = {

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from fraudstack.provisioning.aws.runtimes import RUNTIMES, Runtime, endpoint_service
-from fraudstack.provisioning.packaging import REPO_ROOT
+from tests import REPO_ROOT
 from tests.support.scanner import client_calls
 
 HTTPS = 443
