@@ -21,8 +21,8 @@ import time
 from typing import Any
 
 from fraudstack import aws
-from fraudstack.kafka.bridge import Bridge
-from fraudstack.kafka.producer import produce_events
+from fraudstack.ingestion.bridge import Bridge
+from fraudstack.ingestion.producer import produce_events
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.provisioning.declaration import declare
 from fraudstack.provisioning.local import deploy

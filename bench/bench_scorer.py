@@ -68,8 +68,8 @@ from typing import Any
 import numpy as np
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
+from fraudstack.ingestion.producer import produce_events
 from fraudstack.kafka.config import consumer_config, producer_config
-from fraudstack.kafka.producer import produce_events
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.model import registry
 from fraudstack.scoring.scorer import prompt_fetch

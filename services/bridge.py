@@ -1,6 +1,6 @@
 """Entry point of the bridge service: ``python services/bridge.py [OPTIONS]``.
 
-The logic lives in :mod:`fraudstack.kafka.bridge`; this file only runs it, with the same
+The logic lives in :mod:`fraudstack.ingestion.bridge`; this file only runs it, with the same
 options as ``fraudstack bridge`` (stops cleanly on SIGTERM / SIGINT).
 """
 

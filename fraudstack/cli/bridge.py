@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from fraudstack.cli.service import ExitWhenIdle, MetricsInterval, run_service
-from fraudstack.kafka.bridge import Bridge
+from fraudstack.ingestion.bridge import Bridge
 from fraudstack.observability import MetricsPublisher
 from fraudstack.settings import Settings
 

@@ -42,7 +42,7 @@ from fraudstack.aws import client
 from fraudstack.cli.pipeline import print_event, print_outcome
 from fraudstack.embedded import EmbeddedStack
 from fraudstack.errors import ConfigError, FraudstackError
-from fraudstack.kafka.producer import produce_events
+from fraudstack.ingestion.producer import produce_events
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.pipeline import PipelineRun, StateEvent, run_pipeline
 from fraudstack.provisioning.local import deploy, format_change

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from fraudstack.errors import ConfigError
-from fraudstack.kafka.producer import ProduceSummary, produce_events
+from fraudstack.ingestion.producer import ProduceSummary, produce_events
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.labels import LABEL_EVENT_FIELDS
 from fraudstack.observability import MetricsPublisher

@@ -3,8 +3,10 @@
 - :mod:`fraudstack.kafka.config` - producer / consumer / admin configuration from
   :class:`~fraudstack.settings.Settings` (one place for the delivery guarantees);
 - :mod:`fraudstack.kafka.topics` - explicit topic creation with the configured partitions;
-- :mod:`fraudstack.kafka.producer` - the transaction producer behind ``fraudstack produce``;
-- :mod:`fraudstack.kafka.bridge` - the Kafka -> Kinesis bridge behind ``fraudstack bridge``.
+- :mod:`fraudstack.kafka.dead_letters` - the dead-letter record format;
+- :mod:`fraudstack.kafka.stall` - the watchdog for partitions no longer fetched.
+
+The producer and the Kafka -> Kinesis bridge are :mod:`fraudstack.ingestion`.
 """
 
 from fraudstack.kafka.config import admin_config, consumer_config, idempotent_producer, producer_config

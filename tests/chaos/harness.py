@@ -47,8 +47,8 @@ from fraudstack.aws import client
 from fraudstack.embedded import EmbeddedStack
 from fraudstack.embedded.process import ManagedServer, port_is_free
 from fraudstack.errors import StackError
+from fraudstack.ingestion.producer import ProduceSummary, produce_events
 from fraudstack.kafka.config import consumer_config, producer_config
-from fraudstack.kafka.producer import ProduceSummary, produce_events
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.provisioning.base import Resource
 from fraudstack.provisioning.declaration import declare

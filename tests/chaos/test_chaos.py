@@ -18,7 +18,7 @@ What is asserted is what the design guarantees (:mod:`tests.chaos.harness` expla
 
 While the emulator is down the broker cannot write its storage and fails produce requests with
 an error librdkafka does not retry (UNKNOWN_SERVER_ERROR): the producer sends those records
-again once the broker accepts writes (fraudstack.kafka.producer.RESENT_ERRORS), so none is
+again once the broker accepts writes (fraudstack.ingestion.producer.RESENT_ERRORS), so none is
 reported failed.
 
 Alerts: the scorer replays what it had not committed after its kill, and the publisher's

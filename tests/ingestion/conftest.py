@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from fraudstack.aws import client
-from fraudstack.kafka.producer import ProduceSummary, produce_events
+from fraudstack.ingestion.producer import ProduceSummary, produce_events
 from fraudstack.provisioning.declaration import declare
 from fraudstack.provisioning.local import deploy
 from fraudstack.settings import Settings

@@ -7,8 +7,8 @@ from typing import Any
 
 from confluent_kafka import Producer
 
+from fraudstack.ingestion.producer import produce_events
 from fraudstack.kafka.config import producer_config
-from fraudstack.kafka.producer import produce_events
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.schema import event_to_json_bytes
 from tests.ingestion.conftest import Pipeline, make_events

@@ -13,10 +13,10 @@ import threading
 
 import pytest
 
-from fraudstack.kafka import bridge as bridge_module
-from fraudstack.kafka.bridge import Bridge
+from fraudstack.ingestion import bridge as bridge_module
+from fraudstack.ingestion.bridge import Bridge
+from fraudstack.ingestion.producer import produce_events
 from fraudstack.kafka.dead_letters import POISON_PREFIX
-from fraudstack.kafka.producer import produce_events
 from fraudstack.observability import MetricsPublisher
 from tests.ingestion.conftest import Pipeline, make_events
 from tests.support.kafka import read_dead_letters

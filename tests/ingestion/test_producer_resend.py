@@ -13,7 +13,7 @@ import pytest
 
 from fraudstack.embedded import EmbeddedStack
 from fraudstack.embedded.process import ManagedServer
-from fraudstack.kafka.producer import ProduceSummary, produce_events
+from fraudstack.ingestion.producer import ProduceSummary, produce_events
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.settings import Settings
 from tests.ingestion.conftest import make_events

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from fraudstack.kafka.bridge import _for_kinesis
-from fraudstack.kafka.config import consumer_config, producer_config
-from fraudstack.kafka.kinesis import (
+from fraudstack.ingestion.bridge import _for_kinesis
+from fraudstack.ingestion.kinesis import (
     MAX_BYTES_PER_CALL,
     MAX_BYTES_PER_RECORD,
     MAX_RECORDS_PER_CALL,
@@ -20,7 +19,8 @@ from fraudstack.kafka.kinesis import (
     KinesisSink,
     PutAborted,
 )
-from fraudstack.kafka.producer import Pacer
+from fraudstack.ingestion.producer import Pacer
+from fraudstack.kafka.config import consumer_config, producer_config
 from fraudstack.observability import MAX_DATA_PER_CALL, JsonFormatter, MetricsPublisher
 from fraudstack.schema import event_to_json_bytes
 from fraudstack.settings import load_settings

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from fraudstack.features import OnlineFeatures
+from fraudstack.ingestion.producer import produce_events
 from fraudstack.kafka.dead_letters import POISON_PREFIX
-from fraudstack.kafka.producer import produce_events
 from fraudstack.model.fraud_model import FraudModel
 from fraudstack.observability import MetricsPublisher
 from fraudstack.scoring import Scorer

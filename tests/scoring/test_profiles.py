@@ -23,8 +23,8 @@ from confluent_kafka import Producer
 from fraudstack.features import ENTITY_FEATURES, compute_features
 from fraudstack.features.definitions import ENTITIES
 from fraudstack.features.online import EntityState, to_micros
+from fraudstack.ingestion.producer import produce_events
 from fraudstack.kafka.config import producer_config
-from fraudstack.kafka.producer import produce_events
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.labels import LabelEvent, label_to_json_bytes
 from fraudstack.scoring.profiles import ProfileAggregator, ProfileTable, as_of, decode_profile

@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 
 from fraudstack.aws import client
-from fraudstack.kafka.producer import produce_events
+from fraudstack.ingestion.producer import produce_events
 from fraudstack.model import registry
 from fraudstack.model.fraud_model import FraudModel
 from tests.scoring.conftest import DecisionReader, ScorerRun, assert_matches_batch, batch_reference

@@ -18,8 +18,8 @@ import numpy as np
 from confluent_kafka import Producer
 
 from fraudstack.aws import client
+from fraudstack.ingestion.producer import produce_events
 from fraudstack.kafka.config import producer_config
-from fraudstack.kafka.producer import produce_events
 from fraudstack.model.fraud_model import FraudModel
 from fraudstack.observability import MetricsPublisher
 from fraudstack.provisioning.declaration import declare

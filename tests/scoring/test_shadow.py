@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from fraudstack.aws import client
-from fraudstack.kafka.producer import produce_events
+from fraudstack.ingestion.producer import produce_events
 from fraudstack.model import registry
 from fraudstack.model.fraud_model import FraudModel
 from fraudstack.model.gate import decide

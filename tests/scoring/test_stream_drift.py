@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from fraudstack.aws import client
-from fraudstack.kafka.producer import produce_events
+from fraudstack.ingestion.producer import produce_events
 from fraudstack.model.drift import CALENDAR_FEATURES, measure
 from fraudstack.model.fraud_model import FraudModel
 from tests.scoring.conftest import DecisionReader, ScorerRun, batch_reference

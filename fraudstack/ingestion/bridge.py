@@ -44,9 +44,9 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from fraudstack import aws
 from fraudstack.errors import FraudstackError, StackError
+from fraudstack.ingestion.kinesis import MAX_BYTES_PER_RECORD, KinesisBatch, KinesisSink, record_size
 from fraudstack.kafka.config import consumer_config, producer_config
 from fraudstack.kafka.dead_letters import dead_letter_headers, poison_reason
-from fraudstack.kafka.kinesis import MAX_BYTES_PER_RECORD, KinesisBatch, KinesisSink, record_size
 from fraudstack.kafka.topics import ensure_topics
 from fraudstack.labels import label_to_json_bytes, validate_label
 from fraudstack.observability import MetricsPublisher
