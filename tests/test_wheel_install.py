@@ -65,8 +65,23 @@ def _environment(state_dir: Path) -> dict[str, str]:
     return {**inherited, **make_settings(state_dir).subprocess_env(), "COLUMNS": "200"}
 
 
+def _source_copy(folder: Path) -> Path:
+    """The checkout's files as git sees them (committed or not, ignored ones left out).
+
+    Why a copy: setuptools builds in the source tree's ``build/``, whose stale files (a module
+    since deleted) would end up in the wheel, and two runs at once would share it.
+    """
+    listed = _run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO_ROOT)
+    for name in filter(None, listed.stdout.split("\0")):
+        if (REPO_ROOT / name).is_file():  # a file deleted but not yet committed is still listed
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / name, folder / name)
+    return folder
+
+
 def test_the_installed_wheel_runs_the_demo_outside_the_checkout(workdir: Path) -> None:
-    _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", workdir / "dist", REPO_ROOT])
+    source = _source_copy(workdir / "source")
+    _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", workdir / "dist", source])
     (wheel,) = (workdir / "dist").glob("fraudstack-*.whl")
     venv = workdir / "venv"
     _run([sys.executable, "-m", "venv", venv])
