@@ -79,6 +79,8 @@ def _source_copy(folder: Path) -> Path:
     return folder
 
 
+# Installing the dependencies, the demo and removing the venv take 6-10 minutes on two shared cores.
+@pytest.mark.timeout(1800)
 def test_the_installed_wheel_runs_the_demo_outside_the_checkout(workdir: Path) -> None:
     source = _source_copy(workdir / "source")
     _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", workdir / "dist", source])
@@ -90,7 +92,9 @@ def test_the_installed_wheel_runs_the_demo_outside_the_checkout(workdir: Path) -
     elsewhere.mkdir()
     env = _environment(elsewhere / "state")
     where = _run(
-        [venv / "bin" / "python", "-c", "import fraudstack; print(fraudstack.__file__)"], cwd=elsewhere
+        [venv / "bin" / "python", "-c", "import fraudstack; print(fraudstack.__file__)"],
+        cwd=elsewhere,
+        env=env,
     )
     assert Path(where.stdout.strip()).is_relative_to(venv), where.stdout
 
