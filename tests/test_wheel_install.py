@@ -16,13 +16,12 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_settings
+from tests.support.stack import make_settings, new_state_dir
 
 pytestmark = pytest.mark.slow
 
@@ -46,8 +45,7 @@ def _run(
 @pytest.fixture
 def workdir() -> Iterator[Path]:
     """A folder outside the checkout, readable by PostgreSQL's user when the tests run as root."""
-    folder = Path(tempfile.mkdtemp(prefix="fraudstack-wheel-"))
-    folder.chmod(0o755)
+    folder = new_state_dir("fraudstack-wheel-")
     try:
         yield folder
     finally:
