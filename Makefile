@@ -7,10 +7,10 @@ STAMP  := $(VENV)/.installed
 FS     := $(BIN)/fraudstack
 
 .DEFAULT_GOAL := help
-.PHONY: help install up demo down status logs test lint bench clean
+.PHONY: help install up demo demo-drift down status logs test lint bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml tools/install-system-deps.sh
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ up: install ## start the embedded stack (Kafka, AWS emulator, PostgreSQL) and de
 
 demo: install ## run the whole pipeline end to end on simulated data
 	@$(FS) demo
+
+demo-drift: install ## the model loop: drift onset, drift verdict, retraining, promotion, recovery
+	@$(FS) demo --drift
 
 down: install ## stop every process the stack started
 	@$(FS) stack down

@@ -27,12 +27,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -136,9 +136,9 @@ class _Lake:
     Firehose deliver at least once. Objects are immutable once written, so each is read once.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, prefix: str | None = None) -> None:
         self._s3 = client("s3", settings)
-        self._bucket, self._prefix = settings.bucket, settings.raw_prefix
+        self._bucket, self._prefix = settings.bucket, prefix or settings.raw_prefix
         self._read = set(self._keys())  # earlier runs' objects: never this run's records
         self.earlier_objects = len(self._read)
         self.landed: set[str] = set()
@@ -196,42 +196,59 @@ def _log_tail(log: Path, start: int, lines: int = 15) -> str:
     return "\n".join(written[-lines:])
 
 
-def stream(settings: Settings, console: Console, report: DemoReport) -> None:
-    """Simulated transactions through Kafka, the bridge, Kinesis and Firehose into S3.
+def stream(
+    settings: Settings,
+    console: Console,
+    report: DemoReport,
+    events: Iterable[dict[str, Any]] | None = None,
+    labels: Sequence[dict[str, Any]] = (),
+) -> None:
+    """Simulated transactions (and label events) through Kafka, the bridge, Kinesis and Firehose into S3.
 
-    Done when every transaction this run produced is under ``raw/``, however long the
-    deployed Firehose buffer holds them. A bridge that exits non-zero fails the stream with
-    its log; one that exits 0 (stopped from outside) is not a failure in itself: what it
-    forwarded still lands, and anything it left behind shows as a stall.
+    ``events`` defaults to the demo's own simulated world (:data:`STREAM`); the drift demo
+    passes its days. Done when every transaction this run produced is under ``raw/`` and
+    every labelled transaction under ``labels/``, however long the deployed Firehose buffer
+    holds them. A bridge that exits non-zero fails the stream with its log; one that exits 0
+    (stopped from outside) is not a failure in itself: what it forwarded still lands, and
+    anything it left behind shows as a stall.
     """
     from fraudstack.simulator import SimulationConfig, iter_events
 
     ensure_topics(settings)
     lake = _Lake(settings)
+    label_lake = _Lake(settings, settings.labels_prefix)
+    labelled = {str(label["transaction_id"]) for label in labels}
     log = settings.state_path / "logs" / "demo-bridge.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log_start = log.stat().st_size if log.exists() else 0
     bridge = _start_bridge(settings, log)
     try:
         # A rerun on a used stack streams new transactions (the seed names them), not redeliveries.
-        config = SimulationConfig.create(**{**STREAM, "seed": STREAM_SEED + lake.earlier_objects})
+        if events is None:
+            config = SimulationConfig.create(**{**STREAM, "seed": STREAM_SEED + lake.earlier_objects})
+            events = iter_events(config)
         ids: set[str] = set()
 
-        def remembered(events: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        def remembered(events: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             for event in events:
                 ids.add(event["transaction_id"])
                 yield event
 
-        summary = produce_events(settings, remembered(iter_events(config)))
+        summary = produce_events(settings, remembered(events))
         if summary.failed:
             raise FraudstackError(
                 f"{summary.failed} transactions could not be produced: {summary.errors[:3]}"
             )
-        report.produced = summary.sent
+        report.produced += summary.sent
         console.print(f"produced {summary.sent:,} transactions to Kafka ({summary.rate:,.0f}/s)")
+        if labels:
+            sent = produce_events(settings, labels, topic=settings.topic_labels, key_field="transaction_id")
+            if sent.failed:
+                raise FraudstackError(f"{sent.failed} label events could not be produced: {sent.errors[:3]}")
+            console.print(f"produced {sent.sent:,} label events to Kafka")
         patience = _buffer_interval(settings) + LANDING_PATIENCE_S
         landed, progressed = 0, time.monotonic()
-        while landed < len(ids):
+        while landed < len(ids) or label_lake.count(labelled) < len(labelled):
             if bridge.returncode is None and bridge.poll() is not None:
                 if bridge.returncode != 0:
                     raise FraudstackError(
@@ -249,7 +266,7 @@ def stream(settings: Settings, console: Console, report: DemoReport) -> None:
                 )
             else:
                 time.sleep(1.0)
-        report.lake_records = landed
+        report.lake_records += landed
         console.print(f"{landed:,} transactions in s3://{settings.bucket}/{settings.raw_prefix}")
     finally:
         bridge.terminate()
@@ -371,13 +388,26 @@ def print_summary(settings: Settings, console: Console, report: DemoReport, tota
     )
 
 
-def demo_command() -> None:
+def demo_command(
+    drift: Annotated[
+        bool,
+        typer.Option(
+            "--drift",
+            help="the model loop instead: drift onset, drift verdict, retraining, promotion, recovery",
+        ),
+    ] = False,
+) -> None:
     """Run the full pipeline end to end on simulated data and print where to look."""
     started = time.monotonic()
     settings = load_settings()
     if settings.target != "embedded":
         raise ConfigError("`fraudstack demo` runs on the embedded stack (unset FRAUDSTACK_TARGET)")
     console = Console()
+    if drift:
+        from fraudstack.cli.demo_drift import print_drift_summary, run_drift_demo
+
+        print_drift_summary(console, run_drift_demo(settings, console), time.monotonic() - started)
+        return
     report = run_demo(settings, console)
     print_summary(settings, console, report, time.monotonic() - started)
 
