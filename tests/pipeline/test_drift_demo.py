@@ -3,7 +3,7 @@
 The demo's own driver (:func:`fraudstack.cli.demo_drift.run_drift_demo`) on a stack of its
 own (the driver deploys the whole declaration - real ETL, inference and drift jobs, the
 retraining machine - and the session stack's pipeline tests deploy a stand-in inference
-job), with fewer customers and days than the documented command: the days after the onset
+job), with fewer days and pipeline runs than the documented command: the days after the onset
 must be measured broken, the retraining execution must run and its gate promote a new
 version, and the promoted model must recall at least as much at the alert budget as the
 champion did during the drift.
@@ -24,10 +24,12 @@ from tests.support.stack import ephemeral_stack
 #: Two pipeline runs (Spark under the local Glue runner) and a retraining execution.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
-#: One pipeline run for the days before and after the onset (day 4: recall before and during
-#: are read per day from ``model_performance``, whatever run scored them), one after the
-#: retrain; its validation (days 5-7) and test (8-10) windows fall after the onset.
-SMALL = DriftDemoPlan(customers=500, onset_day=4, phases=((1, 10), (11, 13)), retrain_after=1)
+#: The demo's world and schedule, shorter and in two pipeline runs: one for the days before
+#: and after the onset (day 6; recall before and during are read per day from
+#: ``model_performance``, whatever run scored them), one after the retrain. The retrain trains
+#: on days 2-9 and validates and tests on 10-12 and 13-15, after the onset: with 3 training
+#: days (500 customers, onset day 4) its gate refused it (recall 0.056 vs the champion's 0.111).
+SMALL = DriftDemoPlan(phases=((1, 15), (16, 18)), retrain_after=1)
 
 
 @pytest.fixture(scope="module")
