@@ -36,7 +36,9 @@ def local_config(settings: Settings) -> dict[str, str]:
     config = {
         "spark.master": "local[2]",
         "spark.driver.memory": settings.spark_driver_memory,
-        "spark.jars": ",".join(str(j) for j in jars),
+        # On the class path where they lie: ``spark.jars`` would copy their 185 MB into a
+        # fresh temp folder per session, left behind whenever a job's JVM is killed.
+        "spark.driver.extraClassPath": os.pathsep.join(str(j) for j in jars),
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.sql.shuffle.partitions": "4",

@@ -12,11 +12,17 @@ from collections.abc import Iterator
 import pytest
 
 from tests import compose_target
-from tests.support.stack import RunningStack, ephemeral_stack, exported, new_state_dir
+from tests.support.stack import RunningStack, ephemeral_stack, exported, new_state_dir, run_dir
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     compose_target.add_option(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller claims this run's state folder (sweeping dead runs') before workers start."""
+    if not hasattr(config, "workerinput"):
+        run_dir()
 
 
 @pytest.fixture(scope="session")

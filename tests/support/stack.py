@@ -8,6 +8,7 @@ stack is never touched and no run leaves servers behind.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -49,9 +50,59 @@ class RunningStack:
         return self.settings.state_path
 
 
+RUNS_ROOT = Path(tempfile.gettempdir()) / "fraudstack-runs"
+RUN_DIR_ENV = "FRAUDSTACK_TEST_RUN_DIR"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_dead_runs() -> list[Path]:
+    """Remove the run folders of test or bench runs whose process is gone.
+
+    A run killed before its ``finally`` (a CI timeout, a stopped session, SIGKILL) leaves its
+    stacks' state behind: hundreds of MB each, and once they filled the disk under the next CI
+    run. Each run keeps its state under ``run-<pid>``, so the next run removes exactly the
+    folders no living process owns, and never one of a run going on beside it.
+    """
+    removed = []
+    for folder in RUNS_ROOT.glob("run-*"):
+        pid = folder.name.removeprefix("run-")
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def run_dir() -> Path:
+    """This run's folder for state directories, shared by its xdist workers through the env.
+
+    The first call in a run (the pytest controller, or a bench) sweeps dead runs' folders and
+    creates its own, removed when it exits; children inherit it from ``FRAUDSTACK_TEST_RUN_DIR``.
+    """
+    inherited = os.environ.get(RUN_DIR_ENV)
+    if inherited:
+        return Path(inherited)
+    sweep_dead_runs()
+    folder = RUNS_ROOT / f"run-{os.getpid()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for level in (RUNS_ROOT, folder):  # PostgreSQL, another user under root, walks through both
+        level.chmod(0o755)
+    os.environ[RUN_DIR_ENV] = str(folder)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def new_state_dir(prefix: str) -> Path:
-    """A fresh state directory, readable by PostgreSQL (it runs as another user under root)."""
-    state_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    """A fresh state directory in this run's folder, readable by PostgreSQL (another user)."""
+    state_dir = Path(tempfile.mkdtemp(prefix=prefix, dir=run_dir()))
     state_dir.chmod(0o755)
     return state_dir
 
