@@ -2,11 +2,11 @@
 
 Why: every other test imports fraudstack from the checkout (an editable install), where a
 module that found its files by walking up to the repository would still work. Here the
-wheel is installed into a fresh virtualenv (dependencies from the package index or pip's
-cache) and run from a folder outside the checkout: ``stack up``, ``deploy`` (state machines
-and DDL read as package data, Glue scripts and the Lambda zip generated from the package)
-and the demo (the jobs run from the generated scripts, Spark's jars from the user cache),
-then ``stack down``.
+wheel is installed into a fresh virtualenv (dependencies from the package index) and run
+from a folder outside the checkout: ``stack up``, ``deploy`` (state machines and DDL read
+as package data, Glue scripts and the Lambda zip generated from the package) and the demo
+(the jobs run from the generated scripts, Spark's jars from the user cache), then
+``stack down``.
 """
 
 from __future__ import annotations
@@ -77,15 +77,28 @@ def _source_copy(folder: Path) -> Path:
     return folder
 
 
-# Installing the dependencies, the demo and removing the venv take 6-10 minutes on two shared cores.
+def _install(wheel: Path, venv: Path, cache: Path) -> None:
+    """A fresh venv with the wheel and its extras' dependencies, resolved from the wheel's metadata.
+
+    Installed by uv, with a cache of its own removed with the test's folder: the same
+    resolution as pip's from the same index, in ~20 s where pip took ~130 s to unpack the
+    1 GB of dependencies, and no cache left growing on the machine.
+    """
+    env = {**os.environ, "UV_CACHE_DIR": str(cache)}
+    env.pop("VIRTUAL_ENV", None)
+    uv = [sys.executable, "-m", "uv"]
+    _run([*uv, "venv", "--quiet", "--python", sys.executable, venv], env=env)
+    target = ["--python", venv / "bin" / "python"]
+    _run([*uv, "pip", "install", "--quiet", *target, f"{wheel}[{EXTRAS}]"], env=env)
+
+
 @pytest.mark.timeout(1800)
 def test_the_installed_wheel_runs_the_demo_outside_the_checkout(workdir: Path) -> None:
     source = _source_copy(workdir / "source")
     _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", workdir / "dist", source])
     (wheel,) = (workdir / "dist").glob("fraudstack-*.whl")
     venv = workdir / "venv"
-    _run([sys.executable, "-m", "venv", venv])
-    _run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-compile", f"{wheel}[{EXTRAS}]"])
+    _install(wheel, venv, workdir / "uv-cache")
     elsewhere = workdir / "elsewhere"
     elsewhere.mkdir()
     env = _environment(elsewhere / "state")
