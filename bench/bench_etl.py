@@ -66,14 +66,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--driver-memory", default="4g")
+    parser.add_argument(
+        "--java-options", default=None, help="local Spark's JVM options (default: the settings' default)"
+    )
     args = parser.parse_args()
+    java = {} if args.java_options is None else {"spark_java_options": args.java_options}
 
     from pyspark.sql import SparkSession
     from pyspark.sql.pandas.types import from_arrow_schema
 
     # A timeout's SIGTERM must still stop the stack (the with's exit), or it outlives the bench.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    with ephemeral_stack("fraudstack-bench-etl-", spark_driver_memory=args.driver_memory) as running:
+    with ephemeral_stack("fraudstack-bench-etl-", spark_driver_memory=args.driver_memory, **java) as running:
         settings = running.settings
         spark = None
         try:

@@ -136,6 +136,13 @@ class Settings(BaseSettings):
         pattern=r"^[1-9][0-9]*[mg]$",
         description="local Spark's driver heap (it is the executor too): a 1M-row ETL batch wants 2g or more",
     )
+    spark_java_options: str = Field(
+        default="",
+        description=(
+            "extra JVM options of local Spark; '-XX:TieredStopAtLevel=1' speeds up jobs of seconds"
+            " (the test suite's) but slows a 1M-row ETL by 40% (BENCHMARKS.md)"
+        ),
+    )
 
     # --- resource names (the declaration in fraudstack.provisioning uses these) ---------------------
     bucket: str = "fraudstack-lake"

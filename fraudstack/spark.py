@@ -51,6 +51,8 @@ def local_config(settings: Settings) -> dict[str, str]:
         "spark.hadoop.fs.s3.impl": _S3A,
         "spark.hadoop.fs.s3a.impl": _S3A,
     }
+    if settings.spark_java_options:
+        config["spark.driver.extraJavaOptions"] = settings.spark_java_options
     if settings.is_local and settings.aws_endpoint_url:
         config.update(
             {
