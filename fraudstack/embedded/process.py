@@ -67,7 +67,8 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (one of another user counts; a zombie does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -107,7 +108,7 @@ class ManagedServer:
         except (OSError, ValueError):
             return None
         pid = int(record["pid"])
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             return None
         if record.get("started") != _start_ticks(pid):
             return None  # the pid was reused by some other program: not ours to touch
@@ -192,12 +193,12 @@ class ManagedServer:
             return False
         _signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _pid_alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             _reap(pid)
             time.sleep(0.1)
-        if _pid_alive(pid):
+        if pid_alive(pid):
             _signal_group(pid, signal.SIGKILL)
-            while _pid_alive(pid):
+            while pid_alive(pid):
                 _reap(pid)
                 time.sleep(0.05)
         _reap(pid)
@@ -209,7 +210,7 @@ class ManagedServer:
         pid = self.recorded_pid()
         if pid is not None:
             _signal_group(pid, signal.SIGKILL)
-            while _pid_alive(pid):
+            while pid_alive(pid):
                 _reap(pid)
                 time.sleep(0.05)
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from fraudstack.embedded import EmbeddedStack
+from fraudstack.embedded.process import pid_alive
 from fraudstack.settings import Settings, load_settings
 from tests.support import free_port
 
@@ -54,16 +55,6 @@ RUNS_ROOT = Path(tempfile.gettempdir()) / "fraudstack-runs"
 RUN_DIR_ENV = "FRAUDSTACK_TEST_RUN_DIR"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_dead_runs() -> list[Path]:
     """Remove the run folders of test or bench runs whose process is gone.
 
@@ -75,7 +66,7 @@ def sweep_dead_runs() -> list[Path]:
     removed = []
     for folder in RUNS_ROOT.glob("run-*"):
         pid = folder.name.removeprefix("run-")
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
