@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fraudstack.errors import ConfigError
@@ -138,6 +138,8 @@ class Settings(BaseSettings):
     )
     spark_java_options: str = Field(
         default="",
+        # JVM options, each starting with '-' (the heap is spark_driver_memory: Spark refuses -Xmx here).
+        pattern=r"^\s*(?:-\S+\s*)*$",
         description=(
             "extra JVM options of local Spark; '-XX:TieredStopAtLevel=1' speeds up jobs of seconds"
             " (the test suite's) but slows a 1M-row ETL by 40% (BENCHMARKS.md)"
@@ -197,6 +199,13 @@ class Settings(BaseSettings):
     warehouse_copy_role_arn: str | None = Field(
         default=None, description="Redshift only: IAM role its COPY assumes to read the staging files"
     )
+
+    @field_validator("spark_java_options")
+    @classmethod
+    def _no_heap_option(cls, value: str) -> str:
+        if any(option.startswith("-Xmx") for option in value.split()):
+            raise ValueError("set the heap with FRAUDSTACK_SPARK_DRIVER_MEMORY, not -Xmx")
+        return value
 
     @model_validator(mode="after")
     def _local_defaults(self) -> Settings:

@@ -16,6 +16,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from fraudstack.errors import StackError
 from fraudstack.jars import s3a_jars
 from fraudstack.settings import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, Settings, load_settings
 
@@ -83,7 +84,17 @@ def spark_session(app_name: str, settings: Settings | None = None) -> SparkSessi
     # Read by pyspark when it starts the JVM and its Python workers, so set before building.
     os.environ["PYSPARK_PYTHON"] = sys.executable
     os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
+    from pyspark.errors import PySparkRuntimeError
+
     builder = SparkSession.builder.appName(app_name)
     for key, value in local_config(settings or load_settings()).items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    try:
+        return builder.getOrCreate()
+    except PySparkRuntimeError as exc:
+        if exc.getErrorClass() != "JAVA_GATEWAY_EXITED":
+            raise
+        raise StackError(
+            "local Spark's JVM exited at start (its reason is printed above): check"
+            " FRAUDSTACK_SPARK_JAVA_OPTIONS and FRAUDSTACK_SPARK_DRIVER_MEMORY, and that Java 17 is installed"
+        ) from exc

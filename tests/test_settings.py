@@ -54,6 +54,24 @@ def test_invalid_setting_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> 
         load_settings()
 
 
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ("Xmx", "should match pattern"),
+        ("-XX:+UseSerialGC; rm -rf /", "should match pattern"),
+        ("-XX:+UseSerialGC -Xmx8g", "FRAUDSTACK_SPARK_DRIVER_MEMORY"),
+    ],
+)
+def test_spark_java_options_are_jvm_options_and_never_the_heap(options: str, named: str) -> None:
+    with pytest.raises(ConfigError, match=f"FRAUDSTACK_SPARK_JAVA_OPTIONS.*{named}"):
+        load_settings(spark_java_options=options)
+
+
+def test_spark_java_options_accept_jvm_options() -> None:
+    options = " -XX:TieredStopAtLevel=1  -Dsome.property=x "
+    assert load_settings(spark_java_options=options).spark_java_options == options
+
+
 def test_cli_reports_bad_config_in_one_line() -> None:
     env = {**os.environ, "FRAUDSTACK_KAFKA_STORAGE": "floppy"}
     result = subprocess.run(
