@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fraudstack.model import registry
 from fraudstack.settings import Settings
 from fraudstack.simulator import SimulationConfig
 from fraudstack.simulator.stream import iter_events
@@ -49,30 +48,18 @@ from tests.chaos.harness import (
     topic_ids,
     where_lost,
 )
+from tests.support.scoring import publish_model, train_tiny_model
 from tests.support.stack import new_state_dir
 
 
 def train_model(settings: Settings) -> str:
-    """A small model (the test suite's size) published and made current for the scorer."""
-    from fraudstack.model.data import simulated
-    from fraudstack.model.training import TrainConfig, train
+    """The test suite's tiny card-only model, published and made current for the scorer.
 
-    model = train(
-        simulated(customers=600, days=14, fraud_rate=0.02, seed=3),
-        TrainConfig(
-            warmup_days=1,
-            val_days=3,
-            test_days=3,
-            gap_days=0,
-            max_rounds=40,
-            early_stopping_rounds=40,
-            max_depth=4,
-        ),
-    ).model
-    directory = Path(tempfile.mkdtemp(prefix="bench-chaos-model-"))
-    registry.save_local(model, directory)
-    registry.publish(settings, directory)
-    registry.set_current(settings, model.version, reason="bench_chaos")
+    Card-only as in the chaos test: the bench runs no profiles aggregator, and a model that
+    reads entity profiles would score without them and alert nothing.
+    """
+    model = train_tiny_model()
+    publish_model(settings, model, Path(tempfile.mkdtemp(prefix="bench-chaos-model-")), reason="bench_chaos")
     return str(model.version)
 
 

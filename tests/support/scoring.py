@@ -43,12 +43,11 @@ def scoring_base(stack: RunningStack) -> Settings:
     return settings
 
 
-@pytest.fixture(scope="session")
-def tiny_model(scoring_base: Settings, tmp_path_factory: pytest.TempPathFactory) -> FraudModel:
-    """A small model trained with the model engineer's API, published and made current.
+def train_tiny_model() -> FraudModel:
+    """A small model trained with the model engineer's API, in seconds.
 
-    On the card's own features: those the scorer computes exactly, so its decisions must equal
-    the batch scores.
+    On the card's own features: those the scorer computes exactly, with no profiles
+    aggregator running, so its decisions equal the batch scores.
     """
     dataset = simulated(customers=600, days=14, fraud_rate=0.02, seed=3)
     config = TrainConfig(
@@ -61,12 +60,20 @@ def tiny_model(scoring_base: Settings, tmp_path_factory: pytest.TempPathFactory)
         early_stopping_rounds=40,
         max_depth=4,
     )
-    model = train(dataset, config).model
+    return train(dataset, config).model
+
+
+@pytest.fixture(scope="session")
+def tiny_model(scoring_base: Settings, tmp_path_factory: pytest.TempPathFactory) -> FraudModel:
+    """:func:`train_tiny_model`, published and made current."""
+    model = train_tiny_model()
     publish_model(scoring_base, model, tmp_path_factory.mktemp("model"))
     return model
 
 
-def publish_model(settings: Settings, model: FraudModel, directory: Path) -> None:
+def publish_model(
+    settings: Settings, model: FraudModel, directory: Path, reason: str = "scorer tests"
+) -> None:
     registry.save_local(model, directory)
     registry.publish(settings, directory)
-    registry.set_current(settings, model.version, reason="scorer tests")
+    registry.set_current(settings, model.version, reason=reason)
